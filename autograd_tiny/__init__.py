@@ -1,0 +1,28 @@
+"""autograd_tiny: a scalar reverse-mode automatic differentiation engine, small enough to read.
+
+Example:
+    >>> from autograd_tiny import Value
+    >>> x = Value(2.0)
+    >>> y = (x * x + 1).tanh()
+    >>> y.backward()
+    >>> round(x.grad, 6)
+    0.000726
+"""
+
+from .engine import DomainError, Value, enable_grad, is_grad_enabled, no_grad
+from .functional import GradcheckError, grad, gradcheck, hessian, value_and_grad
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Value",
+    "DomainError",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "grad",
+    "value_and_grad",
+    "hessian",
+    "gradcheck",
+    "GradcheckError",
+]

@@ -1,0 +1,528 @@
+"""The engine: a scalar `Value`, the local derivative of every operation, and `backward()`.
+
+Every operation does three things during the forward pass:
+
+1. compute its output from its inputs' ``data``;
+2. record its inputs (``_prev``, a tuple in argument order) and the local derivative of the
+   output with respect to each input (``_local``: d out / d input, one number per input);
+3. return the output as a new `Value`.
+
+``backward()`` then visits the nodes from the output back to the inputs, in topological order,
+and applies the chain rule at every node::
+
+    parent.grad += local * node.grad
+
+That line is all of backpropagation. The rest of this file is the list of operations.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from contextlib import contextmanager
+from typing import Callable, Iterable, Iterator, Sequence
+
+__all__ = ["Value", "DomainError", "no_grad", "enable_grad", "is_grad_enabled"]
+
+
+class DomainError(ValueError):
+    """An operation got an input outside its domain, e.g. ``log(-1.0)`` or ``x / 0``."""
+
+
+# When False, operations compute values only and record no graph (see `no_grad`).
+_grad_enabled = True
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Compute values without recording a graph, for evaluation and parameter updates.
+
+    Example:
+        >>> w = Value(2.0)
+        >>> with no_grad():
+        ...     y = w * 3
+        >>> y.data, y._prev
+        (6.0, ())
+    """
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+@contextmanager
+def enable_grad() -> Iterator[None]:
+    """Record graphs again inside a `no_grad` block."""
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, True
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def is_grad_enabled() -> bool:
+    """True when operations record the graph (the default)."""
+    return _grad_enabled
+
+
+class Value:
+    """A scalar that remembers how it was computed, so that `backward()` can find its gradient.
+
+    Args:
+        data: the number (ints and bools become floats).
+        label: an optional name, shown in drawings.
+
+    Example:
+        >>> a, b = Value(2.0), Value(-3.0)
+        >>> c = a * b + a
+        >>> c.backward()
+        >>> c.data, a.grad, b.grad
+        (-4.0, -2.0, 2.0)
+    """
+
+    # No __dict__ and no closures: a node holds only numbers and references to its inputs,
+    # so a graph is never a reference cycle and is freed by reference counting alone.
+    __slots__ = ("data", "grad", "label", "_prev", "_local", "_op")
+
+    def __init__(self, data: float, label: str = "") -> None:
+        if isinstance(data, Value) or not isinstance(data, numbers.Real):
+            raise TypeError(f"Value: data must be a real number, got {type(data).__name__}: {data!r}")
+        self.data = float(data)
+        self.grad = 0.0
+        self.label = label
+        self._prev: tuple[Value, ...] = ()  # the inputs of the op that made this value
+        self._local: tuple = ()  # d self / d input, for each input
+        self._op = ""  # the op's name, for drawings and for create_graph
+
+    def __repr__(self) -> str:
+        name = f"label={self.label!r}, " if self.label else ""
+        return f"Value({name}data={self.data:.6g}, grad={_show(self.grad)})"
+
+    # ------------------------------------------------------------------ arithmetic
+    # Primitives (+, *, **) carry a rule in PRIMITIVES below; the rest are compositions.
+
+    def __add__(self, other):
+        other = _lift(other)
+        return NotImplemented if other is None else _apply("+", self, other)
+
+    def __mul__(self, other):
+        other = _lift(other)
+        return NotImplemented if other is None else _apply("*", self, other)
+
+    def __pow__(self, other):
+        if isinstance(other, Value):
+            return _apply("pow", self, other)  # the exponent varies too
+        if isinstance(other, numbers.Real):
+            return _apply("**", self, Value(other))
+        return NotImplemented
+
+    def __rpow__(self, other):  # number ** self
+        other = _lift(other)
+        return NotImplemented if other is None else _apply("pow", other, self)
+
+    def __neg__(self):  # -self
+        return self * -1
+
+    def __sub__(self, other):  # self - other
+        other = _lift(other)
+        return NotImplemented if other is None else self + (-other)
+
+    def __rsub__(self, other):  # other - self
+        other = _lift(other)
+        return NotImplemented if other is None else other + (-self)
+
+    def __truediv__(self, other):  # self * other**-1
+        other = _lift(other)
+        if other is None:
+            return NotImplemented
+        if other.data == 0:
+            raise DomainError(f"div: division by zero ({self.data!r} / {other.data!r})")
+        return self * other**-1
+
+    def __rtruediv__(self, other):  # other * self**-1
+        other = _lift(other)
+        if other is None:
+            return NotImplemented
+        if self.data == 0:
+            raise DomainError(f"div: division by zero ({other.data!r} / {self.data!r})")
+        return other * self**-1
+
+    __radd__ = __add__
+    __rmul__ = __mul__
+
+    # ------------------------------------------------------------------ functions
+
+    def exp(self) -> Value:
+        """e ** self (``inf`` past e ** 709)."""
+        return _apply("exp", self)
+
+    def log(self) -> Value:
+        """Natural logarithm; `DomainError` unless self > 0."""
+        return _apply("log", self)
+
+    def sqrt(self) -> Value:
+        """self ** 0.5; `DomainError` for a negative number. sqrt'(0) is ``inf``."""
+        if self.data < 0:
+            raise DomainError(f"sqrt: argument must be >= 0, got {self.data!r}")
+        return self**0.5
+
+    def tanh(self) -> Value:
+        """Hyperbolic tangent (a primitive: composed from exp it would overflow)."""
+        return _apply("tanh", self)
+
+    def sigmoid(self) -> Value:
+        """1 / (1 + e ** -self), computed without overflow for any float."""
+        return _apply("sigmoid", self)
+
+    def softplus(self) -> Value:
+        """log(1 + e ** self), computed without overflow; its derivative is `sigmoid`."""
+        return _apply("softplus", self)
+
+    def relu(self) -> Value:
+        """max(self, 0). relu'(0) is taken as 0, as in PyTorch."""
+        return _apply("relu", self)
+
+    def leaky_relu(self, slope: float = 0.01) -> Value:
+        """self if self > 0 else slope * self. At 0 the derivative is `slope`."""
+        return _apply("leaky_relu", self, _lift(slope))
+
+    def abs(self) -> Value:
+        """|self|. abs'(0) is taken as 0, as in PyTorch."""
+        return _apply("abs", self)
+
+    def sin(self) -> Value:
+        """Sine (``nan`` for an infinite argument)."""
+        return _apply("sin", self)
+
+    def cos(self) -> Value:
+        """Cosine (``nan`` for an infinite argument)."""
+        return _apply("cos", self)
+
+    __abs__ = abs
+
+    # ------------------------------------------------------------------ many values at once
+    # One node with many inputs instead of a chain of thousands of `+` nodes.
+
+    @staticmethod
+    def sum(values: Iterable[Value | float]) -> Value:
+        """values[0] + values[1] + ... as a single node (Python's `sum` builds a chain).
+
+        Example:
+            >>> Value.sum([Value(1.0), 2, Value(3.0)]).data
+            6.0
+        """
+        return _apply("sum", *_lift_all("sum", values))
+
+    @staticmethod
+    def mean(values: Iterable[Value | float]) -> Value:
+        """The average of the values, as ``sum(values) / n``."""
+        values = _lift_all("mean", values)
+        if not values:
+            raise ValueError("mean: needs at least one value, got none")
+        return Value.sum(values) * (1.0 / len(values))
+
+    @staticmethod
+    def dot(weights: Sequence[Value | float], inputs: Sequence[Value | float], bias=None) -> Value:
+        """w[0]*x[0] + w[1]*x[1] + ... (+ bias) as a single node: a neuron's weighted sum.
+
+        Example:
+            >>> Value.dot([Value(2.0), Value(3.0)], [1.0, -1.0], bias=Value(0.5)).data
+            -0.5
+        """
+        weights, inputs = _lift_all("dot", weights), _lift_all("dot", inputs)
+        if len(weights) != len(inputs):
+            raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
+        extra = () if bias is None else (_lift_or_fail("dot", bias),)
+        return _apply("dot", *weights, *inputs, *extra)
+
+    @staticmethod
+    def logsumexp(values: Iterable[Value | float]) -> Value:
+        """log(e**v[0] + e**v[1] + ...) without overflow: the heart of softmax cross-entropy."""
+        values = _lift_all("logsumexp", values)
+        if not values:
+            raise ValueError("logsumexp: needs at least one value, got none")
+        return _apply("logsumexp", *values)
+
+    # ------------------------------------------------------------------ comparisons
+    # They compare `data`. == and hash stay those of the object, so that graphs can keep
+    # nodes in sets and dicts: Value(1) == Value(1) is False (two different nodes).
+
+    def __lt__(self, other):
+        return self.data < _number(other)
+
+    def __le__(self, other):
+        return self.data <= _number(other)
+
+    def __gt__(self, other):
+        return self.data > _number(other)
+
+    def __ge__(self, other):
+        return self.data >= _number(other)
+
+    # ------------------------------------------------------------------ backward
+
+    def backward(self, create_graph: bool = False) -> None:
+        """Fill ``.grad`` of every value this one depends on with d self / d value.
+
+        Each call starts the interior of the graph from zero and adds to the leaves' ``grad``
+        (as PyTorch does), so call `zero_grad` on parameters between steps.
+
+        Args:
+            create_graph: also record the backward pass as a graph, so the gradients are
+                Values that can be differentiated again (second derivatives).
+
+        Example:
+            >>> x = Value(3.0)
+            >>> (x * x * x).backward()
+            >>> x.grad
+            27.0
+        """
+        order = topological_order(self)
+        for node in order:  # interior nodes start from zero on every call
+            node.grad = 0.0
+        self.grad = self.grad + 1.0 if not self._prev else 1.0
+        with enable_grad() if create_graph else no_grad():
+            for node in reversed(order):
+                local = local_derivatives(node) if create_graph else node._local
+                for parent, d in zip(node._prev, local):
+                    parent.grad += d * node.grad  # the chain rule
+        # (a leaf that is the root itself keeps its accumulated grad)
+
+    def zero_grad(self) -> None:
+        """Set ``grad`` back to 0."""
+        self.grad = 0.0
+
+    def detach(self) -> Value:
+        """The same number as a new leaf: gradients do not flow through it."""
+        return Value(self.data, self.label)
+
+
+# ---------------------------------------------------------------------- the rules
+#
+# Each primitive: how to compute its output from plain floats, and its local derivatives.
+# Vocabulary: x, y are the inputs, out is the output; a rule returns d out / d input for each
+# input. Rules are written with operations that work on floats *and* on Values, so one line
+# serves both the fast backward() (floats, computed once during the forward pass) and
+# backward(create_graph=True) (Values, so the gradient can be differentiated again).
+
+
+def _float_pow(x: float, y: float) -> float:
+    if x == 0 and y < 0:
+        raise DomainError(f"pow: 0 cannot be raised to a negative power ({x!r} ** {y!r})")
+    if x < 0 and not float(y).is_integer():
+        raise DomainError(f"pow: negative base with a non-integer exponent ({x!r} ** {y!r})")
+    try:
+        return x**y
+    except OverflowError:  # float semantics: too large is inf, with the right sign
+        return -math.inf if x < 0 and int(y) % 2 else math.inf
+
+
+def _float_exp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
+def _float_log(x: float) -> float:
+    if not x > 0:
+        if x != x:  # nan in, nan out
+            return x
+        raise DomainError(f"log: argument must be > 0, got {x!r}")
+    return math.log(x)
+
+
+def _float_sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)  # x < 0: e ** x cannot overflow
+    return e / (1.0 + e)
+
+
+def _float_softplus(x: float) -> float:
+    # log(1 + e**x) = max(x, 0) + log(1 + e**-|x|): the exponent is never positive.
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def _float_trig(fn: Callable[[float], float]) -> Callable[[float], float]:
+    return lambda x: math.nan if math.isinf(x) else fn(x)
+
+
+def _float_logsumexp(*xs: float) -> float:
+    top = max(xs)
+    if math.isinf(top):  # all -inf, or some +inf: the answer is top itself
+        return top
+    return top + math.log(math.fsum(math.exp(x - top) for x in xs))
+
+
+def _data(v) -> float:
+    return v.data if isinstance(v, Value) else v
+
+
+def _either(method: str, fn: Callable[[float], float]) -> Callable:
+    """A function that works on floats (fn) and on Values (the method of that name)."""
+    return lambda v: getattr(v, method)() if isinstance(v, Value) else fn(v)
+
+
+exp = _either("exp", _float_exp)
+log = _either("log", _float_log)
+sin = _either("sin", _float_trig(math.sin))
+cos = _either("cos", _float_trig(math.cos))
+sigmoid = _either("sigmoid", _float_sigmoid)
+
+
+def _d_pow_const(x, c, out):
+    # x ** c for a number c: only x varies. At x == 0, c * x**(c-1) needs care.
+    c = _data(c)
+    if c == 0:
+        return 0.0, 0.0
+    if _data(x) == 0 and c < 1:  # e.g. sqrt at 0: the slope is infinite
+        return math.inf, 0.0
+    return c * x ** (c - 1), 0.0
+
+
+def _d_pow(x, y, out):
+    # x ** y with both varying: d/dx = y * x**(y-1), d/dy = out * log(x) (only for x > 0).
+    if _data(x) > 0:
+        return y * x ** (y - 1), out * log(x)
+    if _data(x) == 0:  # out is 0 (y > 0) or 1 (y == 0); the one-sided slope in y is 0
+        dx = _d_pow_const(0.0, _data(y), out)[0]
+        return dx, 0.0
+    return y * x ** (y - 1), math.nan  # x < 0, integer y: no real derivative in y
+
+
+def _d_dot(*args):
+    # args = w[0..n-1], x[0..n-1], (bias), out: d out/d w[i] = x[i], d out/d x[i] = w[i].
+    inputs = args[:-1]
+    n = len(inputs) // 2
+    return inputs[n : 2 * n] + inputs[:n] + (1.0,) * (len(inputs) - 2 * n)
+
+
+def _d_logsumexp(*args):
+    # d/dx[i] log(sum(e**x)) = e**(x[i] - out): the softmax, never overflowing.
+    *xs, out = args
+    return tuple(exp(x - out) for x in xs)
+
+
+def _step(x) -> float:  # the slope of relu; relu'(0) = 0
+    return 1.0 if x > 0 else 0.0
+
+
+def _sign(x) -> float:  # the slope of abs; abs'(0) = 0
+    return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
+
+
+PRIMITIVES: dict[str, tuple[Callable, Callable]] = {
+    # name:       (forward on floats,         local derivatives: d out / d each input)
+    "+":          (lambda x, y: x + y,         lambda x, y, out: (1.0, 1.0)),
+    "*":          (lambda x, y: x * y,         lambda x, y, out: (y, x)),
+    "**":         (_float_pow,                 _d_pow_const),
+    "pow":        (_float_pow,                 _d_pow),
+    "exp":        (_float_exp,                 lambda x, out: (out,)),
+    "log":        (_float_log,                 lambda x, out: (1 / x,)),
+    "tanh":       (math.tanh,                  lambda x, out: (1 - out * out,)),
+    "sigmoid":    (_float_sigmoid,             lambda x, out: (out * sigmoid(-x),)),
+    "softplus":   (_float_softplus,            lambda x, out: (sigmoid(x),)),
+    "relu":       (lambda x: max(x, 0.0),      lambda x, out: (_step(x),)),
+    "leaky_relu": (lambda x, s: x if x > 0 else s * x,
+                   lambda x, s, out: (1.0, 0.0) if x > 0 else (s, x)),
+    "abs":        (abs,                        lambda x, out: (_sign(x),)),
+    "sin":        (_float_trig(math.sin),      lambda x, out: (cos(x),)),
+    "cos":        (_float_trig(math.cos),      lambda x, out: (-sin(x),)),
+    "sum":        (lambda *xs: sum(xs),        lambda *args: (1.0,) * (len(args) - 1)),
+    "dot":        (lambda *w_x_b: sum(_products(w_x_b)), _d_dot),
+    "logsumexp":  (_float_logsumexp,           _d_logsumexp),
+}  # fmt: skip
+
+
+def _products(args: tuple) -> Iterator[float]:
+    n = len(args) // 2
+    yield from map(float.__mul__, args[:n], args[n : 2 * n])
+    yield from args[2 * n :]
+
+
+# ---------------------------------------------------------------------- recording the graph
+
+
+def _apply(op: str, *inputs: Value) -> Value:
+    """Run primitive `op` forward and, unless in `no_grad`, record its inputs and local derivatives."""
+    forward, local = PRIMITIVES[op]
+    xs = [v.data for v in inputs]
+    out = Value.__new__(Value)
+    out.data = forward(*xs)
+    out.grad = 0.0
+    out.label = ""
+    if _grad_enabled:
+        out._prev = inputs
+        out._local = local(*xs, out.data)
+        out._op = op
+    else:
+        out._prev, out._local, out._op = (), (), ""
+    return out
+
+
+def local_derivatives(node: Value) -> tuple:
+    """The node's local derivatives as Values built from its inputs, for create_graph."""
+    return PRIMITIVES[node._op][1](*node._prev, node)
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Every non-leaf node that `root` depends on, each after all of its inputs (root last).
+
+    Iterative (no recursion limit) and deterministic. Leaves are left out: backward only
+    needs to visit nodes that have inputs to pass gradients on to.
+    """
+    order: list[Value] = []
+    if not root._prev:
+        return order
+    visited = {root}
+    stack = [(root, iter(root._prev))]
+    while stack:
+        node, parents = stack[-1]
+        for parent in parents:
+            if parent._prev and parent not in visited:
+                visited.add(parent)
+                stack.append((parent, iter(parent._prev)))
+                break
+        else:  # all of node's inputs are placed: node can follow them
+            stack.pop()
+            order.append(node)
+    return order
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _lift(x) -> Value | None:
+    """A Value for x (numbers become constant leaves), or None if x is not a number."""
+    if isinstance(x, Value):
+        return x
+    if isinstance(x, numbers.Real):
+        return Value(x)
+    return None
+
+
+def _lift_or_fail(op: str, x) -> Value:
+    v = _lift(x)
+    if v is None:
+        raise TypeError(f"{op}: expected a Value or a number, got {type(x).__name__}: {x!r}")
+    return v
+
+
+def _lift_all(op: str, values: Iterable) -> list[Value]:
+    return [_lift_or_fail(op, v) for v in values]
+
+
+def _number(x) -> float:
+    if isinstance(x, Value):
+        return x.data
+    if isinstance(x, numbers.Real):
+        return float(x)
+    raise TypeError(f"comparison: expected a Value or a number, got {type(x).__name__}: {x!r}")
+
+
+def _show(g) -> str:
+    return f"{g:.6g}" if isinstance(g, float) else repr(g)
