@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -88,14 +89,14 @@ class Value:
     __slots__ = ("data", "grad", "label", "_prev", "_local", "_op")
 
     def __init__(self, data: float, label: str = "") -> None:
-        if isinstance(data, Value) or not isinstance(data, numbers.Real):
+        if type(data) is not float and (isinstance(data, Value) or not isinstance(data, numbers.Real)):
             raise TypeError(f"Value: data must be a real number, got {type(data).__name__}: {data!r}")
         self.data = float(data)
         self.grad = 0.0
         self.label = label
         self._prev: tuple[Value, ...] = ()  # the inputs of the op that made this value
         self._local: tuple = ()  # d self / d input, for each input
-        self._op = ""  # the op's name, for drawings and for create_graph
+        self._op = ""  # the op that made it ("const" for a number in an expression)
 
     def __repr__(self) -> str:
         name = f"label={self.label!r}, " if self.label else ""
@@ -116,7 +117,7 @@ class Value:
         if isinstance(other, Value):
             return _apply("pow", self, other)  # the exponent varies too
         if isinstance(other, numbers.Real):
-            return _apply("**", self, Value(other))
+            return _apply("**", self, _const(other))
         return NotImplemented
 
     def __rpow__(self, other):  # number ** self
@@ -286,10 +287,14 @@ class Value:
         self.grad = self.grad + 1.0 if not self._prev else 1.0
         with enable_grad() if create_graph else no_grad():
             for node in reversed(order):
-                local = local_derivatives(node) if create_graph else node._local
-                for parent, d in zip(node._prev, local):
+                for parent, d in _edges(node, create_graph):
                     parent.grad += d * node.grad  # the chain rule
-        # (a leaf that is the root itself keeps its accumulated grad)
+        if create_graph:
+            # An interior gradient graph refers back to its own node (e.g. tanh's rule uses the
+            # output), a reference cycle: keep interior grads as plain numbers. The leaves'
+            # grads stay Values; `zero_grad()` them (or use `grad()`) when done.
+            for node in order:
+                node.grad = _data(node.grad)
 
     def zero_grad(self) -> None:
         """Set ``grad`` back to 0."""
@@ -367,6 +372,11 @@ def _either(method: str, fn: Callable[[float], float]) -> Callable:
     return lambda v: getattr(v, method)() if isinstance(v, Value) else fn(v)
 
 
+def _pow(x, y):
+    """x ** y on floats (overflow gives inf) or on Values."""
+    return _float_pow(x, y) if type(x) is float and type(y) is float else x**y
+
+
 exp = _either("exp", _float_exp)
 log = _either("log", _float_log)
 sin = _either("sin", _float_trig(math.sin))
@@ -381,17 +391,17 @@ def _d_pow_const(x, c, out):
         return 0.0, 0.0
     if _data(x) == 0 and c < 1:  # e.g. sqrt at 0: the slope is infinite
         return math.inf, 0.0
-    return c * x ** (c - 1), 0.0
+    return c * _pow(x, c - 1), 0.0
 
 
 def _d_pow(x, y, out):
     # x ** y with both varying: d/dx = y * x**(y-1), d/dy = out * log(x) (only for x > 0).
     if _data(x) > 0:
-        return y * x ** (y - 1), out * log(x)
+        return y * _pow(x, y - 1), out * log(x)
     if _data(x) == 0:  # out is 0 (y > 0) or 1 (y == 0); the one-sided slope in y is 0
         dx = _d_pow_const(0.0, _data(y), out)[0]
         return dx, 0.0
-    return y * x ** (y - 1), math.nan  # x < 0, integer y: no real derivative in y
+    return y * _pow(x, y - 1), math.nan  # x < 0, integer y: no real derivative in y
 
 
 def _d_dot(*args):
@@ -450,7 +460,7 @@ def _products(args: tuple) -> Iterator[float]:
 def _apply(op: str, *inputs: Value) -> Value:
     """Run primitive `op` forward and, unless in `no_grad`, record its inputs and local derivatives."""
     forward, local = PRIMITIVES[op]
-    xs = [v.data for v in inputs]
+    xs = tuple(map(_get_data, inputs))
     out = Value.__new__(Value)
     out.data = forward(*xs)
     out.grad = 0.0
@@ -464,44 +474,61 @@ def _apply(op: str, *inputs: Value) -> Value:
     return out
 
 
+_get_data = operator.attrgetter("data")
+
+
 def local_derivatives(node: Value) -> tuple:
     """The node's local derivatives as Values built from its inputs, for create_graph."""
     return PRIMITIVES[node._op][1](*node._prev, node)
 
 
+def _edges(node: Value, create_graph: bool = False) -> Iterable[tuple[Value, float | Value]]:
+    """(input, d node / d input) for each input of the node.
+
+    With create_graph the derivatives are Values, and constants (numbers in the expression)
+    get none: their gradient graph would only refer back to the graph and keep it alive.
+    """
+    if not create_graph:
+        return zip(node._prev, node._local)
+    return [(p, d) for p, d in zip(node._prev, local_derivatives(node)) if p._op != "const"]
+
+
 def topological_order(root: Value) -> list[Value]:
     """Every non-leaf node that `root` depends on, each after all of its inputs (root last).
 
-    Iterative (no recursion limit) and deterministic. Leaves are left out: backward only
-    needs to visit nodes that have inputs to pass gradients on to.
+    An iterative depth-first search (no recursion limit), deterministic. Leaves are left out:
+    backward only needs to visit nodes that have inputs to pass gradients on to.
     """
     order: list[Value] = []
-    if not root._prev:
-        return order
-    visited = {root}
-    stack = [(root, iter(root._prev))]
+    visited = set()
+    stack = [root] if root._prev else []
     while stack:
-        node, parents = stack[-1]
-        for parent in parents:
-            if parent._prev and parent not in visited:
-                visited.add(parent)
-                stack.append((parent, iter(parent._prev)))
-                break
-        else:  # all of node's inputs are placed: node can follow them
-            stack.pop()
-            order.append(node)
+        node = stack.pop()
+        if node is None:  # all inputs of the node below the marker are placed
+            order.append(stack.pop())
+        elif node not in visited:
+            visited.add(node)
+            stack += (node, None)
+            stack += [p for p in reversed(node._prev) if p._prev and p not in visited]
     return order
 
 
 # ---------------------------------------------------------------------- helpers
 
 
+def _const(x: float) -> Value:
+    """A number in an expression: a leaf marked as a constant (drawn as one, never a parameter)."""
+    c = Value(x)
+    c._op = "const"
+    return c
+
+
 def _lift(x) -> Value | None:
     """A Value for x (numbers become constant leaves), or None if x is not a number."""
-    if isinstance(x, Value):
+    if type(x) is Value:
         return x
-    if isinstance(x, numbers.Real):
-        return Value(x)
+    if type(x) is float or type(x) is int or isinstance(x, (Value, numbers.Real)):
+        return x if isinstance(x, Value) else _const(x)
     return None
 
 

@@ -11,7 +11,7 @@ import math
 import numbers
 from typing import Callable, Sequence
 
-from .engine import Value, enable_grad, is_grad_enabled, local_derivatives, no_grad, topological_order
+from .engine import Value, _edges, enable_grad, is_grad_enabled, no_grad, topological_order
 
 __all__ = ["grad", "value_and_grad", "hessian", "gradcheck", "GradcheckError"]
 
@@ -48,11 +48,13 @@ def _gradients(out: Value, inputs: Sequence[Value], create_graph: bool) -> list:
         out.grad = 1.0
     with enable_grad() if create_graph else no_grad():
         for node in reversed(path):
-            local = local_derivatives(node) if create_graph else node._local
-            for parent, d in zip(node._prev, local):
+            for parent, d in _edges(node, create_graph):
                 if parent in on_path:
                     parent.grad += d * node.grad  # the chain rule
-    return [x.grad for x in inputs]
+    grads = [x.grad for x in inputs]
+    for node in path + list(inputs):  # a gradient graph refers back to its nodes: no cycles
+        node.grad = 0.0
+    return grads
 
 
 def _argnums(argnums, nargs: int) -> tuple[int, ...]:
