@@ -1,0 +1,484 @@
+"""Drawing computation graphs: `trace` the nodes and edges, `draw_dot` them with Graphviz.
+
+A drawing shows one record per `Value` (its label if any, ``data``, ``grad``) and one small
+node per operation, with an edge for every argument in argument order (``a * a`` has two
+edges). Numbers are shown with `DIGITS` (4) significant digits: ``f"{x:.4g}"``.
+
+Kinds of values, told apart by shape and colour:
+
+* input: a leaf with a label (``Value(2.0, label="x")``): rounded, blue;
+* parameter: a leaf in ``params`` (or ``model.parameters()``): bold, amber;
+* constant: an unlabelled leaf, made from a number in an expression: dashed, grey;
+* output: the root: rounded, bold, green;
+* any other value (an intermediate result): plain.
+
+Only `draw_dot` and `save_graph` need the ``graphviz`` package, imported when first called;
+rendering to svg/png/pdf needs the Graphviz program ``dot`` as well, the ``.dot`` source never.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+from .engine import Value, topological_order
+
+if TYPE_CHECKING:  # pragma: no cover
+    import graphviz
+
+__all__ = [
+    "DIGITS",
+    "trace",
+    "draw_dot",
+    "save_graph",
+    "format_number",
+    "GraphTooLargeError",
+    "GraphvizNotFoundError",
+]
+
+DIGITS = 4  # significant digits of data and grad in a drawing
+
+INSTALL_HINT = (
+    "install Graphviz (Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install graphviz; "
+    "conda: conda install graphviz)"
+)
+
+
+class GraphTooLargeError(ValueError):
+    """The graph has more nodes than ``max_nodes``: drawing it would be unreadable and slow."""
+
+
+class GraphvizNotFoundError(RuntimeError):
+    """Rendering needs the Graphviz program ``dot``, which is not on PATH."""
+
+
+def format_number(x: float | Value) -> str:
+    """A number as drawings show it: `DIGITS` significant digits (a Value shows its data).
+
+    Example:
+        >>> format_number(0.70710678), format_number(-6.0), format_number(12345.0)
+        ('0.7071', '-6', '1.234e+04')
+    """
+    if isinstance(x, Value):  # a grad after backward(create_graph=True)
+        x = x.data
+    return f"{x:.{DIGITS}g}"
+
+
+# ---------------------------------------------------------------------- trace
+
+
+def trace(root: Value) -> tuple[list[Value], list[tuple[Value, Value]]]:
+    """All values `root` depends on, leaves included, and the edges between them.
+
+    Nodes come in a deterministic topological order (every node after its inputs, root
+    last, inputs visited in argument order); edges are ``(input, output)`` pairs, one per
+    argument, so ``a * a`` gives two edges. Iterative: a 100,000-node chain is fine.
+
+    Example:
+        >>> a = Value(3.0, label="a")
+        >>> nodes, edges = trace(a * a + 1)
+        >>> len(nodes), len(edges)
+        (4, 4)
+    """
+    nodes: list[Value] = []
+    seen = {root}
+    stack = [(root, iter(root._prev))]
+    while stack:
+        node, parents = stack[-1]
+        for parent in parents:
+            if parent not in seen:
+                seen.add(parent)
+                stack.append((parent, iter(parent._prev)))
+                break
+        else:  # every input is placed: the node can follow them
+            stack.pop()
+            nodes.append(node)
+    edges = [(parent, node) for node in nodes for parent in node._prev]
+    return nodes, edges
+
+
+# ---------------------------------------------------------------------- the sketch
+# draw_dot first builds a plain description of the picture (boxes, op nodes, edges), so that
+# its size can be checked before Graphviz is involved, then turns it into a Digraph.
+
+ACTIVATIONS = {"tanh", "relu", "sigmoid", "softplus", "leaky_relu", "abs"}
+
+STYLE: dict[str, dict[str, str]] = {
+    "input": {"shape": "Mrecord", "style": "filled", "fillcolor": "#dbeafe", "color": "#2563eb"},
+    "param": {"shape": "record", "style": "filled,bold", "fillcolor": "#fef3c7", "color": "#d97706"},
+    "const": {"shape": "record", "style": "filled,dashed", "fillcolor": "#f3f4f6",
+              "color": "#9ca3af", "fontcolor": "#4b5563"},
+    "value": {"shape": "record", "style": "filled", "fillcolor": "#ffffff", "color": "#6b7280"},
+    "output": {"shape": "Mrecord", "style": "filled,bold", "fillcolor": "#dcfce7",
+               "color": "#16a34a", "penwidth": "2"},
+    "neuron": {"shape": "Mrecord", "style": "filled", "fillcolor": "#ede9fe", "color": "#7c3aed"},
+}  # fmt: skip
+OP_STYLE = {"shape": "ellipse", "style": "filled", "fillcolor": "#f5f5f4", "color": "#78716c",
+            "fontsize": "10", "margin": "0.04,0.02", "width": "0.3", "height": "0.3"}  # fmt: skip
+KIND_NAMES = {"input": "input", "param": "parameter", "const": "constant", "value": "value",
+              "output": "output", "neuron": "neuron"}  # fmt: skip
+
+
+class _Sketch:
+    def __init__(self) -> None:
+        self.boxes: list[tuple[str, str, list[str], float]] = []  # name, kind, fields, |grad|
+        self.ops: list[tuple[str, str]] = []  # name, text
+        self.edges: list[tuple[str, str]] = []
+
+    def box(self, name: str, kind: str, fields: list[str], grad: float) -> None:
+        self.boxes.append((name, kind, fields, grad))
+
+    def size(self) -> int:
+        return len(self.boxes) + len(self.ops)
+
+
+def _grad(v: Value) -> float:
+    return v.grad.data if isinstance(v.grad, Value) else v.grad
+
+
+def _fields(label: str, data: float, grad: float, show_grad: bool) -> list[str]:
+    fields = [label] if label else []
+    fields.append(f"data {format_number(data)}")
+    if show_grad:
+        fields.append(f"grad {format_number(grad)}")
+    return fields
+
+
+def _kind(v: Value, root: Value, params: set) -> str:
+    if v is root:
+        return "output"
+    if v._prev:
+        return "value"
+    if v in params:
+        return "param"
+    return "input" if v.label else "const"
+
+
+def _neurons(nodes: list[Value], consumers: dict[Value, list[Value]]) -> dict[Value, Value]:
+    """For collapse='neuron': each 'dot' node -> the node that ends its neuron.
+
+    A neuron is a 'dot' (its weighted sum) followed by an activation that is its only
+    consumer; a 'dot' with no such activation is a linear neuron and ends itself.
+    """
+    ends = {}
+    for v in nodes:
+        if v._op != "dot":
+            continue
+        users = consumers.get(v, [])
+        act = users[0] if len(users) == 1 else None
+        if act is not None and act._op in ACTIVATIONS and act._prev[0] is v:
+            if all(p is v or not p._prev for p in act._prev):  # e.g. leaky_relu's slope
+                ends[v] = act
+                continue
+        ends[v] = v
+    return ends
+
+
+def _sketch(root, *, params, show_grad, collapse, expand_dot, number_backward, max_nodes):
+    nodes, edges = trace(root)
+    name = {v: f"v{i}" for i, v in enumerate(nodes)}
+    steps = {}
+    if number_backward:  # backward() visits interior nodes from the root down
+        steps = {v: k for k, v in enumerate(reversed(topological_order(root)), start=1)}
+
+    hidden: set[Value] = set()  # nodes folded into a neuron box
+    hidden_edges: set[tuple[int, int]] = set()  # (id(input), id(output)) pairs not drawn
+    neuron_of_end: dict[Value, Value] = {}  # end node -> its dot node
+    if collapse == "neuron":
+        consumers: dict[Value, list[Value]] = {}
+        for parent, child in edges:
+            consumers.setdefault(parent, []).append(child)
+        ends = _neurons(nodes, consumers)
+        if not ends:
+            raise ValueError(
+                "draw_dot: collapse='neuron' found no neuron (no 'dot' node) in the graph; "
+                "build the model with fused neurons (Value.dot), or draw without collapse"
+            )
+        for dot, end in ends.items():
+            neuron_of_end[end] = dot
+            n = len(dot._prev) // 2
+            folded = list(dot._prev[:n]) + list(dot._prev[2 * n :])  # weights and bias
+            if end is not dot:
+                hidden.add(dot)
+                folded += [p for p in end._prev if p is not dot]  # e.g. a slope constant
+                hidden_edges.add((id(dot), id(end)))
+            for p in folded:
+                if not p._prev:
+                    hidden_edges.add((id(p), id(end if p not in dot._prev else dot)))
+        # a folded leaf still appears if something outside its neuron uses it
+        used = {id(p) for p, c in edges if (id(p), id(c)) not in hidden_edges}
+        for v in nodes:
+            if not v._prev and v is not root and id(v) not in used:
+                hidden.add(v)
+
+    sketch = _Sketch()
+    for v in nodes:
+        if v in hidden:
+            continue
+        kind = _kind(v, root, params)
+        step = steps.get(v)
+        if v in neuron_of_end:  # a collapsed neuron: one box, its inputs wired straight in
+            dot = neuron_of_end[v]
+            n = len(dot._prev) // 2
+            title = f"{'' if v is dot else v._op + ' '}neuron"
+            if step is not None:
+                title = f"{step}: {title}"
+            label = v.label or dot.label
+            fields = [title] + _fields(label, v.data, _grad(v), show_grad)
+            sketch.box(name[v], "output" if v is root else "neuron", fields, abs(_grad(v)))
+            for p in dot._prev[n : 2 * n]:
+                if (id(p), id(dot)) not in hidden_edges:
+                    sketch.edges.append((name[p], name[v]))
+            for p in dot._prev[:n] + dot._prev[2 * n :]:
+                if (id(p), id(dot)) not in hidden_edges:  # a non-leaf weight: keep its edge
+                    sketch.edges.append((name[p], name[v]))
+            continue
+        sketch.box(name[v], kind, _fields(v.label, v.data, _grad(v), show_grad), abs(_grad(v)))
+        if not v._prev:
+            continue
+        if expand_dot and v._op == "dot" and len(v._prev) >= 2:
+            _expand(sketch, v, name, show_grad, step)
+            continue
+        op = f"{name[v]}op"
+        sketch.ops.append((op, v._op if step is None else f"{step}: {v._op}"))
+        sketch.edges.extend((name[p], op) for p in v._prev)
+        sketch.edges.append((op, name[v]))
+    if max_nodes is not None and sketch.size() > max_nodes:
+        hint = "" if collapse else "pass collapse='neuron' for one box per neuron, or "
+        raise GraphTooLargeError(
+            f"draw_dot: the graph has {sketch.size()} nodes to draw, more than max_nodes={max_nodes}; "
+            f"{hint}raise max_nodes (Graphviz gets slow and the picture unreadable past a few hundred)"
+        )
+    return sketch
+
+
+def _expand(sketch: _Sketch, v: Value, name: dict, show_grad: bool, step) -> None:
+    """Draw a fused 'dot' node as micrograd would: w*x products, then a chain of +."""
+    n = len(v._prev) // 2
+    g = _grad(v)  # d dot / d (each product or partial sum) is 1: they all carry v's grad
+    w, x, bias = v._prev[:n], v._prev[n : 2 * n], v._prev[2 * n :]
+    terms: list[tuple[str, float]] = []  # (drawn node, its data)
+    for j in range(n):
+        data = w[j].data * x[j].data
+        last = j == n - 1 and not bias
+        node = name[v] if last else f"{name[v]}p{j}"
+        op = f"{name[v]}m{j}"
+        sketch.ops.append((op, "*" if not (last and step) else f"{step}: *"))
+        sketch.edges += [(name[w[j]], op), (name[x[j]], op), (op, node)]
+        if not last:
+            sketch.box(node, "value", _fields("", data, g, show_grad), abs(g))
+        terms.append((node, data))
+    terms += [(name[b], b.data) for b in bias]
+    acc_node, acc = terms[0]
+    for j, (node, data) in enumerate(terms[1:], start=1):
+        acc += data
+        last = j == len(terms) - 1
+        out = name[v] if last else f"{name[v]}s{j}"
+        op = f"{name[v]}a{j}"
+        sketch.ops.append((op, "+" if not (last and step) else f"{step}: +"))
+        sketch.edges += [(acc_node, op), (node, op), (op, out)]
+        if not last:
+            sketch.box(out, "value", _fields("", acc, g, show_grad), abs(g))
+        acc_node = out
+
+
+# ---------------------------------------------------------------------- draw_dot
+
+
+def _record(fields: list[str], rankdir: str) -> str:
+    text = " | ".join(_escape(f) for f in fields)
+    return "{ " + text + " }" if rankdir in ("LR", "RL") else text  # fields side by side
+
+
+def _escape(text: str) -> str:
+    for ch in '\\{}|<>"':
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+def _shade(t: float) -> str:
+    """White (t=0) to orange-red (t=1): how large |grad| is next to the largest one."""
+    if not math.isfinite(t):
+        t = 1.0
+    lo, hi = (255, 255, 255), (249, 115, 22)
+    r, g, b = (round(a + (c - a) * t) for a, c in zip(lo, hi))
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+_Drawing = None
+
+
+def _drawing_class():
+    """graphviz.Digraph whose render/pipe (and so Jupyter's inline SVG) explain a missing `dot`."""
+    global _Drawing
+    if _Drawing is None:
+        import graphviz
+
+        class Drawing(graphviz.Digraph):
+            def pipe(self, *args, **kwargs):
+                try:
+                    return super().pipe(*args, **kwargs)
+                except graphviz.ExecutableNotFound:
+                    raise GraphvizNotFoundError(_not_found("render")) from None
+
+            def render(self, *args, **kwargs):
+                try:
+                    return super().render(*args, **kwargs)
+                except graphviz.ExecutableNotFound:
+                    raise GraphvizNotFoundError(_not_found("render")) from None
+
+        _Drawing = Drawing
+    return _Drawing
+
+
+def _not_found(what: str) -> str:
+    return (
+        f"{what}: the Graphviz program 'dot' was not found on PATH; {INSTALL_HINT}, "
+        "or save the DOT source instead (save_graph(graph, 'graph.dot'))"
+    )
+
+
+def draw_dot(
+    root: Value,
+    *,
+    rankdir: str = "LR",
+    format: str = "svg",
+    show_grad: bool = True,
+    color_by_grad: bool = False,
+    number_backward: bool = False,
+    collapse: str | None = None,
+    expand_dot: bool = False,
+    params: Iterable[Value] | None = None,
+    model: Any = None,
+    legend: bool = False,
+    max_nodes: int | None = 1000,
+) -> graphviz.Digraph:
+    """Draw the graph that computed `root` as a `graphviz.Digraph` (rendered inline by Jupyter).
+
+    Args:
+        root: the output value.
+        rankdir: 'LR' (left to right, the default), 'TB', 'RL' or 'BT'.
+        format: what ``.render()`` and ``.pipe()`` produce: 'svg', 'png', 'pdf', ...
+        show_grad: show each value's ``grad`` beside its ``data``.
+        color_by_grad: fill each value with a shade proportional to |grad| / max |grad|
+            (the border still tells its kind).
+        number_backward: number the op nodes 1, 2, ... in the order ``backward()`` visits
+            them (reverse topological order): follow the chain rule step by step.
+        collapse: 'neuron' draws each neuron (a 'dot' node and the activation after it) as
+            one box, its weights and bias folded in: a whole MLP stays readable.
+        expand_dot: draw each fused 'dot' node as its products w*x and a chain of +, as a
+            per-op graph would be (each piece's grad is the dot node's grad).
+        params: leaves to mark as parameters (e.g. ``model.parameters()``).
+        model: anything with ``parameters()``: the same as ``params=model.parameters()``.
+        legend: add a small key of the kinds of node.
+        max_nodes: refuse (`GraphTooLargeError`) to draw more nodes than this; None: no cap.
+
+    Example:
+        >>> x = Value(1.0, label="x")
+        >>> y = (x * 2 + 1).relu()
+        >>> y.backward()
+        >>> g = draw_dot(y)
+        >>> "grad 2" in g.source, g.source.count("->")
+        (True, 8)
+    """
+    if rankdir not in ("LR", "TB", "RL", "BT"):
+        raise ValueError(f"draw_dot: rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
+    if collapse not in (None, "neuron"):
+        raise ValueError(f"draw_dot: collapse must be None or 'neuron', got {collapse!r}")
+    if collapse and expand_dot:
+        raise ValueError("draw_dot: collapse='neuron' and expand_dot=True contradict each other")
+    if max_nodes is not None and max_nodes < 1:
+        raise ValueError(f"draw_dot: max_nodes must be a positive number or None, got {max_nodes!r}")
+    if not isinstance(root, Value):
+        raise TypeError(f"draw_dot: root must be a Value, got {type(root).__name__}: {root!r}")
+    chosen = set(params) if params is not None else set()
+    if model is not None:
+        chosen.update(model.parameters())
+    sketch = _sketch(
+        root, params=chosen, show_grad=show_grad, collapse=collapse, expand_dot=expand_dot,
+        number_backward=number_backward, max_nodes=max_nodes,
+    )  # fmt: skip
+
+    graph = _drawing_class()(
+        format=format,
+        graph_attr={"rankdir": rankdir, "bgcolor": "white", "nodesep": "0.2", "ranksep": "0.3"},
+        node_attr={"fontname": "Helvetica", "fontsize": "11", "height": "0.3"},
+        edge_attr={"color": "#57534e", "arrowsize": "0.6"},
+    )
+    top = max((g for *_, g in sketch.boxes if math.isfinite(g)), default=0.0) or 1.0
+    for name, kind, fields, g in sketch.boxes:
+        style = dict(STYLE[kind])
+        if color_by_grad:
+            style["fillcolor"] = _shade(g / top)
+        graph.node(name, _record(fields, rankdir), tooltip=KIND_NAMES[kind], **style)
+    for name, text in sketch.ops:
+        graph.node(name, text, tooltip="operation", **OP_STYLE)
+    for tail, head in sketch.edges:
+        graph.edge(tail, head)
+    if legend:
+        _legend(graph, rankdir)
+    return graph
+
+
+def _legend(graph, rankdir: str) -> None:
+    with graph.subgraph(name="cluster_legend") as key:
+        key.attr(label="key", fontname="Helvetica", fontsize="10", color="#d6d3d1", style="rounded")
+        for kind in ("input", "param", "const", "output"):
+            key.node(f"legend_{kind}", KIND_NAMES[kind], tooltip="key", fontsize="10", **STYLE[kind])
+        names = [f"legend_{k}" for k in ("input", "param", "const", "output")]
+        for a, b in zip(names, names[1:]):
+            key.edge(a, b, style="invis")
+
+
+# ---------------------------------------------------------------------- saving
+
+
+SUFFIX_FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
+
+
+def save_graph(graph: graphviz.Digraph, path: str | os.PathLike) -> Path:
+    """Write a drawing to `path`, the format chosen by its suffix: .svg .png .pdf or .dot.
+
+    ``.dot`` (the Graphviz source) needs no Graphviz program; the others need ``dot`` and
+    raise `GraphvizNotFoundError`, saying how to install it, when it is missing. The file
+    appears complete or not at all.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> x = Value(1.0, label="x")
+        >>> out = save_graph(draw_dot(x.tanh()), pathlib.Path(tempfile.mkdtemp()) / "g.dot")
+        >>> out.read_text().startswith("digraph")
+        True
+    """
+    path = Path(path)
+    fmt = SUFFIX_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(
+            f"save_graph: cannot tell the format of {str(path)!r} from its suffix; "
+            "use .svg, .png, .pdf or .dot"
+        )
+    if fmt == "dot":
+        data = graph.source.encode("utf-8")
+    else:
+        import graphviz
+
+        try:
+            data = graph.pipe(format=fmt)
+        except (graphviz.ExecutableNotFound, GraphvizNotFoundError):
+            raise GraphvizNotFoundError(_not_found(f"save_graph: cannot write {path.name}")) from None
+    _write_atomically(path, data)
+    return path
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
