@@ -1,0 +1,170 @@
+"""micrograd's demo training step with autograd_tiny, timed beside the same step in plain Python.
+
+The step: the model MLP(2, [16, 16, 1]) on 100 moons points, hinge loss + 1e-4 L2, zero_grad,
+backward, SGD update. The plain-Python version does the same arithmetic on floats with a
+hand-derived backward pass (no graph). Both run in this process, on the same weights, so the
+ratio does not depend on the machine. The forward pass (scores and loss) is also timed alone.
+
+    python benchmarks/bench_train.py [--repeats 30] [--profile]
+
+Targets (issue 3): step <= 8x plain Python, forward <= 6x. The garbage collector is left as
+Python sets it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from autograd_tiny import Value
+from autograd_tiny.data import moons, signed_labels
+from autograd_tiny.losses import hinge, l2
+from autograd_tiny.nn import MLP
+
+ALPHA = 1e-4
+LR = 0.5  # the size of the update does not change the time; keep the weights sane over repeats
+
+
+# ---------------------------------------------------------------------- autograd_tiny
+
+
+def engine_forward(model: MLP, X: list[list[float]], y: list[int]) -> Value:
+    scores = [model(x) for x in X]
+    return hinge(scores, y) + l2(model.parameters(), ALPHA)
+
+
+def engine_step(model: MLP, X, y) -> float:
+    loss = engine_forward(model, X, y)
+    model.zero_grad()
+    loss.backward()
+    for p in model.parameters():
+        p.data -= LR * p.grad
+    return loss.data
+
+
+# ---------------------------------------------------------------------- plain Python
+# W[l][j] is the weight row of neuron j of layer l, B[l][j] its bias. ReLU on the hidden
+# layers, linear output.
+
+
+def plain_forward(W, B, X, y) -> float:
+    last = len(W) - 1
+    total = 0.0
+    for x, label in zip(X, y):
+        h = x
+        for layer, (Wl, Bl) in enumerate(zip(W, B)):
+            z = [sum(w * v for w, v in zip(row, h)) + b for row, b in zip(Wl, Bl)]
+            h = z if layer == last else [v if v > 0 else 0.0 for v in z]
+        total += max(0.0, 1.0 - label * h[0])
+    reg = sum(w * w for Wl in W for row in Wl for w in row) + sum(b * b for Bl in B for b in Bl)
+    return total / len(X) + ALPHA * reg
+
+
+def plain_step(W, B, X, y) -> float:
+    L, n = len(W), len(X)
+    gW = [[[0.0] * len(row) for row in Wl] for Wl in W]  # zero_grad
+    gB = [[0.0] * len(Bl) for Bl in B]
+    total = 0.0
+    for x, label in zip(X, y):
+        hs = [x]  # the input of each layer, kept for the backward pass
+        for layer in range(L):
+            z = [sum(w * v for w, v in zip(row, hs[-1])) + b for row, b in zip(W[layer], B[layer])]
+            hs.append(z if layer == L - 1 else [v if v > 0 else 0.0 for v in z])
+        margin = 1.0 - label * hs[-1][0]
+        total += max(0.0, margin)
+        g = [-label / n if margin > 0 else 0.0]  # d loss / d score (relu'(0) = 0)
+        for layer in reversed(range(L)):
+            h_in, Wl = hs[layer], W[layer]
+            if layer < L - 1:  # through the ReLU: pass where the output was positive
+                g = [gj if out > 0 else 0.0 for gj, out in zip(g, hs[layer + 1])]
+            for j, gj in enumerate(g):
+                gB[layer][j] += gj
+                row = gW[layer][j]
+                for i, v in enumerate(h_in):
+                    row[i] += gj * v
+            if layer:
+                g = [sum(gj * Wl[j][i] for j, gj in enumerate(g)) for i in range(len(h_in))]
+    reg = 0.0
+    for Wl, Bl, gWl, gBl in zip(W, B, gW, gB):  # L2: alpha * p², gradient 2 alpha p
+        for row, grow in zip(Wl, gWl):
+            for i, w in enumerate(row):
+                reg += w * w
+                grow[i] += 2 * ALPHA * w
+        for j, b in enumerate(Bl):
+            reg += b * b
+            gBl[j] += 2 * ALPHA * b
+    for Wl, Bl, gWl, gBl in zip(W, B, gW, gB):  # SGD
+        for row, grow in zip(Wl, gWl):
+            for i, g in enumerate(grow):
+                row[i] -= LR * g
+        for j, g in enumerate(gBl):
+            Bl[j] -= LR * g
+    return total / n + ALPHA * reg
+
+
+def plain_weights(model: MLP):
+    sd = model.state_dict()
+    n = len(model.layers)
+    return [sd[f"layers.{i}.weight"] for i in range(n)], [sd[f"layers.{i}.bias"] for i in range(n)]
+
+
+# ---------------------------------------------------------------------- timing
+
+
+def per_call_ms(fn, repeats: int) -> float:
+    """The median time of one call, in milliseconds (after one warm-up call)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--profile", action="store_true", help="also profile autograd_tiny's step")
+    args = parser.parse_args()
+
+    X, labels = moons(100, noise=0.1, seed=0)
+    y = signed_labels(labels)
+    model = MLP(2, [16, 16, 1], init="uniform", seed=1337)
+    W, B = plain_weights(model)
+
+    # the two versions agree before any timing
+    ours, plain = engine_forward(model, X, y).data, plain_forward(W, B, X, y)
+    assert abs(ours - plain) <= 1e-9 * max(1.0, abs(plain)), (ours, plain)
+    ours, plain = engine_step(model, X, y), plain_step(W, B, X, y)
+    assert abs(ours - plain) <= 1e-9 * max(1.0, abs(plain)), (ours, plain)
+
+    rows = []
+    for name, ours_fn, plain_fn in [
+        ("forward (scores + loss)", lambda: engine_forward(model, X, y), lambda: plain_forward(W, B, X, y)),
+        ("training step", lambda: engine_step(model, X, y), lambda: plain_step(W, B, X, y)),
+    ]:
+        t_ours, t_plain = per_call_ms(ours_fn, args.repeats), per_call_ms(plain_fn, args.repeats)
+        rows.append((name, t_ours, t_plain, t_ours / t_plain))
+    targets = {"forward (scores + loss)": 6.0, "training step": 8.0}
+
+    print(f"micrograd's demo step: MLP(2, [16, 16, 1]), 100 moons points, median of {args.repeats}")
+    print(f"{'':26}{'autograd_tiny':>15}{'plain Python':>15}{'ratio':>9}{'target':>9}")
+    for name, t_ours, t_plain, ratio in rows:
+        print(f"{name:26}{t_ours:12.2f} ms{t_plain:12.2f} ms{ratio:8.2f}x{targets[name]:8.0f}x")
+
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(10):
+            engine_step(model, X, y)
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(12)
+
+
+if __name__ == "__main__":
+    main()
