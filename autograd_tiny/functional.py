@@ -70,7 +70,8 @@ def value_and_grad(f: Callable[..., Value], argnums: int | Sequence[int] = 0) ->
 
     Args:
         f: a function of numbers or Values that returns a Value (or a number).
-        argnums: which positional argument(s) to differentiate with respect to.
+        argnums: which positional argument(s) to differentiate with respect to. The other
+            number arguments are passed as constant Values; anything else is passed as is.
 
     Returns:
         A function returning ``(value, gradient)``; the gradient is a tuple when argnums is a
@@ -89,6 +90,9 @@ def value_and_grad(f: Callable[..., Value], argnums: int | Sequence[int] = 0) ->
         inputs = [_as_input(args[i]) for i in nums]
         for i, x in zip(nums, inputs):
             args[i] = x
+        for i, a in enumerate(args):  # other numbers become Values too, so methods work on them
+            if i not in nums and isinstance(a, numbers.Real):
+                args[i] = Value(a)
         with enable_grad():
             out = f(*args)
         if isinstance(out, numbers.Real):

@@ -1,0 +1,97 @@
+"""grad, value_and_grad, hessian and gradcheck: derivatives as functions, checked against closed forms."""
+
+import math
+
+import pytest
+
+from autograd_tiny import GradcheckError, Value, grad, gradcheck, hessian, value_and_grad
+from autograd_tiny import engine
+
+
+def test_grad_of_a_polynomial_and_its_nesting():
+    """grad(x**3) is 3x**2, grad(grad(.)) is 6x, and a third grad is 6."""
+    f = lambda x: x**3 - 2 * x  # noqa: E731
+    for x in (-1.5, 0.0, 2.0):
+        assert grad(f)(x) == pytest.approx(3 * x * x - 2, rel=1e-12)
+        assert grad(grad(f))(x) == pytest.approx(6 * x, rel=1e-12, abs=1e-12)
+        assert grad(grad(grad(f)))(x) == pytest.approx(6.0, rel=1e-12)
+
+
+def test_argnums_selects_arguments():
+    """argnums picks which arguments to differentiate; the others are held constant."""
+    f = lambda x, y, z: x * y * y + z.sin()  # noqa: E731
+    assert grad(f, argnums=1)(2.0, 3.0, 0.5) == pytest.approx(12.0)
+    gx, gz = grad(f, argnums=(0, 2))(2.0, 3.0, 0.5)
+    assert gx == pytest.approx(9.0) and gz == pytest.approx(math.cos(0.5))
+    assert grad(f, argnums=-1)(2.0, 3.0, 0.5) == pytest.approx(math.cos(0.5))
+    with pytest.raises(ValueError, match="argnums"):
+        grad(f, argnums=3)(2.0, 3.0, 0.5)
+
+
+def test_value_and_grad_returns_both():
+    """value_and_grad gives f(x) and f'(x) from one evaluation."""
+    value, slope = value_and_grad(lambda x: x.exp() * x)(1.5)
+    assert value == pytest.approx(1.5 * math.exp(1.5)) and slope == pytest.approx(2.5 * math.exp(1.5))
+
+
+def test_grad_of_a_constant_function_is_zero():
+    """A function that ignores its argument, or returns a number, has derivative 0."""
+    assert grad(lambda x: Value(3.0))(1.0) == 0.0
+    assert grad(lambda x: 5.0)(1.0) == 0.0
+    assert grad(grad(lambda x: 2 * x))(1.0) == 0.0
+
+
+def test_grad_leaves_captured_values_alone():
+    """grad touches no .grad outside the function's own graph (closed-over Values keep theirs)."""
+    y = Value(2.0)
+    y.grad = 7.0
+    assert grad(lambda x: x * y)(3.0) == 2.0
+    assert y.grad == 7.0
+
+
+def test_grad_on_values_is_differentiable():
+    """Called on a Value inside an outer computation, grad returns a Value the outer backward sees."""
+    x = Value(0.8)
+    g = grad(lambda t: t.sin() * t)(x)  # sin(t) + t cos(t)
+    assert isinstance(g, Value)
+    g.backward()  # d/dx (sin x + x cos x) = 2 cos x - x sin x
+    assert x.grad == pytest.approx(2 * math.cos(0.8) - 0.8 * math.sin(0.8), rel=1e-12)
+
+
+def test_hessian_of_a_quadratic_form_and_rosenbrock():
+    """hessian matches closed forms: a quadratic form and Rosenbrock's function."""
+    H = hessian(lambda x, y: 3 * x * x + 2 * x * y - y * y)(0.7, -1.1)
+    assert H == [[6.0, 2.0], [2.0, -2.0]]
+    a, b = 1.2, 0.9
+    H = hessian(lambda x, y: (1 - x) ** 2 + 100 * (y - x * x) ** 2)(a, b)
+    want = [[2 - 400 * (b - a * a) + 800 * a * a, -400 * a], [-400 * a, 200.0]]
+    for i in range(2):
+        for j in range(2):
+            assert H[i][j] == pytest.approx(want[i][j], rel=1e-12)
+
+
+def test_gradcheck_accepts_correct_rules_to_second_order():
+    """gradcheck passes on a function built from many ops, first and second order."""
+    f = lambda x, y, z: (x * y).tanh() + (z**2 + 1).log() * x.sigmoid() - y.exp() / (2 + z.cos())  # noqa: E731
+    assert gradcheck(f, [0.3, -0.4, 1.1], second_order=True)
+
+
+def test_gradcheck_catches_a_wrong_rule(monkeypatch):
+    """With a deliberately wrong first- or second-order rule, gradcheck raises and names the derivative."""
+    forward, _ = engine.PRIMITIVES["sin"]
+    monkeypatch.setitem(engine.PRIMITIVES, "sin", (forward, lambda x, out: (1.01 * engine.cos(x),)))
+    with pytest.raises(GradcheckError, match=r"d f / d x\[0\]"):
+        gradcheck(lambda x: x.sin(), [0.4])
+    # right first derivative, wrong second: cos(x) written as a constant of the right value
+    monkeypatch.setitem(engine.PRIMITIVES, "sin", (forward, lambda x, out: (math.cos(engine._data(x)),)))
+    assert gradcheck(lambda x: x.sin(), [0.4])
+    with pytest.raises(GradcheckError, match=r"d2 f"):
+        gradcheck(lambda x: x.sin(), [0.4], second_order=True)
+
+
+def test_grad_rejects_bad_arguments_and_results():
+    """Non-numeric arguments and non-Value results are clear TypeErrors."""
+    with pytest.raises(TypeError, match="grad"):
+        grad(lambda x: x)("a")
+    with pytest.raises(TypeError, match="must return a Value"):
+        grad(lambda x: "nope")(1.0)
