@@ -6,9 +6,9 @@ edges). Numbers are shown with `DIGITS` (4) significant digits: ``f"{x:.4g}"``.
 
 Kinds of values, told apart by shape and colour:
 
-* input: a leaf with a label (``Value(2.0, label="x")``): rounded, blue;
+* input: a leaf made by the user (``Value(2.0, label="x")``): rounded, blue;
 * parameter: a leaf in ``params`` (or ``model.parameters()``): bold, amber;
-* constant: an unlabelled leaf, made from a number in an expression: dashed, grey;
+* constant: a leaf made from a number in an expression (``x * 2``): dashed, grey;
 * output: the root: rounded, bold, green;
 * any other value (an intermediate result): plain.
 
@@ -154,65 +154,116 @@ def _kind(v: Value, root: Value, params: set) -> str:
         return "value"
     if v in params:
         return "param"
-    return "input" if v.label else "const"
+    return "const" if v._op == "const" else "input"
 
 
-def _neurons(nodes: list[Value], consumers: dict[Value, list[Value]]) -> dict[Value, Value]:
-    """For collapse='neuron': each 'dot' node -> the node that ends its neuron.
+class _Neuron:
+    """A neuron found in the graph: the node that ends it, its other nodes, its inputs."""
 
-    A neuron is a 'dot' (its weighted sum) followed by an activation that is its only
-    consumer; a 'dot' with no such activation is a linear neuron and ends itself.
-    """
-    ends = {}
+    def __init__(self, end: Value, members: list[Value], inputs: list[Value], folded: list[Value]):
+        self.end = end  # the activation (or, for a linear neuron, the weighted sum)
+        self.members = members  # the neuron's nodes, end included
+        self.inputs = inputs  # the values it weighs (the x's), in order
+        self.folded = folded  # leaves drawn inside the box: weights, bias, e.g. a slope
+
+
+def _activation_after(v: Value, consumers: dict) -> Value | None:
+    """The activation applied to `v` if it is v's only consumer (its other inputs leaves)."""
+    users = consumers.get(v, [])
+    act = users[0] if len(users) == 1 else None
+    if act is not None and act._op in ACTIVATIONS and act._prev[0] is v:
+        if all(not p._prev for p in act._prev[1:]):  # e.g. leaky_relu's slope
+            return act
+    return None
+
+
+def _fused_neurons(nodes: list[Value], consumers: dict) -> list[_Neuron]:
+    """Each 'dot' node (w · x + b) with the activation after it, if any, is a neuron."""
+    found = []
     for v in nodes:
         if v._op != "dot":
             continue
-        users = consumers.get(v, [])
-        act = users[0] if len(users) == 1 else None
-        if act is not None and act._op in ACTIVATIONS and act._prev[0] is v:
-            if all(p is v or not p._prev for p in act._prev):  # e.g. leaky_relu's slope
-                ends[v] = act
+        n = len(v._prev) // 2
+        weights = list(v._prev[:n]) + list(v._prev[2 * n :])
+        act = _activation_after(v, consumers)
+        members, extra = ([v], []) if act is None else ([v, act], list(act._prev[1:]))
+        inputs = list(v._prev[n : 2 * n]) + [w for w in weights if w._prev]  # a computed weight stays
+        folded = [w for w in weights if not w._prev] + extra
+        found.append(_Neuron(members[-1], members, inputs, folded))
+    return found
+
+
+def _model_neurons(nodes: list[Value], consumers: dict, model: Any) -> list[_Neuron]:
+    """Neurons of an unfused model: each w*x product, the + chain adding them and the bias up,
+    and the activation after it, grouped by whose parameters they use."""
+    layers = getattr(model, "layers", None) or [model]
+    units = [n for layer in layers for n in getattr(layer, "neurons", [layer])]
+    owner = {p: k for k, unit in enumerate(units) for p in unit.parameters()}
+    size = [len(unit.parameters()) for unit in units]
+    open_: dict[Value, tuple[int, int]] = {}  # node -> (neuron, how many of its params it sums)
+    members: dict[int, list[Value]] = {}
+    inputs: dict[int, list[Value]] = {}
+    ends: dict[int, Value] = {}
+    for v in nodes:  # inputs before outputs: a node's inputs are already grouped
+        parts = [open_.get(p) or ((owner[p], 1) if not p._prev and p in owner else None) for p in v._prev]
+        ks = {part[0] for part in parts if part}
+        if len(ks) != 1 or not all(consumers.get(p) == [v] for p in v._prev if p in open_):
+            continue
+        k = ks.pop()
+        if v._op == "*":  # w*x (or x*w): one weight, one input from outside the neuron
+            if len(parts) != 2 or all(parts) or any(p in open_ for p in v._prev):
                 continue
-        ends[v] = v
-    return ends
+            inputs.setdefault(k, []).append(v._prev[1] if parts[0] else v._prev[0])
+        elif v._op not in ("+", "sum") or not all(parts):  # a sum of the neuron's own terms
+            continue
+        members.setdefault(k, []).append(v)
+        count = sum(part[1] for part in parts if part)
+        open_[v] = (k, count)
+        if count == size[k]:  # every parameter is in: the weighted sum is complete
+            del open_[v]
+            act = _activation_after(v, consumers)
+            if act is not None:
+                members[k].append(act)
+            ends[k] = act or v
+    found = []
+    for k, end in ends.items():
+        extra = list(end._prev[1:]) if end._op in ACTIVATIONS else []
+        found.append(_Neuron(end, members[k], inputs.get(k, []), units[k].parameters() + extra))
+    return found
 
 
-def _sketch(root, *, params, show_grad, collapse, expand_dot, number_backward, max_nodes):
+def _sketch(root, *, params, model, show_grad, collapse, expand_dot, number_backward, max_nodes):
     nodes, edges = trace(root)
     name = {v: f"v{i}" for i, v in enumerate(nodes)}
-    steps = {}
-    if number_backward:  # backward() visits interior nodes from the root down
-        steps = {v: k for k, v in enumerate(reversed(topological_order(root)), start=1)}
-
     hidden: set[Value] = set()  # nodes folded into a neuron box
-    hidden_edges: set[tuple[int, int]] = set()  # (id(input), id(output)) pairs not drawn
-    neuron_of_end: dict[Value, Value] = {}  # end node -> its dot node
+    neuron_at: dict[Value, _Neuron] = {}  # a neuron's end node -> the neuron
     if collapse == "neuron":
         consumers: dict[Value, list[Value]] = {}
         for parent, child in edges:
             consumers.setdefault(parent, []).append(child)
-        ends = _neurons(nodes, consumers)
-        if not ends:
+        found = _fused_neurons(nodes, consumers)
+        if model is not None:
+            found += _model_neurons(nodes, consumers, model)
+        if not found:
             raise ValueError(
-                "draw_dot: collapse='neuron' found no neuron (no 'dot' node) in the graph; "
-                "build the model with fused neurons (Value.dot), or draw without collapse"
+                "draw_dot: collapse='neuron' found no neuron in the graph: neither a fused 'dot' "
+                "node nor, with model=, a neuron's w*x + b; pass the model, or draw without collapse"
             )
-        for dot, end in ends.items():
-            neuron_of_end[end] = dot
-            n = len(dot._prev) // 2
-            folded = list(dot._prev[:n]) + list(dot._prev[2 * n :])  # weights and bias
-            if end is not dot:
-                hidden.add(dot)
-                folded += [p for p in end._prev if p is not dot]  # e.g. a slope constant
-                hidden_edges.add((id(dot), id(end)))
-            for p in folded:
-                if not p._prev:
-                    hidden_edges.add((id(p), id(end if p not in dot._prev else dot)))
-        # a folded leaf still appears if something outside its neuron uses it
-        used = {id(p) for p, c in edges if (id(p), id(c)) not in hidden_edges}
-        for v in nodes:
-            if not v._prev and v is not root and id(v) not in used:
-                hidden.add(v)
+        inside: set[tuple[int, int]] = set()  # (input, node) edges drawn inside a box
+        for neuron in found:
+            neuron_at[neuron.end] = neuron
+            hidden.update(m for m in neuron.members if m is not neuron.end)
+            for m in neuron.members:
+                inside.update((id(p), id(m)) for p in m._prev)
+        # a leaf appears if something outside every neuron box uses it (or it is the root)
+        used = {id(p) for p, c in edges if (id(p), id(c)) not in inside}
+        for neuron in found:
+            hidden.update(p for p in neuron.folded if id(p) not in used and p is not root)
+
+    steps = {}
+    if number_backward:  # backward() visits interior nodes from the root down
+        order = [v for v in reversed(topological_order(root)) if v not in hidden]
+        steps = {v: k for k, v in enumerate(order, start=1)}  # a neuron box: one step
 
     sketch = _Sketch()
     for v in nodes:
@@ -220,21 +271,14 @@ def _sketch(root, *, params, show_grad, collapse, expand_dot, number_backward, m
             continue
         kind = _kind(v, root, params)
         step = steps.get(v)
-        if v in neuron_of_end:  # a collapsed neuron: one box, its inputs wired straight in
-            dot = neuron_of_end[v]
-            n = len(dot._prev) // 2
-            title = f"{'' if v is dot else v._op + ' '}neuron"
+        if v in neuron_at:  # a collapsed neuron: one box, its inputs wired straight in
+            neuron = neuron_at[v]
+            title = f"{v._op} neuron" if v._op in ACTIVATIONS else "linear neuron"
             if step is not None:
                 title = f"{step}: {title}"
-            label = v.label or dot.label
-            fields = [title] + _fields(label, v.data, _grad(v), show_grad)
+            fields = [title] + _fields(v.label, v.data, _grad(v), show_grad)
             sketch.box(name[v], "output" if v is root else "neuron", fields, abs(_grad(v)))
-            for p in dot._prev[n : 2 * n]:
-                if (id(p), id(dot)) not in hidden_edges:
-                    sketch.edges.append((name[p], name[v]))
-            for p in dot._prev[:n] + dot._prev[2 * n :]:
-                if (id(p), id(dot)) not in hidden_edges:  # a non-leaf weight: keep its edge
-                    sketch.edges.append((name[p], name[v]))
+            sketch.edges.extend((name[p], name[v]) for p in neuron.inputs)
             continue
         sketch.box(name[v], kind, _fields(v.label, v.data, _grad(v), show_grad), abs(_grad(v)))
         if not v._prev:
@@ -366,7 +410,9 @@ def draw_dot(
         color_by_grad: fill each value with a shade proportional to |grad| / max |grad|
             (the border still tells its kind).
         number_backward: number the op nodes 1, 2, ... in the order ``backward()`` visits
-            them (reverse topological order): follow the chain rule step by step.
+            them (reverse topological order): follow the chain rule step by step. With
+            ``collapse``, a neuron box counts as one step; with ``expand_dot``, the last
+            ``+`` of an expanded dot carries the dot's step.
         collapse: 'neuron' draws each neuron (a 'dot' node and the activation after it) as
             one box, its weights and bias folded in: a whole MLP stays readable.
         expand_dot: draw each fused 'dot' node as its products w*x and a chain of +, as a
@@ -398,7 +444,7 @@ def draw_dot(
     if model is not None:
         chosen.update(model.parameters())
     sketch = _sketch(
-        root, params=chosen, show_grad=show_grad, collapse=collapse, expand_dot=expand_dot,
+        root, params=chosen, model=model, show_grad=show_grad, collapse=collapse, expand_dot=expand_dot,
         number_backward=number_backward, max_nodes=max_nodes,
     )  # fmt: skip
 
@@ -419,18 +465,19 @@ def draw_dot(
     for tail, head in sketch.edges:
         graph.edge(tail, head)
     if legend:
-        _legend(graph, rankdir)
+        _legend(graph, {kind for _, kind, _, _ in sketch.boxes})
     return graph
 
 
-def _legend(graph, rankdir: str) -> None:
+def _legend(graph, kinds: set[str]) -> None:
+    """A key of the kinds of value in the drawing, as a row of sample boxes."""
+    shown = [k for k in ("input", "param", "const", "neuron", "output") if k in kinds]
     with graph.subgraph(name="cluster_legend") as key:
         key.attr(label="key", fontname="Helvetica", fontsize="10", color="#d6d3d1", style="rounded")
-        for kind in ("input", "param", "const", "output"):
+        for kind in shown:
             key.node(f"legend_{kind}", KIND_NAMES[kind], tooltip="key", fontsize="10", **STYLE[kind])
-        names = [f"legend_{k}" for k in ("input", "param", "const", "output")]
-        for a, b in zip(names, names[1:]):
-            key.edge(a, b, style="invis")
+        for a, b in zip(shown, shown[1:]):
+            key.edge(f"legend_{a}", f"legend_{b}", style="invis")
 
 
 # ---------------------------------------------------------------------- saving
