@@ -356,6 +356,13 @@ def _float_trig(fn: Callable[[float], float]) -> Callable[[float], float]:
     return lambda x: math.nan if math.isinf(x) else fn(x)
 
 
+def _float_dot(*args: float) -> float:
+    # args = w[0..n-1], x[0..n-1], (bias)
+    n = len(args) // 2
+    total = sum(map(operator.mul, args[:n], args[n : 2 * n]))
+    return total + args[-1] if len(args) % 2 else total
+
+
 def _float_logsumexp(*xs: float) -> float:
     top = max(xs)
     if math.isinf(top):  # all -inf, or some +inf: the answer is top itself
@@ -443,15 +450,9 @@ PRIMITIVES: dict[str, tuple[Callable, Callable]] = {
     "sin":        (_float_trig(math.sin),      lambda x, out: (cos(x),)),
     "cos":        (_float_trig(math.cos),      lambda x, out: (-sin(x),)),
     "sum":        (lambda *xs: sum(xs),        lambda *args: (1.0,) * (len(args) - 1)),
-    "dot":        (lambda *w_x_b: sum(_products(w_x_b)), _d_dot),
+    "dot":        (_float_dot,                 _d_dot),
     "logsumexp":  (_float_logsumexp,           _d_logsumexp),
 }  # fmt: skip
-
-
-def _products(args: tuple) -> Iterator[float]:
-    n = len(args) // 2
-    yield from map(float.__mul__, args[:n], args[n : 2 * n])
-    yield from args[2 * n :]
 
 
 # ---------------------------------------------------------------------- recording the graph
@@ -540,7 +541,7 @@ def _lift_or_fail(op: str, x) -> Value:
 
 
 def _lift_all(op: str, values: Iterable) -> list[Value]:
-    return [_lift_or_fail(op, v) for v in values]
+    return [v if type(v) is Value else _lift_or_fail(op, v) for v in values]
 
 
 def _number(x) -> float:
