@@ -1,0 +1,256 @@
+"""The engine's costs, measured beside plain Python floats doing the same arithmetic in the same run.
+
+    python benchmarks/bench_engine.py [--ops 100000] [--chain 1000000]
+
+It prints:
+  1. time per op of forward and backward on a 1e5-op graph, and the ratio to plain floats
+     (forward: the same arithmetic on floats; backward: the same chain rule written by hand);
+  2. memory per node (tracemalloc) for each kind of op (target: at most 200 bytes);
+  3. objects tracked by the cyclic garbage collector per node, and what `gc.collect()` finds
+     after a graph is dropped (it must be 0: reference counting frees everything);
+  4. a 1,000,000-op chain: build and backward time, and peak memory.
+If micrograd (`pip install micrograd`) is importable, its figures are printed alongside.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import math
+import statistics
+import time
+import tracemalloc
+
+from autograd_tiny import Value
+
+try:  # optional, for comparison only
+    from micrograd.engine import Value as MicroValue
+except ImportError:  # pragma: no cover
+    MicroValue = None
+
+C = 0.999  # a constant in every step, as in real expressions
+
+
+# ---------------------------------------------------------------------- 1. time per op
+
+
+def chain_ours(n: int):
+    """n steps of z = tanh(z * C) + x: three ops per step."""
+    x = Value(0.5)
+    z = x
+    for _ in range(n):
+        z = (z * C).tanh() + x
+    return x, z
+
+
+def chain_plain_forward(n: int) -> tuple[float, list[float]]:
+    x = 0.5
+    z = x
+    ts = []
+    for _ in range(n):
+        t = math.tanh(z * C)
+        ts.append(t)
+        z = t + x
+    return z, ts
+
+
+def chain_plain_backward(ts: list[float]) -> float:
+    """d z_n / d x by hand: z_k = tanh(C z_{k-1}) + x, z_0 = x."""
+    gz, gx = 1.0, 0.0
+    for t in reversed(ts):
+        gx += gz  # through "+ x"
+        gz = gz * (1 - t * t) * C  # through tanh, then "* C"
+    return gx + gz  # z_0 is x itself
+
+
+def best_of(fn, repeats: int = 5) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def time_per_op(steps: int) -> None:
+    ops = 3 * steps
+    fwd_ours = best_of(lambda: chain_ours(steps))
+    fwd_plain = best_of(lambda: chain_plain_forward(steps))
+    x, z = chain_ours(steps)
+    bwd_ours = best_of(z.backward)
+    _, ts = chain_plain_forward(steps)
+    bwd_plain = best_of(lambda: chain_plain_backward(ts))
+    x.grad = 0.0
+    z.backward()
+    check = chain_plain_backward(ts)
+    assert abs(x.grad - check) <= 1e-9 * abs(check), (x.grad, check)
+    print(f"1. time per op, {ops:,} ops (z = tanh(z * c) + x), best of 5")
+    print(f"   {'':12}{'autograd_tiny':>16}{'plain floats':>16}{'ratio':>9}")
+    for name, ours, plain in (("forward", fwd_ours, fwd_plain), ("backward", bwd_ours, bwd_plain)):
+        print(f"   {name:12}{ours / ops * 1e9:>13.0f} ns{plain / ops * 1e9:>13.0f} ns{ours / plain:>8.1f}x")
+    print(f"   (backward checked against the hand-written chain rule: d z/d x = {check:.6f})")
+
+
+# ---------------------------------------------------------------------- 2. memory per node
+
+KINDS = {
+    "a + b": lambda z, x: z + x,
+    "a * b": lambda z, x: z * x,
+    "a * 0.999 (+ its constant)": lambda z, x: z * C,
+    "tanh(a)": lambda z, x: z.tanh(),
+    "relu(a)": lambda z, x: z.relu(),
+}
+
+
+def bytes_per_node(value_cls, step, n: int = 20000, backward: bool = True) -> tuple[float, int]:
+    """tracemalloc bytes held per created node (op nodes and constants), after building
+    (and back-propagating) an n-step chain; and how many nodes one step creates."""
+    gc.collect()
+    x = value_cls(0.5)
+    tracemalloc.start()
+    z = x
+    for _ in range(n):
+        z = step(z, x)
+    if backward and value_cls is Value:
+        z.backward()
+    held, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    nodes = 2 if "0.999" in _name_of(step) else 1
+    del z
+    return held / (n * nodes), nodes
+
+
+def _name_of(step) -> str:
+    return next(k for k, v in KINDS.items() if v is step)
+
+
+def memory(n: int = 20000) -> None:
+    print("\n2. memory per node (tracemalloc, after forward and backward; target <= 200 bytes)")
+    head = f"   {'op':28}{'autograd_tiny':>15}"
+    if MicroValue:
+        head += f"{'micrograd':>12}"
+    print(head)
+    for name, step in KINDS.items():
+        if name.startswith(("tanh",)) and MicroValue and not hasattr(MicroValue, "tanh"):
+            micro = None
+        else:
+            micro = bytes_per_node(MicroValue, step, n, backward=False)[0] if MicroValue else None
+        ours, _ = bytes_per_node(Value, step, n)
+        row = f"   {name:28}{ours:>11.0f} B"
+        if MicroValue:
+            row += f"{micro:>10.0f} B" if micro else f"{'-':>12}"
+        print(row)
+    # the mix of section 1: four nodes per step (a constant, *, tanh, +)
+    gc.collect()
+    tracemalloc.start()
+    x, z = chain_ours(n)
+    z.backward()
+    held, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"   {'tanh(z * c) + x, per node':28}{held / (4 * n):>11.0f} B")
+    print("   (micrograd measured after forward only: its recursive backward cannot run a chain this deep)")
+    del x, z
+
+
+# ---------------------------------------------------------------------- 3. the garbage collector
+
+
+def tracked_per_node(value_cls, n: int = 20000) -> float:
+    gc.collect()
+    before = len(gc.get_objects())
+    x = value_cls(0.5)
+    z = x
+    for _ in range(n):
+        z = z * x + x  # two op nodes per step
+    after = len(gc.get_objects())
+    del x, z
+    gc.collect()
+    return (after - before) / (2 * n)
+
+
+def left_for_collector(value_cls, n: int = 20000) -> int:
+    """Objects that only the cyclic collector can free after a graph is dropped."""
+    gc.collect()
+    gc.disable()
+    try:
+        x = value_cls(0.5)
+        z = x
+        for _ in range(n):
+            z = z * x + x
+        if value_cls is Value:
+            z.backward()
+        del x, z
+        return gc.collect()
+    finally:
+        gc.enable()
+
+
+def garbage() -> None:
+    print("\n3. garbage collector")
+    print(f"   {'':44}{'autograd_tiny':>15}" + (f"{'micrograd':>12}" if MicroValue else ""))
+    row = f"   {'gc-tracked objects per op node':44}{tracked_per_node(Value):>15.1f}"
+    if MicroValue:
+        row += f"{tracked_per_node(MicroValue):>12.1f}"
+    print(row)
+    row = f"   {'gc.collect() after dropping a 40,000-node graph':44}{left_for_collector(Value):>15,}"
+    if MicroValue:
+        row += f"{left_for_collector(MicroValue):>12,}"
+    print(row)
+
+
+# ---------------------------------------------------------------------- 4. a million ops
+
+
+def million(ops: int) -> None:
+    steps = ops // 2
+
+    def build():
+        x = Value(0.5)
+        z = x
+        for _ in range(steps):
+            z = (z + x).tanh()
+        return x, z
+
+    t0 = time.perf_counter()
+    x, z = build()
+    t1 = time.perf_counter()
+    z.backward()
+    t2 = time.perf_counter()
+    finite = math.isfinite(x.grad)
+    del x, z
+    gc.collect()
+    tracemalloc.start()
+    x, z = build()
+    built, _ = tracemalloc.get_traced_memory()
+    z.backward()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del x, z
+    print(f"\n4. a {ops:,}-op chain, z = tanh(z + x)")
+    print(f"   build {t1 - t0:.2f} s, backward {t2 - t1:.2f} s, gradient finite: {finite}")
+    print(f"   memory: graph {built / 2**20:.0f} MiB, peak during backward {peak / 2**20:.0f} MiB")
+    if MicroValue:
+        mx = MicroValue(0.5)
+        mz = mx
+        for _ in range(2000):
+            mz = (mz + mx).relu()
+        try:
+            mz.backward()
+            print("   micrograd: a 4,000-op chain back-propagates")
+        except RecursionError:
+            print("   micrograd: RecursionError on a 4,000-op chain")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ops", type=int, default=100_000, help="ops in the timed graph")
+    parser.add_argument("--chain", type=int, default=1_000_000, help="ops in the long chain")
+    args = parser.parse_args()
+    time_per_op(args.ops // 3)
+    memory()
+    garbage()
+    million(args.chain)
+
+
+if __name__ == "__main__":
+    main()
