@@ -1,0 +1,181 @@
+"""`autograd-tiny graph`: safe expressions, values and gradients against closed form, drawings, errors."""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from autograd_tiny.cli import main
+from autograd_tiny.expr import ExprError, parse
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz program 'dot' is needed")
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def run(capsys, *argv):
+    """Run the CLI in-process: (exit status, {name: number} printed, stderr lines)."""
+    status = main(["graph", *argv])
+    captured = capsys.readouterr()
+    printed = {}
+    for line in captured.out.splitlines():
+        if " = " in line:
+            name, value = line.split(" = ")
+            printed[name] = float(value)
+    return status, printed, captured.err.splitlines()
+
+
+def sech2(z):
+    return 1 - math.tanh(z) ** 2
+
+
+def sigmoid(z):
+    return 1 / (1 + math.exp(-z))
+
+
+# expression, inputs, closed-form output, closed-form gradient of each input
+CASES = [
+    ("tanh(x*w + b)", {"x": 1, "w": -2, "b": 0.5}, math.tanh(-1.5),
+     {"x": -2 * sech2(-1.5), "w": 1 * sech2(-1.5), "b": sech2(-1.5)}),
+    ("(x*2+1).relu()", {"x": 1}, 3.0, {"x": 2.0}),
+    ("x*x*x - 2/y", {"x": 1.5, "y": 4}, 1.5**3 - 0.5, {"x": 3 * 1.5**2, "y": 2 / 16}),
+    ("log(x) * exp(y) + x**y", {"x": 2, "y": 0.5}, math.log(2) * math.exp(0.5) + 2**0.5,
+     {"x": math.exp(0.5) / 2 + 0.5 * 2**-0.5, "y": math.log(2) * math.exp(0.5) + 2**0.5 * math.log(2)}),
+    ("sqrt(x) + abs(y) + sin(x)*cos(y)", {"x": 4, "y": -1}, 2 + 1 + math.sin(4) * math.cos(-1),
+     {"x": 0.25 + math.cos(4) * math.cos(-1), "y": -1 - math.sin(4) * math.sin(-1)}),
+    ("sigmoid(x) + softplus(y) + leaky_relu(x, 0.1) + (-x).leaky_relu(slope=0.2)", {"x": -2, "y": 1},
+     sigmoid(-2) + math.log1p(math.e) - 0.2 + 2, {"x": sigmoid(-2) * sigmoid(2) + 0.1 - 1, "y": sigmoid(1)}),
+    ("-x + +y - 3", {"x": 1, "y": 2}, -2.0, {"x": -1.0, "y": 1.0}),
+    ("2**x", {"x": 3}, 8.0, {"x": 8 * math.log(2)}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text, inputs, out, grads", CASES, ids=[c[0] for c in CASES])
+def test_values_and_gradients_match_closed_form(capsys, text, inputs, out, grads):
+    """The printed output and every input's gradient equal the closed-form derivatives."""
+    status, printed, err = run(capsys, text, *(f"{k}={v}" for k, v in inputs.items()))
+    assert status == 0 and err == []
+    assert printed["out"] == pytest.approx(out, rel=1e-9)
+    assert {k[: -len(".grad")] for k in printed if k != "out"} == set(grads)
+    for name, g in grads.items():
+        assert printed[f"{name}.grad"] == pytest.approx(g, rel=1e-9, abs=1e-12)
+
+
+@needs_dot
+def test_writes_an_svg_with_the_graph(capsys, tmp_path):
+    """-o neuron.svg draws 4 inputs, 3 ops and the output with 4-digit data and grads from closed form."""
+    path = tmp_path / "neuron.svg"
+    status, printed, _ = run(capsys, "tanh(x*w + b)", "x=1", "w=-2", "b=0.5", "-o", str(path))
+    assert status == 0
+    root = ET.fromstring(path.read_bytes())
+    nodes = [g for g in root.iter(f"{SVG}g") if g.get("class") == "node"]
+    edges = [g for g in root.iter(f"{SVG}g") if g.get("class") == "edge"]
+    assert len(nodes) == 6 + 3 and len(edges) == 3 + 3 + 2  # x w b x*w x*w+b out; *, +, tanh
+    texts = [[t.text for t in g.iter(f"{SVG}text")] for g in nodes]
+    g = sech2(-1.5)
+    for row in (["x", "data 1", f"grad {-2 * g:.4g}"], ["w", "data -2", f"grad {g:.4g}"],
+                ["b", "data 0.5", f"grad {g:.4g}"], [f"data {math.tanh(-1.5):.4g}", "grad 1"]):  # fmt: skip
+        assert row in texts
+
+
+def test_dot_output_and_drawing_options(capsys, tmp_path):
+    """-o g.dot writes DOT source with the chosen rankdir, numbered ops, and x*x as two edges."""
+    path = tmp_path / "g.dot"
+    status, printed, _ = run(capsys, "x*x", "x=3", "-o", str(path), "--rankdir", "TB", "--number-backward",
+                             "--hide-grad")  # fmt: skip
+    assert status == 0 and printed == {"out": 9.0, "x.grad": 6.0}
+    source = path.read_text()
+    assert "rankdir=TB" in source and '"1: *"' in source and "grad" not in source
+    assert source.count("v0 -> v1op") == 2
+
+
+ERRORS = [
+    (["tanh(x*w + b)", "x=1", "w=-2"], "column 12: no value for 'b'"),
+    (["tanh(x)", "x=abc"], "bad value for 'x': 'abc' is not a number"),
+    (["tanh(x)", "x"], "input 1 is 'x'; give inputs as NAME=NUMBER"),
+    (["tanh(x)", "x=1", "x=2"], "'x' is given twice"),
+    (["tanh(x)", "x=1", "q=2"], "unknown name 'q'"),
+    (["log(x)", "x=-1"], "column 1, in 'log(x)': log: argument must be > 0, got -1.0"),
+    (["x + 1/(x-1)", "x=1"], "column 5, in '1/(x-1)': div: division by zero"),
+    (["x +", "x=1"], "at the end: invalid syntax"),
+    (["tanh(x", "x=1"], "column 5: invalid syntax"),
+    (["foo(x)", "x=1"], "column 1: unknown function 'foo'"),
+    (["x // 2", "x=1"], "column 3: operator '//' is not allowed"),
+    (["x", "x=1", "-o", "g.jpg"], "cannot tell the format of 'g.jpg'"),
+    (["", "x=1"], "the expression is empty"),
+]
+
+
+@pytest.mark.parametrize("argv, message", ERRORS, ids=[e[1][:30] for e in ERRORS])
+def test_errors_are_one_line_with_their_place(capsys, tmp_path, argv, message):
+    """Each bad input exits with status 2 and one stderr line naming the problem and where it is."""
+    os.chdir(tmp_path)
+    status, _, err = run(capsys, *argv)
+    assert status == 2
+    assert len(err) == 1 and err[0].startswith("autograd-tiny: error: graph")
+    assert message in err[0]
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("__import__('os')", "unknown function '__import__'"),
+        ("x.__class__", "attribute access '.__class__'"),
+        ("x.__class__()", "unknown method '.__class__()'"),
+        ("x.data", "attribute access '.data'"),
+        ("lambda: 1", "a lambda is not allowed"),
+        ("(lambda: 1)()", "only calls of known functions"),
+        ("x[0]", "a subscript"),
+        ("[x][0]", "a subscript"),
+        ("'rm -rf'", "only numbers are allowed"),
+        ("x if x else 1", "'if ... else'"),
+        ("x < 1", "a comparison"),
+        ("open('f')", "unknown function 'open'"),
+        ("tanh", "'tanh' is a function"),
+        ("_x + 1", "names starting with '_'"),
+        ("tanh(x, y=1)", "takes no keyword argument"),
+        ("tanh(x, x)", "tanh() takes 1 argument, got 2"),
+        ("(x := 2)", "':='"),
+        ("f'{x}'", "an f-string"),
+        ("1j * x", "only numbers"),
+        ("True + x", "only numbers"),
+    ],
+)
+def test_the_whitelist_rejects_everything_else(text, message):
+    """Anything outside numbers, names, + - * / ** and known functions is rejected by parse(), never run."""
+    with pytest.raises(ExprError, match="^(column|line|at).*" + message.replace("(", r"\(").replace(")", r"\)")
+                       .replace("[", r"\[").replace("*", r"\*")):  # fmt: skip
+        parse(text)
+
+
+def test_errors_from_a_real_process_have_no_traceback(tmp_path):
+    """Run as a program, a bad expression prints one line and exits 2, with no Traceback."""
+    done = subprocess.run(
+        [sys.executable, "-m", "autograd_tiny", "graph", "log(x) + __import__('os')", "x=1"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2 and done.stdout == ""
+    assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
+    assert "column 10: unknown function '__import__'" in done.stderr
+
+
+def test_without_the_dot_program(tmp_path):
+    """With no `dot` on PATH, -o g.dot works and -o g.svg is one line saying how to install Graphviz."""
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PATH"} | {"PATH": str(empty)}
+    cmd = [sys.executable, "-m", "autograd_tiny", "graph", "tanh(x*w + b)", "x=1", "w=-2", "b=0.5", "-o"]
+    ok = subprocess.run([*cmd, "g.dot"], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert (tmp_path / "g.dot").read_text().startswith("digraph")
+    bad = subprocess.run([*cmd, "g.svg"], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and len(bad.stderr.splitlines()) == 1
+    for hint in ("apt-get install graphviz", "brew install graphviz", "conda install graphviz", "-o graph.dot"):
+        assert hint in bad.stderr
+    assert not (tmp_path / "g.svg").exists()
