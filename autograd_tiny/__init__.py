@@ -9,8 +9,10 @@ Example:
     0.000726
 """
 
+from . import data, losses, nn, optim
 from .engine import DomainError, Value, enable_grad, is_grad_enabled, no_grad
 from .functional import GradcheckError, grad, gradcheck, hessian, value_and_grad
+from .viz import draw_dot, save_graph, trace
 
 __version__ = "0.1.0"
 
@@ -25,4 +27,11 @@ __all__ = [
     "hessian",
     "gradcheck",
     "GradcheckError",
+    "draw_dot",
+    "trace",
+    "save_graph",
+    "nn",
+    "losses",
+    "optim",
+    "data",
 ]
