@@ -124,12 +124,12 @@ KIND_NAMES = {"input": "input", "param": "parameter", "const": "constant", "valu
 
 class _Sketch:
     def __init__(self) -> None:
-        self.boxes: list[tuple[str, str, list[str], float]] = []  # name, kind, fields, |grad|
+        self.boxes: list[tuple[str, str, list[str], float, bool]] = []  # name, kind, fields, |grad|, stacked
         self.ops: list[tuple[str, str]] = []  # name, text
         self.edges: list[tuple[str, str]] = []
 
-    def box(self, name: str, kind: str, fields: list[str], grad: float) -> None:
-        self.boxes.append((name, kind, fields, grad))
+    def box(self, name: str, kind: str, fields: list[str], grad: float, stacked: bool = False) -> None:
+        self.boxes.append((name, kind, fields, grad, stacked))
 
     def size(self) -> int:
         return len(self.boxes) + len(self.ops)
@@ -237,6 +237,10 @@ def _sketch(root, *, params, model, show_grad, collapse, expand_dot, number_back
     name = {v: f"v{i}" for i, v in enumerate(nodes)}
     hidden: set[Value] = set()  # nodes folded into a neuron box
     neuron_at: dict[Value, _Neuron] = {}  # a neuron's end node -> the neuron
+    unit_names: dict[Value, str] = {}  # with a model: parameter -> "layer.neuron", from 1
+    for i, layer in enumerate(getattr(model, "layers", [])):
+        for j, unit in enumerate(getattr(layer, "neurons", [])):
+            unit_names.update((p, f"{i + 1}.{j + 1}") for p in unit.parameters())
     if collapse == "neuron":
         consumers: dict[Value, list[Value]] = {}
         for parent, child in edges:
@@ -273,11 +277,13 @@ def _sketch(root, *, params, model, show_grad, collapse, expand_dot, number_back
         step = steps.get(v)
         if v in neuron_at:  # a collapsed neuron: one box, its inputs wired straight in
             neuron = neuron_at[v]
-            title = f"{v._op} neuron" if v._op in ACTIVATIONS else "linear neuron"
+            act = v._op if v._op in ACTIVATIONS else "linear"
+            where = next((unit_names[p] for p in neuron.folded if p in unit_names), None)
+            title = f"{act} neuron" if where is None else f"neuron {where} ({act})"
             if step is not None:
                 title = f"{step}: {title}"
             fields = [title] + _fields(v.label, v.data, _grad(v), show_grad)
-            sketch.box(name[v], "output" if v is root else "neuron", fields, abs(_grad(v)))
+            sketch.box(name[v], "output" if v is root else "neuron", fields, abs(_grad(v)), stacked=True)
             sketch.edges.extend((name[p], name[v]) for p in neuron.inputs)
             continue
         sketch.box(name[v], kind, _fields(v.label, v.data, _grad(v), show_grad), abs(_grad(v)))
@@ -332,9 +338,10 @@ def _expand(sketch: _Sketch, v: Value, name: dict, show_grad: bool, step) -> Non
 # ---------------------------------------------------------------------- draw_dot
 
 
-def _record(fields: list[str], rankdir: str) -> str:
+def _record(fields: list[str], rankdir: str, stacked: bool = False) -> str:
+    """Fields side by side (or, for a neuron box, one above the other)."""
     text = " | ".join(_escape(f) for f in fields)
-    return "{ " + text + " }" if rankdir in ("LR", "RL") else text  # fields side by side
+    return "{ " + text + " }" if (rankdir in ("LR", "RL")) != stacked else text
 
 
 def _escape(text: str) -> str:
@@ -347,7 +354,7 @@ def _shade(t: float) -> str:
     """White (t=0) to orange-red (t=1): how large |grad| is next to the largest one."""
     if not math.isfinite(t):
         t = 1.0
-    lo, hi = (255, 255, 255), (249, 115, 22)
+    lo, hi = (255, 255, 255), (251, 146, 60)
     r, g, b = (round(a + (c - a) * t) for a, c in zip(lo, hi))
     return f"#{r:02x}{g:02x}{b:02x}"
 
@@ -454,18 +461,21 @@ def draw_dot(
         node_attr={"fontname": "Helvetica", "fontsize": "11", "height": "0.3"},
         edge_attr={"color": "#57534e", "arrowsize": "0.6"},
     )
-    top = max((g for *_, g in sketch.boxes if math.isfinite(g)), default=0.0) or 1.0
-    for name, kind, fields, g in sketch.boxes:
+    top = max((b[3] for b in sketch.boxes if math.isfinite(b[3])), default=0.0) or 1.0
+    for name, kind, fields, g, stacked in sketch.boxes:
         style = dict(STYLE[kind])
         if color_by_grad:
             style["fillcolor"] = _shade(g / top)
-        graph.node(name, _record(fields, rankdir), tooltip=KIND_NAMES[kind], **style)
+        graph.node(name, _record(fields, rankdir, stacked), tooltip=KIND_NAMES[kind], **style)
     for name, text in sketch.ops:
-        graph.node(name, text, tooltip="operation", **OP_STYLE)
+        numbered = {"color": "#b91c1c", "fontcolor": "#b91c1c"} if ":" in text else {}
+        graph.node(name, text, tooltip="operation", **(OP_STYLE | numbered))
     for tail, head in sketch.edges:
         graph.edge(tail, head)
+    if collapse:  # keep each layer's neurons in their order, top to bottom
+        graph.attr(ordering="out")
     if legend:
-        _legend(graph, {kind for _, kind, _, _ in sketch.boxes})
+        _legend(graph, {b[1] for b in sketch.boxes})
     return graph
 
 

@@ -91,7 +91,7 @@ def test_trace_lists_leaves_and_one_edge_per_argument():
 
 
 def test_trace_is_a_deterministic_topological_order_of_everything_reachable():
-    """On random graphs every edge goes from an earlier node to a later one, all reachable nodes appear, twice the same."""
+    """On random graphs edges go forward, every reachable node appears, and a second trace is identical."""
     rng = random.Random(4)
     for _ in range(20):
         pool = [Value(rng.uniform(-1, 1), label=f"x{i}") for i in range(4)]
@@ -130,7 +130,7 @@ def test_trace_handles_a_100k_node_chain():
 
 @needs_dot
 def test_lecture_neuron_shows_closed_form_values_and_gradients():
-    """The lecture neuron's SVG has 10 records, 5 ops, 14 edges, and each value's data and grad from closed form."""
+    """The lecture neuron's SVG: 10 records, 5 ops, 14 edges, every data and grad from closed form."""
     o, leaf = lecture_neuron()
     d = Drawing(draw_dot(o, params=[leaf["w1"], leaf["w2"], leaf["b"]]))
     assert len(d.values()) == 10 and len(d.ops()) == 5 and len(d.edges) == 14
@@ -138,7 +138,8 @@ def test_lecture_neuron_shows_closed_form_values_and_gradients():
     dn = 1 - out**2  # 0.5
     expected = {  # label: (data, grad)
         "x1": (2, -3 * dn), "w1": (-3, 2 * dn), "x2": (0, 1 * dn), "w2": (1, 0 * dn), "b": (B, dn),
-        "x1*w1": (-6, dn), "x2*w2": (0, dn), "x1*w1 + x2*w2": (-6, dn), "n": (math.atanh(out), dn), "o": (out, 1),
+        "x1*w1": (-6, dn), "x2*w2": (0, dn), "x1*w1 + x2*w2": (-6, dn),
+        "n": (math.atanh(out), dn), "o": (out, 1),
     }  # fmt: skip
     for label, (data, grad) in expected.items():
         assert d.by_label(label) == [label, f"data {show(data)}", f"grad {show(grad)}"]
@@ -176,7 +177,7 @@ def test_micrograd_relu_example_and_constants():
 
 @needs_dot
 def test_kinds_are_told_apart_by_fill_and_border():
-    """Inputs, parameters, constants, intermediates and the output each get their own fill; constants are dashed."""
+    """Inputs, parameters, constants, intermediates and the output each get a fill; constants are dashed."""
     x, w = Value(2.0, label="x"), Value(-1.0, label="w")
     y = (x * w + 3).tanh()
     y.backward()
@@ -235,7 +236,7 @@ def test_backward_numbering_is_a_reverse_topological_order():
 
 @needs_dot
 def test_expand_dot_draws_the_per_op_neuron_with_its_numbers():
-    """A fused neuron drawn with expand_dot has the per-op graph's shape and w*x, partial sums, grads from closed form."""
+    """A fused neuron with expand_dot has the per-op shape; products, sums and grads from closed form."""
     x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
     w1, w2, b = Value(-3.0, label="w1"), Value(1.0, label="w2"), Value(B, label="b")
     o = Value.dot([w1, w2], [x1, x2], bias=b).tanh()
@@ -262,7 +263,7 @@ def _mlp_forward(model, xs):
 @needs_dot
 @pytest.mark.parametrize("fused", [True, False])
 def test_collapsed_mlp_has_one_box_per_neuron(fused):
-    """MLP(2, [4, 4, 1]) collapsed: 9 neuron boxes, 28 edges between layers, the output's data from a float forward pass."""
+    """MLP(2, [4, 4, 1]) collapsed: 9 neuron boxes, 28 edges, the output's data from a float forward pass."""
     nn = pytest.importorskip("autograd_tiny.nn")
     model = nn.MLP(2, [4, 4, 1], activation="tanh", seed=3, fused=fused)
     xs = [Value(0.5, label="x1"), Value(-1.0, label="x2")]
@@ -273,9 +274,10 @@ def test_collapsed_mlp_has_one_box_per_neuron(fused):
     boxes = [t for t in d.values().values() if "neuron" in t[0]]
     assert len(boxes) == 9 and len(d.nodes) == 11 and len(d.edges) == 2 * 4 + 4 * 4 + 4
     assert len(full.nodes) > 5 * len(d.nodes)
-    assert sum(1 for t in boxes if t[0] == "tanh neuron") == 8
+    titles = [f"neuron {i}.{j} (tanh)" for i in (1, 2) for j in (1, 2, 3, 4)] + ["neuron 3.1 (linear)"]
+    assert sorted(t[0] for t in boxes) == sorted(titles)
     (top,) = [n["texts"] for n in d.nodes.values() if n["kind"] == "output"]
-    assert top == ["linear neuron", f"data {show(_mlp_forward(model, [0.5, -1.0]))}", "grad 1"]
+    assert top == ["neuron 3.1 (linear)", f"data {show(_mlp_forward(model, [0.5, -1.0]))}", "grad 1"]
 
 
 def test_collapse_without_neurons_says_so():
@@ -286,12 +288,13 @@ def test_collapse_without_neurons_says_so():
 
 
 def test_node_cap_gives_a_clear_message_quickly():
-    """A 100k-node graph over max_nodes raises GraphTooLargeError naming the count and the way out, without Graphviz."""
+    """A graph over max_nodes (even 100k nodes) raises GraphTooLargeError naming the count and the way out."""
     x = Value(0.0, label="x")
     y = x
     for _ in range(600):
         y = y + 1.0
-    with pytest.raises(GraphTooLargeError, match=r"1801 nodes to draw, more than max_nodes=1000.*collapse='neuron'"):
+    message = r"1801 nodes to draw, more than max_nodes=1000.*collapse='neuron'"
+    with pytest.raises(GraphTooLargeError, match=message):
         draw_dot(y)  # x, 600 constants, 600 sums, 600 op nodes
     for _ in range(50_000):
         y = y * 1.0
@@ -372,7 +375,7 @@ def test_save_graph_picks_the_format_from_the_suffix(tmp_path):
 
 
 def test_without_the_dot_program(tmp_path):
-    """With no `dot` on PATH, building and .dot saving work; rendering raises one error saying how to install Graphviz."""
+    """With no `dot` on PATH, building and .dot saving work; rendering raises one error on installing it."""
     script = textwrap.dedent(
         """
         import os, sys
@@ -394,7 +397,8 @@ def test_without_the_dot_program(tmp_path):
         assert len(messages) == 4, messages
         for m in messages:
             assert "\\n" not in m
-            for hint in ("apt-get install graphviz", "brew install graphviz", "conda install graphviz", ".dot"):
+            for hint in ("apt-get install graphviz", "brew install graphviz", "conda install graphviz",
+                         ".dot"):
                 assert hint in m, (hint, m)
         print(sorted(os.listdir(".")))
         """
