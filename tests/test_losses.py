@@ -1,0 +1,281 @@
+"""Tests of autograd_tiny.losses: values and gradients against PyTorch float64, edge cases, errors."""
+
+import math
+import random
+
+import pytest
+
+from autograd_tiny import Value
+from autograd_tiny.losses import bce_with_logits, cross_entropy, hinge, l2, mse
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+
+def _values(numbers):
+    return [Value(x) for x in numbers]
+
+
+def _flat(x):
+    return [y for item in x for y in _flat(item)] if isinstance(x, list) else [x]
+
+
+def _close(ours, theirs, tol=1e-12):
+    """ours (floats, maybe nested lists) equal theirs (a float64 tensor or float) to tol."""
+    theirs = theirs.tolist() if hasattr(theirs, "tolist") else theirs
+    assert _flat(ours) == pytest.approx(_flat(theirs), rel=tol, abs=tol)
+
+
+def _rand(n, seed, scale=3.0):
+    rng = random.Random(seed)
+    return [rng.uniform(-scale, scale) for _ in range(n)]
+
+
+# ---------------------------------------------------------------------- mse
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_mse_matches_torch_value_and_gradient(seed):
+    """mse and d mse / d pred equal torch's MSELoss (mean) on random data."""
+    preds, targets = _rand(7, seed), _rand(7, seed + 100)
+    ours = _values(preds)
+    loss = mse(ours, targets)
+    loss.backward()
+    t_preds = torch.tensor(preds, dtype=torch.float64, requires_grad=True)
+    t_loss = F.mse_loss(t_preds, torch.tensor(targets, dtype=torch.float64))
+    t_loss.backward()
+    _close(loss.data, t_loss.item())
+    _close([p.grad for p in ours], t_preds.grad)
+
+
+def test_mse_of_a_perfect_prediction_is_zero_with_zero_gradient():
+    """Predictions equal to the targets give loss 0 and gradient 0 (closed form 2(p - t)/n)."""
+    ours = _values([1.5, -2.0])
+    loss = mse(ours, [1.5, -2.0])
+    loss.backward()
+    assert loss.data == 0.0 and [p.grad for p in ours] == [0.0, 0.0]
+
+
+def test_mse_accepts_a_single_value_and_numbers():
+    """A single Value counts as one example, and plain numbers work as predictions."""
+    p = Value(3.0)
+    assert mse(p, 1.0).data == 4.0
+    assert mse([1.0, 2.0], [0.0, 0.0]).data == 2.5
+
+
+# ---------------------------------------------------------------------- hinge
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_hinge_matches_torch_value_and_gradient(seed):
+    """hinge and its gradient equal mean(relu(1 - y*s)) computed by torch."""
+    scores = _rand(9, seed)
+    labels = [random.Random(seed * 10 + i).choice([-1, 1]) for i in range(9)]
+    ours = _values(scores)
+    loss = hinge(ours, labels)
+    loss.backward()
+    t_s = torch.tensor(scores, dtype=torch.float64, requires_grad=True)
+    t_loss = torch.relu(1 - torch.tensor(labels, dtype=torch.float64) * t_s).mean()
+    t_loss.backward()
+    _close(loss.data, t_loss.item())
+    _close([s.grad for s in ours], t_s.grad)
+
+
+def test_hinge_at_and_beyond_the_margin():
+    """A score past the margin costs 0; exactly on it costs 0 with slope 0 (relu'(0) = 0); inside, slope -y/n."""
+    s = _values([2.0, 1.0, -1.0, 0.25])
+    loss = hinge(s, [1, 1, -1, -1])
+    loss.backward()
+    assert loss.data == pytest.approx((0 + 0 + 0 + 1.25) / 4)
+    assert [v.grad for v in s] == [0.0, 0.0, 0.0, 0.25]
+
+
+@pytest.mark.parametrize("labels", [[0, 1], [1, 2], [1, 0.5], [1, True], [1, "1"]])
+def test_hinge_rejects_labels_other_than_plus_minus_one(labels):
+    """Labels must be -1 or +1: 0/1 labels, others and booleans raise a ValueError naming hinge."""
+    with pytest.raises(ValueError, match="hinge"):
+        hinge(_values([0.1, 0.2]), labels)
+
+
+# ---------------------------------------------------------------------- bce_with_logits
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_bce_with_logits_matches_torch_value_and_gradient(seed):
+    """bce_with_logits equals torch's binary_cross_entropy_with_logits, with soft targets too."""
+    logits = _rand(8, seed, scale=6.0)
+    rng = random.Random(seed + 50)
+    targets = [rng.choice([0.0, 1.0, rng.random()]) for _ in range(8)]
+    ours = _values(logits)
+    loss = bce_with_logits(ours, targets)
+    loss.backward()
+    t_z = torch.tensor(logits, dtype=torch.float64, requires_grad=True)
+    t_loss = F.binary_cross_entropy_with_logits(t_z, torch.tensor(targets, dtype=torch.float64))
+    t_loss.backward()
+    _close(loss.data, t_loss.item())
+    _close([z.grad for z in ours], t_z.grad)
+
+
+def test_bce_with_logits_is_finite_for_huge_logits():
+    """Logits of +-1000 and +-1e300 give the exact finite losses and gradients sigmoid(z) - t, as torch does."""
+    logits = [1000.0, -1000.0, 1000.0, -1000.0, 1e300, -1e300]
+    targets = [1.0, 0.0, 0.0, 1.0, 1.0, 0.0]
+    ours = _values(logits)
+    loss = bce_with_logits(ours, targets)
+    loss.backward()
+    t_z = torch.tensor(logits, dtype=torch.float64, requires_grad=True)
+    t_loss = F.binary_cross_entropy_with_logits(t_z, torch.tensor(targets, dtype=torch.float64))
+    t_loss.backward()
+    assert math.isfinite(loss.data)
+    _close(loss.data, t_loss.item())
+    _close([z.grad for z in ours], t_z.grad)
+    # closed form: 1000 wrong by 1000 twice; the right answers cost 0; the 1e300 ones too
+    assert loss.data == pytest.approx(2000.0 / 6)
+
+
+@pytest.mark.parametrize("targets", [[1.5, 0.0], [-0.1, 0.0], [math.nan, 0.0], [True, 0.0]])
+def test_bce_with_logits_rejects_targets_outside_zero_one(targets):
+    """Targets outside [0, 1] (or not numbers) raise a ValueError naming bce_with_logits."""
+    with pytest.raises(ValueError, match="bce_with_logits"):
+        bce_with_logits(_values([0.0, 1.0]), targets)
+
+
+# ---------------------------------------------------------------------- cross_entropy
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_cross_entropy_matches_torch_value_and_gradient(seed):
+    """cross_entropy equals torch's F.cross_entropy on random logits, gradient of every logit included."""
+    rng = random.Random(seed)
+    n, k = 6, 4
+    rows = [_rand(k, seed * 100 + i, scale=5.0) for i in range(n)]
+    labels = [rng.randrange(k) for _ in range(n)]
+    ours = [_values(r) for r in rows]
+    loss = cross_entropy(ours, labels)
+    loss.backward()
+    t_z = torch.tensor(rows, dtype=torch.float64, requires_grad=True)
+    t_loss = F.cross_entropy(t_z, torch.tensor(labels))
+    t_loss.backward()
+    _close(loss.data, t_loss.item())
+    _close([[v.grad for v in r] for r in ours], t_z.grad)
+
+
+def test_cross_entropy_has_no_overflow_or_log_zero_for_extreme_logits():
+    """Logits 1000 and -1000 give the exact loss (0 when right, 2000 when wrong) and torch's gradients."""
+    rows, labels = [[1000.0, -1000.0], [1000.0, -1000.0]], [0, 1]
+    ours = [_values(r) for r in rows]
+    loss = cross_entropy(ours, labels)
+    loss.backward()
+    assert loss.data == pytest.approx(2000.0 / 2)
+    grads = [[v.grad for v in r] for r in ours]
+    assert grads == [[0.0, 0.0], [0.5, -0.5]]  # (softmax - one-hot) / n, softmax = (1, 0)
+    t_z = torch.tensor(rows, dtype=torch.float64, requires_grad=True)
+    t_loss = F.cross_entropy(t_z, torch.tensor(labels))
+    t_loss.backward()
+    _close(loss.data, t_loss.item())
+    _close(grads, t_z.grad)
+
+
+def test_cross_entropy_handles_logits_near_the_float_limit():
+    """Logits of -1e308 and 1e308 still give a finite loss: 0 for the right class, as torch says."""
+    row = _values([-1e308, 1e308, 0.0])
+    loss = cross_entropy([row], [1])
+    loss.backward()
+    assert loss.data == 0.0
+    assert [v.grad for v in row] == [0.0, 0.0, 0.0]
+    t_z = torch.tensor([[-1e308, 1e308, 0.0]], dtype=torch.float64, requires_grad=True)
+    t_loss = F.cross_entropy(t_z, torch.tensor([1]))
+    t_loss.backward()
+    _close(loss.data, t_loss.item())
+    _close([v.grad for v in row], t_z.grad)
+
+
+def test_cross_entropy_of_equal_logits_is_log_k():
+    """k equal logits give loss log k whatever the label (closed form)."""
+    assert cross_entropy([[2.0] * 5, [-7.0] * 5], [0, 4]).data == pytest.approx(math.log(5))
+
+
+@pytest.mark.parametrize(
+    "rows, labels",
+    [
+        ([[0.0, 1.0]], [2]),  # label out of range
+        ([[0.0, 1.0]], [-1]),
+        ([[0.0, 1.0]], [1.0]),  # not an int
+        ([[0.0, 1.0]], [True]),
+        ([[0.0, 1.0], [0.0]], [0, 0]),  # ragged rows
+        ([[0.0, 1.0]], [0, 1]),  # more labels than rows
+        ([[]], [0]),  # an empty row
+        ([0.0, 1.0], [0, 1]),  # not rows
+        ([], []),  # nothing
+    ],
+)
+def test_cross_entropy_rejects_bad_shapes_and_labels(rows, labels):
+    """Bad labels, ragged or empty rows and mismatched lengths raise a ValueError naming cross_entropy."""
+    with pytest.raises(ValueError, match="cross_entropy"):
+        cross_entropy(rows, labels)
+
+
+# ---------------------------------------------------------------------- l2
+
+
+def test_l2_matches_torch_value_and_gradient():
+    """l2 equals alpha * sum(p²) with gradient 2 alpha p, as torch computes it."""
+    numbers = _rand(10, 3)
+    ps = _values(numbers)
+    penalty = l2(ps, alpha=1e-2)
+    penalty.backward()
+    t_p = torch.tensor(numbers, dtype=torch.float64, requires_grad=True)
+    t_pen = 1e-2 * (t_p**2).sum()
+    t_pen.backward()
+    _close(penalty.data, t_pen.item())
+    _close([p.grad for p in ps], t_p.grad)
+
+
+def test_l2_of_no_parameters_or_zero_alpha_is_zero():
+    """An empty parameter list, or alpha 0, costs nothing."""
+    assert l2([], alpha=0.5).data == 0.0
+    assert l2(_values([3.0]), alpha=0).data == 0.0
+
+
+@pytest.mark.parametrize("alpha", [-1e-4, math.inf, math.nan, "0.1"])
+def test_l2_rejects_a_bad_alpha(alpha):
+    """A negative, infinite, NaN or non-numeric alpha raises a ValueError naming l2."""
+    with pytest.raises(ValueError, match="l2"):
+        l2(_values([1.0]), alpha=alpha)
+
+
+def test_l2_rejects_numbers_as_parameters():
+    """Parameters must be Values (numbers have no gradient to receive)."""
+    with pytest.raises(ValueError, match="l2"):
+        l2([1.0, 2.0], alpha=0.1)
+
+
+# ---------------------------------------------------------------------- shared errors
+
+
+@pytest.mark.parametrize("loss", [mse, hinge, bce_with_logits])
+def test_pointwise_losses_reject_mismatched_lengths(loss):
+    """Two predictions for one target raise a ValueError that names the loss."""
+    with pytest.raises(ValueError, match=loss.__name__):
+        loss(_values([0.5, 0.5]), [1])
+
+
+@pytest.mark.parametrize("loss", [mse, hinge, bce_with_logits])
+def test_pointwise_losses_reject_empty_input(loss):
+    """No examples at all raise a ValueError that names the loss."""
+    with pytest.raises(ValueError, match=loss.__name__):
+        loss([], [])
+
+
+@pytest.mark.parametrize("loss", [mse, hinge, bce_with_logits])
+def test_pointwise_losses_reject_non_numeric_predictions(loss):
+    """A prediction that is a string raises a ValueError that names the loss."""
+    with pytest.raises(ValueError, match=loss.__name__):
+        loss(["a"], [1])
+
+
+def test_losses_build_their_graph_from_value_ops():
+    """Each loss is a graph of engine ops whose root averages with one 'sum' node (Value.mean)."""
+    s = _values([0.3, -0.2])
+    for loss in (mse(s, [0.0, 1.0]), hinge(s, [1, -1]), bce_with_logits(s, [0.0, 1.0]), cross_entropy([s], [0])):
+        assert loss._op == "*" and loss._prev[0]._op == "sum"
