@@ -264,6 +264,10 @@ def _sketch(root, *, params, model, show_grad, collapse, expand_dot, number_back
         for neuron in found:
             hidden.update(p for p in neuron.folded if id(p) not in used and p is not root)
 
+    if not expand_dot:  # the exact size, known before any label is made
+        shown = [v for v in nodes if v not in hidden]
+        _check_size(len(shown) + sum(1 for v in shown if v._prev and v not in neuron_at), max_nodes, collapse)
+
     steps = {}
     if number_backward:  # backward() visits interior nodes from the root down
         order = [v for v in reversed(topological_order(root)) if v not in hidden]
@@ -296,13 +300,17 @@ def _sketch(root, *, params, model, show_grad, collapse, expand_dot, number_back
         sketch.ops.append((op, v._op if step is None else f"{step}: {v._op}"))
         sketch.edges.extend((name[p], op) for p in v._prev)
         sketch.edges.append((op, name[v]))
-    if max_nodes is not None and sketch.size() > max_nodes:
+    _check_size(sketch.size(), max_nodes, collapse)
+    return sketch
+
+
+def _check_size(size: int, max_nodes: int | None, collapse: str | None) -> None:
+    if max_nodes is not None and size > max_nodes:
         hint = "" if collapse else "pass collapse='neuron' for one box per neuron, or "
         raise GraphTooLargeError(
-            f"draw_dot: the graph has {sketch.size()} nodes to draw, more than max_nodes={max_nodes}; "
+            f"draw_dot: the graph has {size} nodes to draw, more than max_nodes={max_nodes}; "
             f"{hint}raise max_nodes (Graphviz gets slow and the picture unreadable past a few hundred)"
         )
-    return sketch
 
 
 def _expand(sketch: _Sketch, v: Value, name: dict, show_grad: bool, step) -> None:
