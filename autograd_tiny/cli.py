@@ -6,7 +6,14 @@ Nothing in the package imports this module except `__main__.py`.
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import os
 import sys
+import tempfile
+import time
+
+from . import data, losses, nn, optim, plot
 
 
 class CLIError(Exception):
@@ -15,14 +22,283 @@ class CLIError(Exception):
 
 # ---------------------------------------------------------------------- train
 
+# What `train` does with an option left out: micrograd's demo (hinge loss, SGD with lr decaying
+# linearly from 1.0 to 0.1) for two classes; softmax cross-entropy and Adam for more classes.
+_TWO_CLASSES = {"loss": "hinge", "optimizer": "sgd", "steps": 100}
+_MORE_CLASSES = {"loss": "cross_entropy", "optimizer": "adam", "steps": 200}
+_DEFAULT_LR = {"sgd": 1.0, "adam": 0.05, "adamw": 0.05}
+_DEFAULT_LR_SGD_MSE = 0.2  # squared errors have larger gradients: lr 1.0 diverges
+_LOSSES = ("hinge", "mse", "bce", "cross_entropy")
+_OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW}
+_SCHEDULES = ("linear", "cosine", "constant")
+_INITS = ("kaiming", "uniform")
+
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `autograd-tiny train`."""
+    parser.description = (
+        "Train an MLP on a toy two-dimensional dataset, print its train and test accuracy, and "
+        "write the model (JSON), its loss curve and its decision boundary (PNG) to a folder. "
+        "With no options: micrograd's moons demo."
+    )
+    parser.epilog = "example: autograd-tiny train --data spirals --hidden 32,32 --steps 300"
+    parser.error = _one_line_error
+    add = parser.add_argument
+    # Values are read as text and checked in run_train, so every mistake is one clear line.
+    add("--data", default="moons", metavar="NAME", help=f"the dataset: {', '.join(data.DATASETS)} (default moons)")
+    add("--samples", default="200", metavar="N", help="number of points, a quarter kept for testing (default 200)")
+    add("--hidden", default="16,16", metavar="SIZES", help="hidden layer sizes, comma-separated (default 16,16; '' for none)")
+    add("--activation", default="relu", metavar="NAME", help=f"hidden activation: {', '.join(nn.ACTIVATIONS)} (default relu)")
+    add("--init", default="kaiming", metavar="NAME", help="weights: kaiming (fan-in scaled) or uniform (micrograd's)")
+    add("--loss", metavar="NAME", help=f"{', '.join(_LOSSES)} (default hinge; cross_entropy for 3 or more classes)")
+    add("--l2", default="1e-4", metavar="ALPHA", help="L2 penalty added to the loss (default 1e-4, as micrograd)")
+    add("--optimizer", metavar="NAME", help="sgd, adam or adamw (default sgd; adam for 3 or more classes)")
+    add("--lr", metavar="LR", help="learning rate (default 1.0 for sgd, 0.2 for sgd with mse, 0.05 for adam)")
+    add("--schedule", default="linear", metavar="NAME",
+        help="learning rate over the run: linear (down to lr/10, as micrograd), cosine (down to 0) or constant")
+    add("--steps", metavar="N", help="training steps, each over all training points (default 100; 200 for 3 classes)")
+    add("--seed", default="0", metavar="N", help="seeds the data, the train/test split and the weights (default 0)")
+    add("--out", metavar="DIR", help="output folder (default autograd_tiny_runs/<data>-seed<seed>-<time>)")
+
+
+def _one_line_error(message: str) -> None:
+    """argparse's own errors (an option without its value...) as one line, like CLIError's."""
+    print(f"autograd-tiny: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def run_train(args: argparse.Namespace) -> int:
     """Train a small MLP and write its model, loss curve and decision boundary."""
-    raise CLIError("train: not implemented yet")
+    run = _train_settings(args)
+    X, y = run["X"], run["y"]
+    X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_fraction=0.25, seed=run["seed"])
+    out = _output_folder(args.out, run["data"], run["seed"])
+    model = nn.MLP(2, [*run["hidden"], run["outputs"]], activation=run["activation"], seed=run["seed"],
+                   init=run["init"])
+    opt = _OPTIMIZERS[run["optimizer"]](model.parameters(), lr=run["lr"])
+    schedule = _schedule(opt, run["schedule"], run["steps"])
+
+    lr = {"linear": f"lr {run['lr']:g} -> {run['lr'] / 10:g} linearly", "cosine": f"lr {run['lr']:g} -> 0 (cosine)",
+          "constant": f"lr {run['lr']:g}"}[run["schedule"]]
+    print(f"autograd-tiny train: {run['data']} ({len(X_train)} training and {len(X_test)} test points), "
+          f"{model!r}, {run['loss']} loss + {run['l2']:g} L2, {type(opt).__name__} {lr}, "
+          f"{run['steps']} steps, seed {run['seed']}", flush=True)
+    history = _fit(model, opt, schedule, run, X_train, y_train)
+
+    train_acc = data.accuracy(plot.predict(model, X_train), y_train)
+    test_acc = data.accuracy(plot.predict(model, X_test), y_test)
+    print(f"train accuracy {train_acc:.1%} ({len(X_train)} points), test accuracy {test_acc:.1%} ({len(X_test)} points)")
+
+    files = {"model.json": "the trained model (autograd_tiny.nn.load reads it)"}
+    model.save(os.path.join(out, "model.json"))
+    pictures = _draw(model, history, X, y, out, f"{run['data']}: train {train_acc:.1%}, test {test_acc:.1%}")
+    files.update(pictures)
+    files["run.json"] = "the settings, and the loss and accuracy at every step"
+    summary = {key: run[key] for key in ("data", "samples", "hidden", "activation", "init", "loss", "l2",
+                                         "optimizer", "lr", "schedule", "steps", "seed")}
+    summary.update(train_points=len(X_train), test_points=len(X_test), train_accuracy=train_acc,
+                   test_accuracy=test_acc, history=history)
+    _write_json(os.path.join(out, "run.json"), summary)
+
+    print(f"outputs in {out}{os.sep}")
+    width = max(map(len, files))
+    for name, what in files.items():
+        print(f"  {name:<{width}}  {what}")
+    return 0
+
+
+def _train_settings(args: argparse.Namespace) -> dict:
+    """Every option checked and every default filled in; the dataset made (its classes decide defaults)."""
+    name = args.data
+    if name not in data.DATASETS:
+        raise CLIError(f"--data: unknown dataset {name!r} (choose from {', '.join(data.DATASETS)})")
+    seed = _int_option("--seed", args.seed, least=0)
+    samples = _int_option("--samples", args.samples, least=4)
+    X, y = data.DATASETS[name](samples, seed=seed)
+    classes = max(max(y) + 1, 2)  # it decides the defaults
+    defaults = _TWO_CLASSES if classes == 2 else _MORE_CLASSES
+
+    loss = args.loss or defaults["loss"]
+    if loss not in _LOSSES:
+        raise CLIError(f"--loss: unknown loss {loss!r} (choose from {', '.join(_LOSSES)})")
+    if loss != "cross_entropy" and classes != 2:
+        raise CLIError(f"--loss {loss} needs two classes, but {name} has {classes}: use --loss cross_entropy")
+    optimizer = args.optimizer or defaults["optimizer"]
+    if optimizer not in _OPTIMIZERS:
+        raise CLIError(f"--optimizer: unknown optimizer {optimizer!r} (choose from {', '.join(_OPTIMIZERS)})")
+    default_lr = _DEFAULT_LR_SGD_MSE if (optimizer, loss) == ("sgd", "mse") else _DEFAULT_LR[optimizer]
+    lr = _float_option("--lr", args.lr, default_lr)
+    if lr <= 0:
+        raise CLIError(f"--lr must be > 0, got {args.lr}")
+    l2 = _float_option("--l2", args.l2, 0.0)
+    if l2 < 0:
+        raise CLIError(f"--l2 must be >= 0, got {args.l2}")
+    if args.activation not in nn.ACTIVATIONS:
+        raise CLIError(f"--activation: unknown activation {args.activation!r} (choose from {', '.join(nn.ACTIVATIONS)})")
+    if args.init not in _INITS:
+        raise CLIError(f"--init: unknown initialisation {args.init!r} (choose from {', '.join(_INITS)})")
+    if args.schedule not in _SCHEDULES:
+        raise CLIError(f"--schedule: unknown schedule {args.schedule!r} (choose from {', '.join(_SCHEDULES)})")
+    return {
+        "data": name, "X": X, "y": y, "samples": samples, "seed": seed,
+        "hidden": _hidden_sizes(args.hidden), "activation": args.activation, "init": args.init,
+        "loss": loss, "outputs": classes if loss == "cross_entropy" else 1, "l2": l2,
+        "optimizer": optimizer, "lr": lr, "schedule": args.schedule,
+        "steps": _int_option("--steps", args.steps or str(defaults["steps"]), least=1),
+    }
+
+
+def _int_option(option: str, text, least: int) -> int:
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        raise CLIError(f"{option} must be a whole number, got {text!r}") from None
+    if value < least:
+        raise CLIError(f"{option} must be at least {least}, got {value}")
+    return value
+
+
+def _float_option(option: str, text: str | None, default: float) -> float:
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise CLIError(f"{option} must be a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise CLIError(f"{option} must be a finite number, got {text!r}")
+    return value
+
+
+def _hidden_sizes(text: str) -> list[int]:
+    """'16,16' -> [16, 16]; '' or 'none' -> [] (a linear model)."""
+    if text.strip().lower() in ("", "none"):
+        return []
+    sizes = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part.isdigit() or int(part) < 1:
+            raise CLIError(f"--hidden must be layer sizes >= 1 separated by commas, like 16,16; got {text!r}")
+        sizes.append(int(part))
+    return sizes
+
+
+def _output_folder(out: str | None, name: str, seed: int) -> str:
+    """The output folder, created and checked to be writable before any training."""
+    if out is None:
+        base = os.path.join("autograd_tiny_runs", f"{name}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}")
+        out, n = base, 1
+        while os.path.exists(out):  # two runs in the same second
+            n += 1
+            out = f"{base}-{n}"
+    try:
+        os.makedirs(out, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out, prefix=".write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise CLIError(f"--out: cannot write to folder {out!r} ({err.strerror or err})") from None
+    return out
+
+
+def _schedule(opt: optim.Optimizer, name: str, steps: int) -> optim.LRScheduler | None:
+    if name == "linear":  # micrograd: lr = 1.0 - 0.9 * k / 100 over 100 steps
+        return optim.LinearLR(opt, start_factor=1.0, end_factor=0.1, total_iters=steps)
+    if name == "cosine":
+        return optim.CosineAnnealingLR(opt, T_max=steps)
+    return None
+
+
+def _loss_function(name: str, labels: list[int]):
+    """The chosen loss as a function of the model's outputs on the training points."""
+    if name == "hinge":
+        signs = data.signed_labels(labels)
+        return lambda outputs: losses.hinge(outputs, signs)
+    if name == "mse":  # regress the score onto -1 / +1
+        signs = data.signed_labels(labels)
+        return lambda outputs: losses.mse(outputs, signs)
+    if name == "bce":
+        targets = [float(label) for label in labels]
+        return lambda outputs: losses.bce_with_logits(outputs, targets)
+    return lambda outputs: losses.cross_entropy(outputs, labels)
+
+
+def _fit(model: nn.MLP, opt: optim.Optimizer, schedule, run: dict, X: list, y: list) -> dict:
+    """The training loop; returns the loss and training accuracy at every step."""
+    data_loss = _loss_function(run["loss"], y)
+    params = model.parameters()
+    history: dict[str, list[float]] = {"loss": [], "train accuracy": []}
+    report, close = _progress(run["steps"])
+    try:
+        for step in range(1, run["steps"] + 1):
+            outputs = [model(x) for x in X]
+            loss = data_loss(outputs)
+            if run["l2"]:
+                loss = loss + losses.l2(params, run["l2"])
+            if not math.isfinite(loss.data):
+                raise CLIError(f"training diverged at step {step} (loss {loss.data}); try a smaller --lr than {run['lr']:g}")
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if schedule is not None:
+                schedule.step()
+            accuracy = data.accuracy([plot.label_of(o) for o in outputs], y)  # before this step's update
+            history["loss"].append(loss.data)
+            history["train accuracy"].append(accuracy)
+            report(step, loss.data, accuracy)
+    finally:
+        close()
+    return history
+
+
+def _progress(steps: int):
+    """(report, close): tqdm's progress bar if tqdm is installed, else a line every tenth of the run."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        every = max(1, steps // 10)
+
+        def report(step: int, loss: float, accuracy: float) -> None:
+            if step % every == 0 or step == steps:
+                print(f"step {step:>{len(str(steps))}}/{steps}  loss {loss:.4f}  accuracy {accuracy:.1%}", flush=True)
+
+        return report, lambda: None
+    bar = tqdm(total=steps, desc="training", unit="step", file=sys.stderr)
+
+    def report(step: int, loss: float, accuracy: float) -> None:
+        bar.set_postfix_str(f"loss {loss:.4f}, accuracy {accuracy:.1%}", refresh=False)
+        bar.update(1)
+
+    return report, bar.close
+
+
+def _draw(model: nn.MLP, history: dict, X: list, y: list, out: str, title: str) -> dict[str, str]:
+    """Write the two pictures; without matplotlib, say what to install and carry on."""
+    try:
+        plot.plot_loss(history, os.path.join(out, "loss.png"), title=title)
+        plot.plot_decision_boundary(model, X, y, os.path.join(out, "decision_boundary.png"), title=title)
+    except ModuleNotFoundError as err:
+        if err.name != "matplotlib":
+            raise
+        print(f"autograd-tiny: no pictures, matplotlib is not installed: {plot.INSTALL_HINT}", file=sys.stderr)
+        return {}
+    return {"loss.png": "loss and training accuracy at every step",
+            "decision_boundary.png": "the class the model predicts over the plane, with the points"}
+
+
+def _write_json(path: str, obj) -> None:
+    """Write JSON through a temporary file and a rename, so a crash leaves no half-written file."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(obj, f, indent=1)
+            f.write("\n")
+        os.chmod(tmp, 0o644)  # mkstemp makes it private
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 # ---------------------------------------------------------------------- graph
