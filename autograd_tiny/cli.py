@@ -72,7 +72,7 @@ def run_train(args: argparse.Namespace) -> int:
     run = _train_settings(args)
     X, y = run["X"], run["y"]
     X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_fraction=0.25, seed=run["seed"])
-    out = _output_folder(args.out, run["data"], run["seed"])
+    out, created = _output_folder(args.out, run["data"], run["seed"])
     model = nn.MLP(2, [*run["hidden"], run["outputs"]], activation=run["activation"], seed=run["seed"],
                    init=run["init"])
     opt = _OPTIMIZERS[run["optimizer"]](model.parameters(), lr=run["lr"])
@@ -83,7 +83,12 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"autograd-tiny train: {run['data']} ({len(X_train)} training and {len(X_test)} test points), "
           f"{model!r}, {run['loss']} loss + {run['l2']:g} L2, {type(opt).__name__} {lr}, "
           f"{run['steps']} steps, seed {run['seed']}", flush=True)
-    history = _fit(model, opt, schedule, run, X_train, y_train)
+    try:
+        history = _fit(model, opt, schedule, run, X_train, y_train)
+    except (CLIError, KeyboardInterrupt):
+        if created and not os.listdir(out):  # leave no empty folder behind
+            os.rmdir(out)
+        raise
 
     train_acc = data.accuracy(plot.predict(model, X_train), y_train)
     test_acc = data.accuracy(plot.predict(model, X_test), y_test)
@@ -183,14 +188,15 @@ def _hidden_sizes(text: str) -> list[int]:
     return sizes
 
 
-def _output_folder(out: str | None, name: str, seed: int) -> str:
-    """The output folder, created and checked to be writable before any training."""
+def _output_folder(out: str | None, name: str, seed: int) -> tuple[str, bool]:
+    """The output folder, made and checked to be writable before any training; and whether it is new."""
     if out is None:
         base = os.path.join("autograd_tiny_runs", f"{name}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}")
         out, n = base, 1
         while os.path.exists(out):  # two runs in the same second
             n += 1
             out = f"{base}-{n}"
+    created = not os.path.exists(out)
     try:
         os.makedirs(out, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=out, prefix=".write-test-")
@@ -198,7 +204,7 @@ def _output_folder(out: str | None, name: str, seed: int) -> str:
         os.unlink(probe)
     except OSError as err:
         raise CLIError(f"--out: cannot write to folder {out!r} ({err.strerror or err})") from None
-    return out
+    return out, created
 
 
 def _schedule(opt: optim.Optimizer, name: str, steps: int) -> optim.LRScheduler | None:
@@ -260,13 +266,13 @@ def _progress(steps: int):
 
         def report(step: int, loss: float, accuracy: float) -> None:
             if step % every == 0 or step == steps:
-                print(f"step {step:>{len(str(steps))}}/{steps}  loss {loss:.4f}  accuracy {accuracy:.1%}", flush=True)
+                print(f"step {step:>{len(str(steps))}}/{steps}  loss {loss:.4g}  accuracy {accuracy:.1%}", flush=True)
 
         return report, lambda: None
     bar = tqdm(total=steps, desc="training", unit="step", file=sys.stderr)
 
     def report(step: int, loss: float, accuracy: float) -> None:
-        bar.set_postfix_str(f"loss {loss:.4f}, accuracy {accuracy:.1%}", refresh=False)
+        bar.set_postfix_str(f"loss {loss:.4g}, accuracy {accuracy:.1%}", refresh=False)
         bar.update(1)
 
     return report, bar.close

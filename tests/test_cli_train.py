@@ -1,0 +1,222 @@
+"""`autograd-tiny train`: its outputs, checked from the files it writes, and its one-line errors."""
+
+import json
+import math
+import os
+import re
+import struct
+import subprocess
+import sys
+
+import pytest
+
+from autograd_tiny import data, nn
+from autograd_tiny.cli import main
+
+FAST = ["--samples", "40", "--steps", "12", "--hidden", "6"]
+
+
+# ---------------------------------------------------------------------- oracles
+
+
+def float_forward(doc: dict, x: list[float]) -> list[float]:
+    """The MLP in a saved model file, evaluated with plain floats (independent of nn.py)."""
+    arch, params = doc["architecture"], doc["parameters"]
+    acts = {"relu": lambda v: max(v, 0.0), "tanh": math.tanh, "linear": lambda v: v,
+            "sigmoid": lambda v: 1 / (1 + math.exp(-v))}
+    h = list(x)
+    layers = len(arch["nouts"])
+    for i in range(layers):
+        f = acts[arch["activation"] if i < layers - 1 else arch["output_activation"]]
+        weight, bias = params[f"layers.{i}.weight"], params[f"layers.{i}.bias"]
+        h = [f(sum(w * v for w, v in zip(row, h)) + b) for row, b in zip(weight, bias)]
+    return h
+
+
+def label(scores: list[float]) -> int:
+    return int(scores[0] > 0) if len(scores) == 1 else scores.index(max(scores))
+
+
+def check_png(path) -> None:
+    """A complete PNG: the signature, a plausible IHDR size and the IEND chunk at the end."""
+    blob = open(path, "rb").read()
+    assert blob[:8] == b"\x89PNG\r\n\x1a\n"
+    assert blob[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", blob[16:24])
+    assert 200 <= width <= 2000 and 200 <= height <= 2000
+    assert blob[-12:-4] == b"\x00\x00\x00\x00IEND"
+    assert len(blob) > 5000  # a drawing, not an empty canvas
+
+
+def printed_accuracies(stdout: str) -> tuple[str, str]:
+    m = re.search(r"train accuracy ([\d.]+%) \(\d+ points\), test accuracy ([\d.]+%)", stdout)
+    assert m, stdout
+    return m.group(1), m.group(2)
+
+
+def check_run(out, stdout: str, dataset: str, samples: int, seed: int) -> None:
+    """The files exist and hold a model whose accuracies, recomputed here, are the ones reported."""
+    for name in ("model.json", "loss.png", "decision_boundary.png", "run.json"):
+        assert (out / name).is_file(), name
+    check_png(out / "loss.png")
+    check_png(out / "decision_boundary.png")
+    doc = json.loads((out / "model.json").read_text())
+    run = json.loads((out / "run.json").read_text())
+    # the data as documented in --help: --seed seeds the data and the split (a quarter for testing)
+    X, y = data.DATASETS[dataset](samples, seed=seed)
+    X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_fraction=0.25, seed=seed)
+    train_acc = sum(label(float_forward(doc, x)) == t for x, t in zip(X_train, y_train)) / len(y_train)
+    test_acc = sum(label(float_forward(doc, x)) == t for x, t in zip(X_test, y_test)) / len(y_test)
+    assert (run["train_accuracy"], run["test_accuracy"]) == (train_acc, test_acc)
+    assert printed_accuracies(stdout) == (f"{train_acc:.1%}", f"{test_acc:.1%}")
+    assert len(run["history"]["loss"]) == run["steps"]
+    # and nn.load reads the same model back
+    model = nn.load(out / "model.json")
+    for x in X_test[:10]:
+        out_ = model(x)
+        scores = [out_.data] if not isinstance(out_, list) else [o.data for o in out_]
+        assert scores == pytest.approx(float_forward(doc, x), rel=1e-12, abs=1e-12)
+
+
+# ---------------------------------------------------------------------- runs that work
+
+
+@pytest.mark.parametrize("options, dataset", [
+    ([], "moons"),
+    (["--loss", "mse", "--optimizer", "adam", "--lr", "0.05", "--schedule", "cosine"], "moons"),
+    (["--loss", "bce", "--optimizer", "adamw", "--activation", "tanh", "--init", "uniform"], "moons"),
+    (["--loss", "cross_entropy", "--schedule", "constant", "--lr", "0.3"], "moons"),
+    (["--data", "blobs", "--hidden", "6,5"], "blobs"),
+    (["--data", "xor", "--hidden", "", "--l2", "0"], "xor"),
+])
+def test_train_writes_a_model_whose_accuracy_is_the_reported_one(tmp_path, capsys, options, dataset):
+    """A short run writes valid PNGs, run.json and a model whose recomputed accuracies are the printed ones."""
+    out = tmp_path / "run"
+    assert main(["train", *FAST, "--seed", "3", *options, "--out", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    check_run(out, stdout, dataset, samples=40, seed=3)
+    assert f"outputs in {out}" in stdout
+
+
+def test_python_m_autograd_tiny_train_in_a_subprocess(tmp_path):
+    """`python -m autograd_tiny train` on 3-class spirals exits 0 and writes checkable outputs."""
+    out = tmp_path / "spirals run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "autograd_tiny", "train", "--data", "spirals", *FAST, "--seed", "1", "--out", str(out)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "cross_entropy" in proc.stdout and "Adam" in proc.stdout  # the multi-class defaults
+    check_run(out, proc.stdout, "spirals", samples=40, seed=1)
+
+
+def test_no_arguments_runs_the_moons_demo(tmp_path, capsys, monkeypatch):
+    """With no arguments: micrograd's moons demo, >= 97% held out, outputs in a folder it names."""
+    monkeypatch.chdir(tmp_path)
+    assert main([]) == 0
+    stdout = capsys.readouterr().out
+    folder = re.search(r"outputs in (.+)", stdout).group(1).rstrip("/" + os.sep)
+    assert re.fullmatch(r"autograd_tiny_runs[/\\]moons-seed0-\d{8}-\d{6}", folder)
+    run = json.loads((tmp_path / folder / "run.json").read_text())
+    assert (run["loss"], run["optimizer"], run["lr"], run["schedule"], run["steps"], run["l2"]) == (
+        "hinge", "sgd", 1.0, "linear", 100, 1e-4)
+    check_run(tmp_path / folder, stdout, "moons", samples=200, seed=0)
+    assert run["test_accuracy"] >= 0.97 and run["train_accuracy"] >= 0.97
+
+
+def test_options_without_a_subcommand_mean_train(tmp_path, capsys):
+    """`autograd-tiny --steps 3 ...` (no subcommand) is `autograd-tiny train --steps 3 ...`."""
+    assert main([*FAST, "--out", str(tmp_path / "r")]) == 0
+    assert (tmp_path / "r" / "model.json").is_file()
+
+
+def test_without_tqdm_progress_is_printed_as_lines(tmp_path, capsys, monkeypatch):
+    """With tqdm missing, progress comes as a plain line every tenth of the run, ending at the last step."""
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # `import tqdm` now fails
+    assert main(["train", "--samples", "20", "--steps", "20", "--hidden", "3", "--out", str(tmp_path)]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("step")]
+    assert [line.split()[1] for line in lines] == [f"{k}/20" for k in range(2, 21, 2)]
+    assert all(re.fullmatch(r"step +\d+/20  loss \S+  accuracy [\d.]+%", line) for line in lines)
+
+
+def test_without_matplotlib_training_still_runs_and_saves(tmp_path, capsys, monkeypatch):
+    """With matplotlib missing, the model is still saved and a message says what to install."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(["train", *FAST, "--out", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert "pip install 'autograd_tiny[plot]'" in captured.err
+    assert (tmp_path / "model.json").is_file() and (tmp_path / "run.json").is_file()
+    assert not (tmp_path / "loss.png").exists() and not (tmp_path / "decision_boundary.png").exists()
+    assert "Traceback" not in captured.err
+
+
+# ---------------------------------------------------------------------- bad options
+
+BAD_OPTIONS = [
+    (["--data", "swissroll"], "swissroll"),
+    (["--lr", "-0.1"], "--lr"),
+    (["--lr", "0"], "--lr"),
+    (["--lr", "fast"], "fast"),
+    (["--lr", "inf"], "inf"),
+    (["--steps", "0"], "--steps"),
+    (["--steps", "2.5"], "2.5"),
+    (["--samples", "-5"], "--samples"),
+    (["--hidden", "16,x"], "16,x"),
+    (["--hidden", "16,0"], "16,0"),
+    (["--hidden", "16,,16"], "16,,16"),
+    (["--activation", "swish"], "swish"),
+    (["--loss", "focal"], "focal"),
+    (["--loss", "hinge", "--data", "spirals"], "cross_entropy"),
+    (["--optimizer", "rmsprop"], "rmsprop"),
+    (["--schedule", "warm"], "warm"),
+    (["--init", "zeros"], "zeros"),
+    (["--l2", "-1"], "--l2"),
+    (["--seed", "-1"], "--seed"),
+    (["--lr"], "--lr"),  # the value is missing
+]
+
+
+@pytest.mark.parametrize("options, word", BAD_OPTIONS, ids=lambda o: " ".join(o) if isinstance(o, list) else o)
+def test_bad_option_is_one_line_and_a_nonzero_exit(tmp_path, capsys, options, word):
+    """A bad option gives exit status 2, one line on stderr naming it, no traceback and no folder."""
+    out = tmp_path / "never"
+    try:
+        status = main(["train", "--out", str(out), *options])
+    except SystemExit as exit_:  # argparse's own errors (a missing value) exit
+        status = exit_.code
+    err = capsys.readouterr().err
+    assert status == 2
+    assert len(err.strip().splitlines()) == 1 and err.startswith("autograd-tiny: error:"), err
+    assert word in err
+    assert not out.exists()
+
+
+def test_unwritable_output_folder(tmp_path, capsys):
+    """An --out under a file, or that is a file, is a one-line error before any training."""
+    blocker = tmp_path / "a file"
+    blocker.write_text("")
+    for out in (blocker, blocker / "sub"):
+        assert main(["train", *FAST, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and "--out" in err and str(out) in err
+
+
+def test_divergence_is_a_one_line_error_and_leaves_no_folder(tmp_path, capsys, monkeypatch):
+    """A learning rate so large that the loss overflows stops with a one-line hint, leaving no empty folder."""
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    out = tmp_path / "r"
+    assert main(["train", "--samples", "20", "--steps", "50", "--lr", "1e6", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "diverged" in err and "--lr" in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("options", [["--data", "nope"], ["--hidden", "a,b"], ["--out", os.devnull + "/x"]])
+def test_bad_option_in_a_subprocess(options):
+    """Through `python -m autograd_tiny`, a bad option prints one line, no traceback, and exits non-zero."""
+    proc = subprocess.run([sys.executable, "-m", "autograd_tiny", "train", *options, "--steps", "1"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert proc.stdout == ""
