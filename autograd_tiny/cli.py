@@ -70,18 +70,14 @@ def _one_line_error(message: str) -> None:
 def run_train(args: argparse.Namespace) -> int:
     """Train a small MLP and write its model, loss curve and decision boundary."""
     run = _train_settings(args)
-    X, y = run["X"], run["y"]
-    X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_fraction=0.25, seed=run["seed"])
+    X_train, X_test, y_train, y_test = data.train_test_split(run["X"], run["y"], test_fraction=0.25, seed=run["seed"])
     out, created = _output_folder(args.out, run["data"], run["seed"])
     model = nn.MLP(2, [*run["hidden"], run["outputs"]], activation=run["activation"], seed=run["seed"],
                    init=run["init"])
     opt = _OPTIMIZERS[run["optimizer"]](model.parameters(), lr=run["lr"])
     schedule = _schedule(opt, run["schedule"], run["steps"])
-
-    lr = {"linear": f"lr {run['lr']:g} -> {run['lr'] / 10:g} linearly", "cosine": f"lr {run['lr']:g} -> 0 (cosine)",
-          "constant": f"lr {run['lr']:g}"}[run["schedule"]]
     print(f"autograd-tiny train: {run['data']} ({len(X_train)} training and {len(X_test)} test points), "
-          f"{model!r}, {run['loss']} loss + {run['l2']:g} L2, {type(opt).__name__} {lr}, "
+          f"{model!r}, {run['loss']} loss + {run['l2']:g} L2, {type(opt).__name__} {_lr_words(run)}, "
           f"{run['steps']} steps, seed {run['seed']}", flush=True)
     try:
         history = _fit(model, opt, schedule, run, X_train, y_train)
@@ -90,21 +86,11 @@ def run_train(args: argparse.Namespace) -> int:
             os.rmdir(out)
         raise
 
-    train_acc = data.accuracy(plot.predict(model, X_train), y_train)
-    test_acc = data.accuracy(plot.predict(model, X_test), y_test)
-    print(f"train accuracy {train_acc:.1%} ({len(X_train)} points), test accuracy {test_acc:.1%} ({len(X_test)} points)")
-
-    files = {"model.json": "the trained model (autograd_tiny.nn.load reads it)"}
-    model.save(os.path.join(out, "model.json"))
-    pictures = _draw(model, history, X, y, out, f"{run['data']}: train {train_acc:.1%}, test {test_acc:.1%}")
-    files.update(pictures)
-    files["run.json"] = "the settings, and the loss and accuracy at every step"
-    summary = {key: run[key] for key in ("data", "samples", "hidden", "activation", "init", "loss", "l2",
-                                         "optimizer", "lr", "schedule", "steps", "seed")}
-    summary.update(train_points=len(X_train), test_points=len(X_test), train_accuracy=train_acc,
-                   test_accuracy=test_acc, history=history)
-    _write_json(os.path.join(out, "run.json"), summary)
-
+    run["train_accuracy"] = data.accuracy(plot.predict(model, X_train), y_train)
+    run["test_accuracy"] = data.accuracy(plot.predict(model, X_test), y_test)
+    print(f"train accuracy {run['train_accuracy']:.1%} ({len(X_train)} points), "
+          f"test accuracy {run['test_accuracy']:.1%} ({len(X_test)} points)")
+    files = _write_outputs(out, model, history, run, len(X_train), len(X_test))
     print(f"outputs in {out}{os.sep}")
     width = max(map(len, files))
     for name, what in files.items():
@@ -290,6 +276,27 @@ def _draw(model: nn.MLP, history: dict, X: list, y: list, out: str, title: str) 
         return {}
     return {"loss.png": "loss and training accuracy at every step",
             "decision_boundary.png": "the class the model predicts over the plane, with the points"}
+
+
+def _lr_words(run: dict) -> str:
+    lr = run["lr"]
+    return {"linear": f"lr {lr:g} -> {lr / 10:g} linearly", "cosine": f"lr {lr:g} -> 0 (cosine)",
+            "constant": f"lr {lr:g}"}[run["schedule"]]
+
+
+def _write_outputs(out: str, model: nn.MLP, history: dict, run: dict, n_train: int, n_test: int) -> dict[str, str]:
+    """model.json, the two pictures (if matplotlib is there) and run.json; returns {file: what it holds}."""
+    files = {"model.json": "the trained model (autograd_tiny.nn.load reads it)"}
+    model.save(os.path.join(out, "model.json"))
+    title = f"{run['data']}: train {run['train_accuracy']:.1%}, test {run['test_accuracy']:.1%}"
+    files.update(_draw(model, history, run["X"], run["y"], out, title))
+    files["run.json"] = "the settings, and the loss and accuracy at every step"
+    summary = {key: run[key] for key in ("data", "samples", "hidden", "activation", "init", "loss", "l2",
+                                         "optimizer", "lr", "schedule", "steps", "seed")}
+    summary.update(train_points=n_train, test_points=n_test, train_accuracy=run["train_accuracy"],
+                   test_accuracy=run["test_accuracy"], history=history)
+    _write_json(os.path.join(out, "run.json"), summary)
+    return files
 
 
 def _write_json(path: str, obj) -> None:
