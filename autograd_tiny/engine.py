@@ -215,7 +215,7 @@ class Value:
             >>> Value.sum([Value(1.0), 2, Value(3.0)]).data
             6.0
         """
-        return _apply("sum", *_lift_all("sum", values))
+        return _apply_many("sum", _lift_all("sum", values))
 
     @staticmethod
     def mean(values: Iterable[Value | float]) -> Value:
@@ -226,18 +226,35 @@ class Value:
         return Value.sum(values) * (1.0 / len(values))
 
     @staticmethod
-    def dot(weights: Sequence[Value | float], inputs: Sequence[Value | float], bias=None) -> Value:
+    def dot(
+        weights: Sequence[Value | float],
+        inputs: Sequence[Value | float],
+        bias: Value | float | None = None,
+        activation: str | None = None,
+    ) -> Value:
         """w[0]*x[0] + w[1]*x[1] + ... (+ bias) as a single node: a neuron's weighted sum.
+
+        Args:
+            weights, inputs: two sequences of the same length.
+            bias: added to the sum, if given.
+            activation: None, or 'relu', 'tanh' or 'sigmoid' applied to the sum in the same
+                node (a whole neuron, one node: half the graph of a separate activation).
 
         Example:
             >>> Value.dot([Value(2.0), Value(3.0)], [1.0, -1.0], bias=Value(0.5)).data
             -0.5
+            >>> Value.dot([Value(2.0), Value(3.0)], [1.0, -1.0], activation="relu").data
+            0.0
         """
-        weights, inputs = _lift_all("dot", weights), _lift_all("dot", inputs)
+        op = "dot" if activation is None else f"dot+{activation}"
+        if op not in MANY_INPUTS:
+            raise ValueError(f"dot: activation must be None, 'relu', 'tanh' or 'sigmoid', got {activation!r}")
         if len(weights) != len(inputs):
             raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
-        extra = () if bias is None else (_lift_or_fail("dot", bias),)
-        return _apply("dot", *weights, *inputs, *extra)
+        args = (*weights, *inputs) if bias is None else (*weights, *inputs, bias)
+        if set(map(type, args)) != _ONLY_VALUES:  # numbers among them: make them constants
+            args = tuple(_lift_all("dot", args))
+        return _apply_many(op, args)
 
     @staticmethod
     def logsumexp(values: Iterable[Value | float]) -> Value:
@@ -245,7 +262,7 @@ class Value:
         values = _lift_all("logsumexp", values)
         if not values:
             raise ValueError("logsumexp: needs at least one value, got none")
-        return _apply("logsumexp", *values)
+        return _apply_many("logsumexp", values)
 
     # ------------------------------------------------------------------ comparisons
     # They compare `data`. == and hash stay those of the object, so that graphs can keep
@@ -356,14 +373,14 @@ def _float_trig(fn: Callable[[float], float]) -> Callable[[float], float]:
     return lambda x: math.nan if math.isinf(x) else fn(x)
 
 
-def _float_dot(*args: float) -> float:
-    # args = w[0..n-1], x[0..n-1], (bias)
-    n = len(args) // 2
-    total = sum(map(operator.mul, args[:n], args[n : 2 * n]))
-    return total + args[-1] if len(args) % 2 else total
+def _float_dot(xs: list[float]) -> float:
+    # xs = w[0..n-1], x[0..n-1], (bias)
+    n = len(xs) // 2
+    total = sum(map(operator.mul, xs[:n], xs[n : 2 * n]))
+    return total + xs[-1] if len(xs) % 2 else total
 
 
-def _float_logsumexp(*xs: float) -> float:
+def _float_logsumexp(xs: list[float]) -> float:
     top = max(xs)
     if math.isinf(top):  # all -inf, or some +inf: the answer is top itself
         return top
@@ -411,21 +428,31 @@ def _d_pow(x, y, out):
     return y * _pow(x, y - 1), math.nan  # x < 0, integer y: no real derivative in y
 
 
-def _d_dot(*args):
-    # args = w[0..n-1], x[0..n-1], (bias), out: d out/d w[i] = x[i], d out/d x[i] = w[i].
-    inputs = args[:-1]
-    n = len(inputs) // 2
-    return inputs[n : 2 * n] + inputs[:n] + (1.0,) * (len(inputs) - 2 * n)
+def _d_dot(xs, out):
+    # xs = w[0..n-1], x[0..n-1], (bias): d out/d w[i] = x[i], d out/d x[i] = w[i], d out/d bias = 1.
+    n = len(xs) // 2
+    return (*xs[n : 2 * n], *xs[:n], *(1.0,) * (len(xs) - 2 * n))
 
 
-def _d_logsumexp(*args):
+def _d_logsumexp(xs, out):
     # d/dx[i] log(sum(e**x)) = e**(x[i] - out): the softmax, never overflowing.
-    *xs, out = args
-    return tuple(exp(x - out) for x in xs)
+    return tuple([exp(x - out) for x in xs])
 
 
-def _step(x) -> float:  # the slope of relu; relu'(0) = 0
-    return 1.0 if x > 0 else 0.0
+def _neuron(activation: Callable[[float], float], slope: Callable) -> tuple[Callable, Callable]:
+    """activation(w · x + b) as one node. Its local derivatives follow from the chain rule
+    inside the node: slope * (those of the dot product), the slope written from the output."""
+
+    def forward(xs):
+        return activation(_float_dot(xs))
+
+    def local(xs, out):
+        s = slope(out)
+        if type(s) is float and (s == 0.0 or s == 1.0):  # relu's slope: nothing to multiply
+            return _d_dot(xs, out) if s else (0.0,) * len(xs)
+        return tuple([s * d for d in _d_dot(xs, out)])
+
+    return forward, local
 
 
 def _sign(x) -> float:  # the slope of abs; abs'(0) = 0
@@ -443,15 +470,24 @@ PRIMITIVES: dict[str, tuple[Callable, Callable]] = {
     "tanh":       (math.tanh,                  lambda x, out: (1 - out * out,)),
     "sigmoid":    (_float_sigmoid,             lambda x, out: (out * sigmoid(-x),)),
     "softplus":   (_float_softplus,            lambda x, out: (sigmoid(x),)),
-    "relu":       (lambda x: max(x, 0.0),      lambda x, out: (_step(x),)),
+    "relu":       (lambda x: x if x > 0 else 0.0, lambda x, out: (1.0 if x > 0 else 0.0,)),  # relu'(0) = 0
     "leaky_relu": (lambda x, s: x if x > 0 else s * x,
                    lambda x, s, out: (1.0, 0.0) if x > 0 else (s, x)),
     "abs":        (abs,                        lambda x, out: (_sign(x),)),
     "sin":        (_float_trig(math.sin),      lambda x, out: (cos(x),)),
     "cos":        (_float_trig(math.cos),      lambda x, out: (-sin(x),)),
-    "sum":        (lambda *xs: sum(xs),        lambda *args: (1.0,) * (len(args) - 1)),
-    "dot":        (_float_dot,                 _d_dot),
-    "logsumexp":  (_float_logsumexp,           _d_logsumexp),
+}  # fmt: skip
+
+# Primitives with any number of inputs: one node instead of a long chain of binary ops, for a
+# smaller graph. Their rules take the list of inputs, xs.
+MANY_INPUTS: dict[str, tuple[Callable, Callable]] = {
+    # name:        (forward on floats,   local derivatives: d out / d each input)
+    "sum":         (sum,                 lambda xs, out: (1.0,) * len(xs)),
+    "dot":         (_float_dot,          _d_dot),  # xs = w[0..n-1], x[0..n-1], (bias)
+    "dot+relu":    _neuron(lambda z: z if z > 0 else 0.0, lambda out: 1.0 if out > 0 else 0.0),
+    "dot+tanh":    _neuron(math.tanh, lambda out: 1 - out * out),
+    "dot+sigmoid": _neuron(_float_sigmoid, lambda out: out * (1 - out)),
+    "logsumexp":   (_float_logsumexp,    _d_logsumexp),
 }  # fmt: skip
 
 
@@ -461,25 +497,38 @@ PRIMITIVES: dict[str, tuple[Callable, Callable]] = {
 def _apply(op: str, *inputs: Value) -> Value:
     """Run primitive `op` forward and, unless in `no_grad`, record its inputs and local derivatives."""
     forward, local = PRIMITIVES[op]
-    xs = tuple(map(_get_data, inputs))
-    out = Value.__new__(Value)
-    out.data = forward(*xs)
-    out.grad = 0.0
-    out.label = ""
+    xs = [v.data for v in inputs]
+    data = forward(*xs)
+    out = _new_value(Value)  # skips __init__'s checks: data is a float already
+    out.data, out.grad, out.label = data, 0.0, ""
     if _grad_enabled:
-        out._prev = inputs
-        out._local = local(*xs, out.data)
-        out._op = op
+        out._prev, out._local, out._op = inputs, local(*xs, data), op
     else:
         out._prev, out._local, out._op = (), (), ""
     return out
 
 
-_get_data = operator.attrgetter("data")
+def _apply_many(op: str, inputs: Sequence[Value]) -> Value:
+    """`_apply` for a primitive of MANY_INPUTS: its rules take the list of inputs' data."""
+    forward, local = MANY_INPUTS[op]
+    xs = [v.data for v in inputs]
+    data = forward(xs)
+    out = _new_value(Value)
+    out.data, out.grad, out.label = data, 0.0, ""
+    if _grad_enabled:
+        out._prev, out._local, out._op = tuple(inputs), local(xs, data), op
+    else:
+        out._prev, out._local, out._op = (), (), ""
+    return out
+
+
+_new_value = object.__new__
 
 
 def local_derivatives(node: Value) -> tuple:
     """The node's local derivatives as Values built from its inputs, for create_graph."""
+    if node._op in MANY_INPUTS:
+        return MANY_INPUTS[node._op][1](node._prev, node)
     return PRIMITIVES[node._op][1](*node._prev, node)
 
 
@@ -538,6 +587,9 @@ def _lift_or_fail(op: str, x) -> Value:
     if v is None:
         raise TypeError(f"{op}: expected a Value or a number, got {type(x).__name__}: {x!r}")
     return v
+
+
+_ONLY_VALUES = {Value}
 
 
 def _lift_all(op: str, values: Iterable) -> list[Value]:

@@ -4,10 +4,10 @@ As in micrograd, a neuron computes ``activation(w · x + b)``, a layer is a list
 an MLP is a list of layers. ``MLP(2, [16, 16, 1])`` has two ReLU hidden layers of 16 neurons
 and one linear output, like micrograd's.
 
-By default (``fused=True``) a neuron's weighted sum is ONE graph node, `Value.dot`, instead of
-a ``*`` node per weight and a chain of ``+`` nodes: the same numbers and gradients, but a graph
-about three times smaller, hence faster. ``fused=False`` builds the per-op graph, for drawings
-that show every multiplication.
+By default (``fused=True``) a whole neuron is ONE graph node: `Value.dot` with the activation
+inside it, instead of a ``*`` node per weight, a chain of ``+`` nodes and an activation node.
+The numbers and gradients are the same, the graph is many times smaller, hence faster.
+``fused=False`` builds micrograd's per-op graph, for drawings that show every operation.
 
 Example:
     >>> from autograd_tiny.nn import MLP
@@ -30,7 +30,7 @@ import random
 import tempfile
 from typing import Any, Callable, Sequence
 
-from .engine import Value
+from .engine import Value, _apply_many
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "load", "ACTIVATIONS"]
 
@@ -40,6 +40,16 @@ ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
     "sigmoid": Value.sigmoid,
     "leaky_relu": Value.leaky_relu,  # slope 0.01, as PyTorch
     "linear": None,  # no activation: the weighted sum itself
+}
+
+# A fused neuron is ONE node, the primitive of `Value.dot(..., activation=...)`, for the
+# activations the engine can apply inside it; leaky_relu follows as a node of its own.
+_FUSED: dict[str, tuple[str, Callable[[Value], Value] | None]] = {
+    "relu": ("dot+relu", None),
+    "tanh": ("dot+tanh", None),
+    "sigmoid": ("dot+sigmoid", None),
+    "linear": ("dot", None),
+    "leaky_relu": ("dot", Value.leaky_relu),
 }
 
 # The gain of fan-in scaling per activation (PyTorch's calculate_gain): weights are drawn from
@@ -187,10 +197,16 @@ class Neuron(Module):
         self.activation = activation
         self.fused = bool(fused)
         self._act = ACTIVATIONS[activation]
+        self._op, self._after = _FUSED[activation]
+
+    def _fire(self, x: list[Value]) -> Value:
+        """The fused neuron on inputs that are already Values (checked by the caller)."""
+        out = _apply_many(self._op, (*self.w, *x, self.b))
+        return out if self._after is None else self._after(out)
 
     def __call__(self, x: Sequence[Value | float]) -> Value:
         if self.fused:
-            out = Value.dot(self.w, x, self.b)
+            return self._fire(_as_values("Neuron", x, len(self.w)))
         else:  # micrograd's graph: w[0]*x[0] + w[1]*x[1] + ... + b, one node per op
             if len(x) != len(self.w):
                 raise ValueError(f"Neuron: expected {len(self.w)} inputs, got {len(x)}")
@@ -240,7 +256,7 @@ class Layer(Module):
 
     def __call__(self, x: Sequence[Value | float]) -> list[Value]:
         x = _as_values("Layer", x, len(self.neurons[0].w))
-        return [n(x) for n in self.neurons]
+        return [n._fire(x) if n.fused else n(x) for n in self.neurons]
 
     def parameters(self) -> list[Value]:
         return [p for n in self.neurons for p in n.parameters()]
@@ -305,7 +321,7 @@ class MLP(Module):
     def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
         x = _as_values("MLP", x, len(self.layers[0].neurons[0].w))  # once, not per neuron
         for layer in self.layers:
-            x = [n(x) for n in layer.neurons]
+            x = [n._fire(x) if n.fused else n(x) for n in layer.neurons]
         return x[0] if len(x) == 1 else x
 
     def parameters(self) -> list[Value]:

@@ -449,3 +449,9 @@ def test_a_dropped_graph_is_freed_without_the_cycle_collector():
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_dot_rejects_an_unknown_activation():
+    """dot's activation must be one the engine fuses; anything else names itself."""
+    with pytest.raises(ValueError, match="dot: activation"):
+        Value.dot([1.0], [2.0], activation="gelu")

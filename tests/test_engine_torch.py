@@ -215,3 +215,42 @@ def test_create_graph_backward_matches_pytorch_double_backward():
     assert close(ga.data, tga.item())
     assert close(a.grad, d2a.item()) and close(b.grad, d2b.item())
     assert math.isfinite(a.grad)
+
+
+@pytest.mark.parametrize("activation", [None, "relu", "tanh", "sigmoid"])
+def test_fused_neuron_matches_pytorch_to_second_order(activation):
+    """Value.dot with an activation inside (one node) agrees with PyTorch's act(w @ x + b):
+    value, every gradient, and the Hessian over all inputs."""
+    from autograd_tiny import hessian
+
+    acts = {None: lambda z: z, "relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
+    point = [0.3, -1.2, 0.8, 0.5, 0.9, -0.4, 0.1]  # w0 w1 w2 x0 x1 x2 b
+
+    def ours(*a):
+        return Value.dot(a[0:3], a[3:6], a[6], activation=activation)
+
+    def theirs(*a):
+        return acts[activation](a[0] * a[3] + a[1] * a[4] + a[2] * a[5] + a[6])
+
+    vals = [Value(v) for v in point]
+    out = ours(*vals)
+    out.backward()
+    ts = [torch.tensor(v, dtype=T, requires_grad=True) for v in point]
+    tout = theirs(*ts)
+    tout.backward()
+    assert close(out.data, tout.item())
+    for v, t in zip(vals, ts):
+        assert close(v.grad, t.grad.item()), (activation, v.grad, t.grad.item())
+    H = hessian(ours)(*point)
+    TH = torch.autograd.functional.hessian(theirs, tuple(torch.tensor(v, dtype=T) for v in point))
+    for i in range(7):
+        for j in range(7):
+            assert close(H[i][j], TH[i][j].item(), abs_=1e-12), (activation, i, j)
+
+
+def test_fused_relu_neuron_inactive_has_zero_gradients():
+    """A relu neuron whose sum is negative passes no gradient to any weight or input."""
+    ws, xs = [Value(1.0), Value(-2.0)], [Value(0.5), Value(1.0)]
+    out = Value.dot(ws, xs, Value(0.1), activation="relu")
+    out.backward()
+    assert out.data == 0.0 and all(v.grad == 0.0 for v in ws + xs)

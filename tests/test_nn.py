@@ -101,17 +101,17 @@ def test_fused_and_per_op_graphs_give_the_same_values_and_gradients():
     plain, x_p, out_p = _build(False)
     assert out_f.data == out_p.data  # the same sums in the same order: bit for bit
     for a, b in zip(fused.parameters(), plain.parameters()):
-        assert a.data == b.data and a.grad == pytest.approx(b.grad, rel=1e-15, abs=1e-300)
+        assert a.data == b.data and a.grad == pytest.approx(b.grad, rel=1e-13, abs=1e-300)
     assert [v.grad for v in x_f] == pytest.approx([v.grad for v in x_p], rel=1e-15)
 
 
 def test_fused_graph_is_one_dot_node_per_neuron_and_per_op_graph_shows_every_op():
-    """The fused graph has 'dot' nodes only (plus activations); the per-op graph has '*' and '+' and no 'dot'."""
+    """The fused graph has one 'dot' node per neuron (activation inside); the per-op graph has '*' and '+' and no 'dot'."""
     _, _, out_f = _build(True)
     _, _, out_p = _build(False)
     ops_f = [n._op for n in topological_order(out_f)]
     ops_p = [n._op for n in topological_order(out_p)]
-    assert ops_f.count("dot") == 4 + 3 + 1 and "*" not in ops_f and "+" not in ops_f
+    assert len(ops_f) == 4 + 3 + 1 and all(op.startswith("dot") for op in ops_f)
     assert "dot" not in ops_p
     assert ops_p.count("*") == 2 * 4 + 4 * 3 + 3 * 1  # one product per weight
     assert ops_p.count("+") == 4 * 2 + 3 * 4 + 1 * 3  # nin - 1 sums and the bias, per neuron
@@ -169,7 +169,7 @@ def test_inputs_are_shared_leaves_converted_once():
     """Numbers given to an MLP become one leaf each, shared by every first-layer neuron."""
     model = MLP(2, [3, 1], seed=0)
     out = model([0.5, 0.25])
-    firsts = [node for node in topological_order(out) if node._op == "dot" and len(node._prev) == 5]
+    firsts = [node for node in topological_order(out) if node._op.startswith("dot") and len(node._prev) == 5]
     assert len(firsts) == 3
     assert len({id(v) for node in firsts for v in node._prev[2:4]}) == 2
 
