@@ -404,8 +404,17 @@ def run_graph(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- entry point
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (a CLIError), not usage plus a message."""
+
+    def error(self, message: str):  # type: ignore[override]
+        words = self.prog.split()  # "autograd-tiny" or "autograd-tiny graph"
+        where = f"{words[-1]}: " if len(words) > 1 else ""
+        raise CLIError(f"{where}{message} (see --help)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="autograd-tiny",
         description="Train small neural networks and draw computation graphs with autograd_tiny.",
     )
@@ -424,8 +433,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv = ["train", *argv]  # no subcommand: the main job
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
         return args.run(args)
     except CLIError as err:
         print(f"autograd-tiny: error: {err}", file=sys.stderr)
