@@ -1,9 +1,10 @@
-"""Pictures of training: the loss curve and a classifier's decision boundary (needs matplotlib).
+"""Pictures of training: loss curves and a classifier's decision boundary (needs matplotlib).
 
 matplotlib is imported only when a picture is drawn, so ``import autograd_tiny.plot`` costs
 nothing; without matplotlib the drawing functions raise `ModuleNotFoundError` saying what to
-install. They build a ``matplotlib.figure.Figure`` directly (no pyplot, so no global state and
-no change to the notebook's backend), save it to `path` if given, and return it.
+install. Given an Axes (``ax=``) they draw into it; otherwise they build a
+``matplotlib.figure.Figure`` directly (no pyplot, so no global state and no change to the
+notebook's backend). Either way they save the figure to `path` if given and return it.
 
 Example:
     >>> from autograd_tiny.nn import MLP
@@ -14,13 +15,15 @@ Example:
     >>> len(labels), set(labels) <= {0, 1}
     (50, True)
     >>> fig = plot_decision_boundary(model, X, y, "boundary.png")  # doctest: +SKIP
+    >>> fig = plot_loss({"lr = 0.01": [1.0, 0.9], "lr = 0.3": [1.0, 0.2]}, log=True)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from typing import Callable, Mapping, Sequence
+from numbers import Real
+from typing import Any, Callable, Mapping, Sequence
 
 from .engine import Value, no_grad
 
@@ -31,16 +34,31 @@ INSTALL_HINT = "pip install 'autograd_tiny[plot]'"
 # class colours: light for the regions, strong for the points
 _LIGHT = ["#a6cee3", "#fdbf6f", "#b2df8a", "#fb9a99", "#cab2d6", "#ffff99"]
 _STRONG = ["#1f78b4", "#ff7f00", "#33a02c", "#e31a1c", "#6a3d9a", "#b15928"]
+# a binary model's score: class 0's colour below the threshold, white on it, class 1's above
+_SCORE = ["#5e9fd0", "#ffffff", "#ffa64d"]
+
+
+def _need_matplotlib() -> None:
+    """ModuleNotFoundError naming the extra to install, unless matplotlib can be imported."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as err:
+        raise ModuleNotFoundError(f"drawing needs matplotlib: {INSTALL_HINT}", name="matplotlib") from err
 
 
 def _figure(**kwargs):
-    """A new matplotlib Figure, or ModuleNotFoundError naming the extra to install."""
-    try:
-        import matplotlib  # noqa: F401  (first, so that a missing package fails here)
-        from matplotlib.figure import Figure
-    except ImportError as err:
-        raise ModuleNotFoundError(f"drawing needs matplotlib: {INSTALL_HINT}", name="matplotlib") from err
+    """A new matplotlib Figure (its dpi from rcParams, e.g. a notebook's ``figure.dpi``)."""
+    _need_matplotlib()
+    from matplotlib.figure import Figure
+
     return Figure(**kwargs)
+
+
+def _finish(fig, path: str | os.PathLike | None):
+    """Save the whole (root) figure to `path`, if given, and return `fig`."""
+    if path is not None:
+        _save(fig.figure, path)  # a subfigure's .figure is its root; a figure's is itself
+    return fig
 
 
 def _save(fig, path: str | os.PathLike) -> None:
@@ -92,98 +110,254 @@ def predict(model: Callable, X: Sequence[Sequence[float]], threshold: float = 0.
 
 
 def plot_loss(history: Sequence[float] | Mapping[str, Sequence[float]], path: str | os.PathLike | None = None,
-              title: str = "training"):
-    """The loss per step; with a mapping, also every series whose name has 'accuracy' (right axis).
+              title: str | None = "training", *, log: bool = False, overlay: bool = True, ax: Any = None):
+    """Loss curves by step: one, or several named ones overlaid or side by side.
+
+    A plain list is one curve called "loss". In a mapping every entry is a curve (say one per
+    learning rate); a curve whose name contains "accuracy" gets a linear 0..1 scale (a right-hand
+    axis when overlaid), whatever `log` says.
 
     Args:
-        history: the losses, or e.g. ``{"loss": [...], "train accuracy": [...]}``.
+        history: the losses, or ``{name: values}``, e.g. ``{"loss": [...], "train accuracy": [...]}``
+            or ``{"lr = 0.01": [...], "lr = 0.3": [...]}``.
         path: where to write the PNG (None: only return the figure).
-        title: the figure's title.
+        title: the title (of the whole figure when side by side; None: none).
+        log: a logarithmic loss axis (steps whose loss is <= 0 are not drawn).
+        overlay: True draws every curve on one Axes with a legend; False gives each curve its own
+            panel, side by side, sharing the step axis and the loss axis so heights compare.
+        ax: an Axes to draw into (with ``overlay=False``, a sequence of Axes, one per curve);
+            None makes a new figure.
 
     Returns:
-        The matplotlib Figure.
+        The matplotlib Figure (the one holding `ax`, when given).
 
     Example:
-        >>> fig = plot_loss({"loss": [1.0, 0.5, 0.2], "train accuracy": [0.5, 0.8, 1.0]})  # doctest: +SKIP
+        >>> runs = {"lr = 0.01": [1.0, 0.9, 0.8], "lr = 0.3": [1.0, 0.3, 0.1]}
+        >>> fig = plot_loss(runs, log=True, overlay=False)  # doctest: +SKIP
     """
-    series = dict(history) if isinstance(history, Mapping) else {"loss": list(history)}
-    fig = _figure(figsize=(6.4, 4.0), dpi=100, layout="constrained")
-    ax = fig.add_subplot()
+    curves = _curves(history)
+    _need_matplotlib()
+    if overlay:
+        if ax is None:
+            fig = _figure(figsize=(6.4, 4.0), layout="constrained")
+            ax = fig.add_subplot()
+        _overlay(ax, curves, log)
+        if title:
+            ax.set_title(title)
+        return _finish(ax.figure, path)
+    if ax is None:
+        fig = _figure(figsize=(min(3.4 * len(curves), 13.0), 3.4), layout="constrained")
+        axes = list(fig.subplots(1, len(curves), squeeze=False)[0])
+        if title:
+            fig.suptitle(title)
+    else:
+        axes = [ax] if not isinstance(ax, (list, tuple)) and not hasattr(ax, "flat") else list(getattr(ax, "flat", ax))
+        if len(axes) != len(curves):
+            raise ValueError(f"plot_loss: side by side needs one Axes per curve: {len(curves)} curves, {len(axes)} Axes")
+    # share the scales first, so that autoscaling sees every panel's data
+    losses = [a for a, name in zip(axes, curves) if "accuracy" not in name]
+    for a in axes[1:]:
+        if not a.get_shared_x_axes().joined(a, axes[0]):
+            a.sharex(axes[0])
+    for a in losses[1:]:
+        if not a.get_shared_y_axes().joined(a, losses[0]):
+            a.sharey(losses[0])
+    for i, (a, (name, values)) in enumerate(zip(axes, curves.items())):
+        if a in losses:
+            a.set_yscale("log" if log else "linear")
+        else:
+            a.set_ylim(0, 1.02)
+            a.set_ylabel("accuracy")
+        _line(a, values, i, name)
+        a.set_title(name)
+        a.set_xlabel("step")
+        a.grid(True, alpha=0.3)
+    if losses:
+        losses[0].set_ylabel("loss (log scale)" if log else "loss")
+    return _finish(axes[0].figure, path)
+
+
+def _curves(history) -> dict[str, list[float]]:
+    """The curves to draw, by name, checked: each a sequence of real numbers."""
+    items = history.items() if isinstance(history, Mapping) else [("loss", history)]
+    curves = {}
+    for name, values in items:
+        try:
+            values = list(values)
+        except TypeError:
+            raise ValueError(f"plot_loss: curve {name!r} must be a sequence of numbers, got {values!r}") from None
+        bad = next((v for v in values if isinstance(v, bool) or not isinstance(v, Real)), None)
+        if bad is not None:
+            hint = " (append loss.data, not the loss Value)" if isinstance(bad, Value) else ""
+            raise ValueError(f"plot_loss: curve {name!r} holds {bad!r}, not a number{hint}")
+        curves[str(name)] = values
+    if not curves:
+        raise ValueError("plot_loss: no curves to draw (the mapping is empty)")
+    return curves
+
+
+def _line(ax, values: list[float], i: int, name: str) -> list:
+    """One curve, in the i-th colour; dots on short runs, so a run stopped after a few steps shows."""
+    marker = {"marker": "o", "markersize": 3} if len(values) <= 20 else {}
+    return ax.plot(range(1, len(values) + 1), values, color=_STRONG[i % len(_STRONG)], label=name, **marker)
+
+
+def _overlay(ax, curves: dict[str, list[float]], log: bool) -> None:
+    """Every curve on one Axes; accuracy curves on a right-hand 0..1 axis; a legend if there are several."""
     ax.set_xlabel("step")
-    ax.set_ylabel("loss")
-    ax.set_title(title)
+    ax.set_ylabel("loss (log scale)" if log else "loss")
+    if log:
+        ax.set_yscale("log")
     ax.grid(True, alpha=0.3)
-    right = None
-    handles = []
-    for i, (name, values) in enumerate(series.items()):
-        steps = range(1, len(values) + 1)
+    right, handles = None, []
+    for i, (name, values) in enumerate(curves.items()):
         if "accuracy" in name:
             if right is None:
                 right = ax.twinx()
                 right.set_ylabel("accuracy")
                 right.set_ylim(0, 1.02)
-            handles += right.plot(steps, values, color=_STRONG[i % len(_STRONG)], alpha=0.7, label=name)
+            handles += _line(right, values, i, name)
+            handles[-1].set_alpha(0.7)
         else:
-            handles += ax.plot(steps, values, color=_STRONG[i % len(_STRONG)], label=name)
+            handles += _line(ax, values, i, name)
     if len(handles) > 1:
-        ax.legend(handles=handles, loc="center right")
-    if path is not None:
-        _save(fig, path)
-    return fig
+        ax.legend(handles=handles, loc="best")
 
 
 def plot_decision_boundary(model: Callable, X: Sequence[Sequence[float]], y: Sequence[int],
-                           path: str | os.PathLike | None = None, *, resolution: int = 80,
-                           threshold: float = 0.0, title: str = "decision boundary"):
-    """The class the model predicts over the plane (shaded) under the labelled points.
+                           path: str | os.PathLike | None = None, *,
+                           X_test: Sequence[Sequence[float]] | None = None, y_test: Sequence[int] | None = None,
+                           resolution: int = 80, threshold: float = 0.0, title: str | None = "decision boundary",
+                           ax: Any = None):
+    """What the model says over the plane, shaded smoothly, under the labelled points.
 
-    The model is evaluated (without recording graphs) on a `resolution` x `resolution` grid
-    that covers the points with a margin; labels come from `predict`.
+    The model is evaluated (under `no_grad`) on a `resolution` x `resolution` grid that covers
+    the points with a margin. One output (a score): the shading is the score itself, in class 0's
+    colour below `threshold`, white on it, class 1's colour above, and the boundary is the line
+    where the score equals `threshold`. Several outputs (logits): each class's region, where its
+    logit beats every other, is shaded in its colour and outlined; both lines are traced by
+    interpolating the scores between grid points, so they are smooth at a modest resolution.
 
     Args:
         model: any callable from ``[x1, x2]`` to a Value (a score) or a list of Values (logits).
-        X, y: the two-dimensional points and their int labels.
+        X, y: the two-dimensional training points and their int labels (circles).
         path: where to write the PNG (None: only return the figure).
+        X_test, y_test: optional held-out points and labels (triangles).
         resolution: grid points per side.
         threshold: for one output, the score above which the class is 1.
-        title: the figure's title.
+        title: the Axes' title (None: none).
+        ax: an Axes to draw into; None makes a new figure.
 
     Returns:
-        The matplotlib Figure.
+        The matplotlib Figure (the one holding `ax`, when given).
 
     Example:
-        >>> fig = plot_decision_boundary(model, X, y, "boundary.png")  # doctest: +SKIP
+        >>> fig = plot_decision_boundary(model, X_train, y_train, X_test=X_test, y_test=y_test)  # doctest: +SKIP
     """
-    if not X or len(X) != len(y):
-        raise ValueError(f"plot_decision_boundary: need as many labels as points (at least one), got {len(X)} and {len(y)}")
-    if any(len(x) != 2 for x in X):
-        raise ValueError("plot_decision_boundary: the points must be two-dimensional")
+    _check_points(X, y, "X, y", empty=False)
+    if (X_test is None) != (y_test is None):
+        raise ValueError("plot_decision_boundary: give both X_test and y_test, or neither")
+    if X_test is not None:
+        _check_points(X_test, y_test, "X_test, y_test", empty=True)
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
         raise ValueError(f"plot_decision_boundary: resolution must be an int >= 2, got {resolution!r}")
-    xs, ys = [p[0] for p in X], [p[1] for p in X]
-    (x0, x1), (y0, y1) = _padded(xs), _padded(ys)
-    height = min(max(6.0 * (y1 - y0) / (x1 - x0), 2.5), 9.0)  # equal scales on both axes
-    fig = _figure(figsize=(6.0, height + 0.5), dpi=100, layout="constrained")
-    from matplotlib.colors import BoundaryNorm, ListedColormap
+    _need_matplotlib()
+    import numpy as np
 
-    gx = [x0 + (x1 - x0) * i / (resolution - 1) for i in range(resolution)]
-    gy = [y0 + (y1 - y0) * j / (resolution - 1) for j in range(resolution)]
-    grid = predict(model, [[a, b] for b in gy for a in gx], threshold)
-    zz = [grid[j * resolution:(j + 1) * resolution] for j in range(resolution)]
-    k = max(max(y), max(grid)) + 1
-    norm = BoundaryNorm([c - 0.5 for c in range(k + 1)], k)
-    ax = fig.add_subplot()
-    # one flat colour per grid cell (contours would invent a class between two others)
-    ax.pcolormesh(gx, gy, zz, shading="nearest", norm=norm,
-                  cmap=ListedColormap([_LIGHT[c % len(_LIGHT)] for c in range(k)]))
-    ax.scatter(xs, ys, c=[_STRONG[c % len(_STRONG)] for c in y], s=18, edgecolors="black", linewidths=0.4)
+    points = list(X) + list(X_test or [])
+    (x0, x1), (y0, y1) = _padded([p[0] for p in points]), _padded([p[1] for p in points])
+    gx, gy = np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution)
+    with no_grad():
+        outputs = [model([a, b]) for b in gy.tolist() for a in gx.tolist()]
+    scores = _scores(outputs).reshape(resolution, resolution, -1)  # [row (y), column (x), output]
+    if ax is None:
+        height = min(max(6.0 * (y1 - y0) / (x1 - x0), 2.5), 9.0)  # equal scales on both axes
+        ax = _figure(figsize=(6.0, height + 0.5), layout="constrained").add_subplot()
+    # image pixels are centred on the grid points
+    dx, dy = (x1 - x0) / (resolution - 1) / 2, (y1 - y0) / (resolution - 1) / 2
+    extent = (x0 - dx, x1 + dx, y0 - dy, y1 + dy)
+    if scores.shape[2] == 1:
+        _shade_score(ax, gx, gy, scores[:, :, 0], threshold, extent)
+    else:
+        _shade_classes(ax, gx, gy, scores, extent)
+    _scatter(ax, X, y, "o", 20)
+    if X_test:
+        from matplotlib.lines import Line2D
+
+        _scatter(ax, X_test, y_test, "^", 34)
+        ax.legend(handles=[Line2D([], [], marker=m, linestyle="", color="#bbbbbb", markeredgecolor="black",
+                                  markeredgewidth=0.5, label=name)
+                           for m, name in (("o", "training points"), ("^", "test points"))],
+                  loc="best", fontsize="small", framealpha=0.8)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal")
-    ax.set_title(title)
-    if path is not None:
-        _save(fig, path)
-    return fig
+    if title:
+        ax.set_title(title)
+    return _finish(ax.figure, path)
+
+
+def _check_points(X, y, names: str, empty: bool) -> None:
+    if len(X) != len(y) or (not X and not empty):
+        least = "" if empty else " (at least one)"
+        raise ValueError(f"plot_decision_boundary: need as many labels as points{least}, "
+                         f"got {len(X)} and {len(y)} in {names}")
+    if any(len(x) != 2 for x in X):
+        raise ValueError(f"plot_decision_boundary: the points must be two-dimensional ({names})")
+
+
+def _scores(outputs: list):
+    """The model's outputs as a float array, one row per grid point (one column per output)."""
+    import numpy as np
+
+    def row(out):
+        if isinstance(out, Value):
+            return [out.data]
+        if isinstance(out, (list, tuple)) and out and all(isinstance(o, Value) for o in out):
+            return [o.data for o in out]
+        raise ValueError(f"plot_decision_boundary: the model must return a Value or a list of Values, got {out!r}")
+
+    rows = [row(out) for out in outputs]
+    if len({len(r) for r in rows}) != 1:
+        raise ValueError("plot_decision_boundary: the model returned different numbers of outputs across the plane")
+    return np.array(rows, dtype=float)
+
+
+def _shade_score(ax, gx, gy, score, threshold: float, extent) -> None:
+    """A binary model: the score in a diverging colour map centred on `threshold`, its level line drawn."""
+    import numpy as np
+    from matplotlib.colors import LinearSegmentedColormap, TwoSlopeNorm
+
+    # saturate at a typical |score - threshold| (not the largest: a ReLU net's far corners are extreme)
+    spread = float(np.percentile(np.abs(score - threshold), 90)) or 1.0
+    norm = TwoSlopeNorm(vcenter=threshold, vmin=threshold - spread, vmax=threshold + spread)
+    cmap = LinearSegmentedColormap.from_list("score", _SCORE)
+    ax.imshow(score, origin="lower", extent=extent, cmap=cmap, norm=norm, interpolation="bilinear")
+    if score.min() < threshold < score.max():
+        ax.contour(gx, gy, score, levels=[threshold], colors="#333333", linewidths=1.6)
+
+
+def _shade_classes(ax, gx, gy, scores, extent) -> None:
+    """Several logits: each class's region (its logit minus the best other one > 0) filled and outlined."""
+    import numpy as np
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    k = scores.shape[2]
+    light = ListedColormap([_LIGHT[c % len(_LIGHT)] for c in range(k)])
+    # the argmax, one flat colour per grid cell, shows only in slivers where three regions meet
+    ax.imshow(scores.argmax(axis=2), origin="lower", extent=extent, cmap=light,
+              norm=BoundaryNorm([c - 0.5 for c in range(k + 1)], k), interpolation="nearest")
+    for c in range(k):
+        margin = scores[:, :, c] - np.delete(scores, c, axis=2).max(axis=2)
+        if margin.max() > 0:
+            ax.contourf(gx, gy, margin, levels=[0.0, margin.max() + 1.0], colors=[_LIGHT[c % len(_LIGHT)]])
+            if margin.min() < 0:
+                ax.contour(gx, gy, margin, levels=[0.0], colors="#333333", linewidths=1.0)
+
+
+def _scatter(ax, X, y, marker: str, size: float) -> None:
+    ax.scatter([p[0] for p in X], [p[1] for p in X], c=[_STRONG[c % len(_STRONG)] for c in y], marker=marker,
+               s=size, edgecolors="black", linewidths=0.5, zorder=3)
 
 
 def _padded(values: Sequence[float], fraction: float = 0.1) -> tuple[float, float]:
