@@ -4,8 +4,10 @@ Needs matplotlib. Both pictures come from micrograd's moons demo, as in
 notebooks/03_train_moons.ipynb (seeded, so every run draws the same pictures):
 
 * loss_curve.png: the loss (hinge + 1e-4 L2) and the training accuracy at each of the 100 steps;
-* decision_boundary.png: the classes the trained MLP(2, [16, 16, 1]) predicts over the plane,
-  under the 100 training points, all of them classified correctly.
+* decision_boundary.png: the trained MLP(2, [16, 16, 1])'s score over the plane (blue below 0,
+  orange above, white near 0) with its 0 line, the decision boundary, under the 100 training
+  points, all of them classified correctly. The line is traced by interpolating the score
+  between grid points, so the default 80 x 80 grid draws it smoothly (about a second).
 """
 
 from __future__ import annotations
@@ -49,8 +51,8 @@ def main() -> None:
         raise SystemExit(f"make_training_pictures: training accuracy is {accuracy:.0%}, expected 100%")
     plot_loss(history, HERE / "loss_curve.png", title="micrograd's moons demo: loss and accuracy")
     report(HERE / "loss_curve.png")
-    plot_decision_boundary(model, X, y, HERE / "decision_boundary.png", resolution=200,
-                           title="MLP(2, [16, 16, 1]) after 100 SGD steps")
+    plot_decision_boundary(model, X, y, HERE / "decision_boundary.png",
+                           title="MLP(2, [16, 16, 1]) after 100 SGD steps: score and boundary")
     report(HERE / "decision_boundary.png")
 
 
