@@ -106,6 +106,28 @@ def trace(root: Value) -> tuple[list[Value], list[tuple[Value, Value]]]:
 
 ACTIVATIONS = {"tanh", "relu", "sigmoid", "softplus", "leaky_relu", "abs"}
 
+# A whole neuron as one engine node, 'dot+relu' etc.: activation(w · x + b). Drawings need the
+# slope of the activation at z = w · x + b, written from the node's output as the engine does.
+NEURON_SLOPES = {
+    "relu": lambda out: 1.0 if out > 0 else 0.0,
+    "tanh": lambda out: 1 - out * out,
+    "sigmoid": lambda out: out * (1 - out),
+}
+DOTS = {"dot"} | {f"dot+{act}" for act in NEURON_SLOPES}
+
+
+def _inner_activation(v: Value) -> str | None:
+    """'tanh' for a 'dot+tanh' node; None for any other node."""
+    return v._op[4:] if v._op in DOTS and v._op != "dot" else None
+
+
+def _op_text(v: Value) -> str:
+    """What an op node says: the op's name, or for a fused neuron its formula, 'tanh(w·x+b)'."""
+    act = _inner_activation(v)
+    if act is None:
+        return v._op
+    return f"{act}(w·x+b)" if len(v._prev) % 2 else f"{act}(w·x)"
+
 STYLE: dict[str, dict[str, str]] = {
     "input": {"shape": "Mrecord", "style": "filled", "fillcolor": "#dbeafe", "color": "#2563eb"},
     "param": {"shape": "record", "style": "filled,bold", "fillcolor": "#fef3c7", "color": "#d97706"},
@@ -161,7 +183,7 @@ class _Neuron:
     """A neuron found in the graph: the node that ends it, its other nodes, its inputs."""
 
     def __init__(self, end: Value, members: list[Value], inputs: list[Value], folded: list[Value]):
-        self.end = end  # the activation (or, for a linear neuron, the weighted sum)
+        self.end = end  # the activation (or the weighted sum of a linear neuron, or a 'dot+act' node)
         self.members = members  # the neuron's nodes, end included
         self.inputs = inputs  # the values it weighs (the x's), in order
         self.folded = folded  # leaves drawn inside the box: weights, bias, e.g. a slope
@@ -178,14 +200,15 @@ def _activation_after(v: Value, consumers: dict) -> Value | None:
 
 
 def _fused_neurons(nodes: list[Value], consumers: dict) -> list[_Neuron]:
-    """Each 'dot' node (w · x + b) with the activation after it, if any, is a neuron."""
+    """Each 'dot+act' node is a whole neuron; each 'dot' node (w · x + b) is one with the
+    activation after it, if any."""
     found = []
     for v in nodes:
-        if v._op != "dot":
+        if v._op not in DOTS:
             continue
         n = len(v._prev) // 2
         weights = list(v._prev[:n]) + list(v._prev[2 * n :])
-        act = _activation_after(v, consumers)
+        act = _activation_after(v, consumers) if v._op == "dot" else None
         members, extra = ([v], []) if act is None else ([v, act], list(act._prev[1:]))
         inputs = list(v._prev[n : 2 * n]) + [w for w in weights if w._prev]  # a computed weight stays
         folded = [w for w in weights if not w._prev] + extra
@@ -281,7 +304,7 @@ def _sketch(root, *, params, model, show_grad, collapse, expand_dot, number_back
         step = steps.get(v)
         if v in neuron_at:  # a collapsed neuron: one box, its inputs wired straight in
             neuron = neuron_at[v]
-            act = v._op if v._op in ACTIVATIONS else "linear"
+            act = _inner_activation(v) or (v._op if v._op in ACTIVATIONS else "linear")
             where = next((unit_names[p] for p in neuron.folded if p in unit_names), None)
             title = f"{act} neuron" if where is None else f"neuron {where} ({act})"
             if step is not None:
@@ -293,11 +316,11 @@ def _sketch(root, *, params, model, show_grad, collapse, expand_dot, number_back
         sketch.box(name[v], kind, _fields(v.label, v.data, _grad(v), show_grad), abs(_grad(v)))
         if not v._prev:
             continue
-        if expand_dot and v._op == "dot" and len(v._prev) >= 2:
+        if expand_dot and v._op in DOTS and len(v._prev) >= 2:
             _expand(sketch, v, name, show_grad, step)
             continue
         op = f"{name[v]}op"
-        sketch.ops.append((op, v._op if step is None else f"{step}: {v._op}"))
+        sketch.ops.append((op, _op_text(v) if step is None else f"{step}: {_op_text(v)}"))
         sketch.edges.extend((name[p], op) for p in v._prev)
         sketch.edges.append((op, name[v]))
     _check_size(sketch.size(), max_nodes, collapse)
@@ -314,17 +337,24 @@ def _check_size(size: int, max_nodes: int | None, collapse: str | None) -> None:
 
 
 def _expand(sketch: _Sketch, v: Value, name: dict, show_grad: bool, step) -> None:
-    """Draw a fused 'dot' node as micrograd would: w*x products, then a chain of +."""
+    """Draw a fused 'dot' node as micrograd would: w*x products, then a chain of + (bias last).
+    A 'dot+act' node adds the box z = w · x + b and the activation op leading to v."""
     n = len(v._prev) // 2
-    g = _grad(v)  # d dot / d (each product or partial sum) is 1: they all carry v's grad
     w, x, bias = v._prev[:n], v._prev[n : 2 * n], v._prev[2 * n :]
+    act = _inner_activation(v)
+    if act is None:  # the sum is v itself
+        z_node, g = name[v], _grad(v)
+    else:  # the chain rule inside the node: dz's grad = act'(z) * v's grad
+        z_node, g = f"{name[v]}z", NEURON_SLOPES[act](v.data) * _grad(v)
+    # d z / d (each product or partial sum) is 1: they all carry z's grad, g
+    on_z = step if act is None else None  # the step goes on the op that makes v
     terms: list[tuple[str, float]] = []  # (drawn node, its data)
     for j in range(n):
         data = w[j].data * x[j].data
-        last = j == n - 1 and not bias
-        node = name[v] if last else f"{name[v]}p{j}"
+        last = n == 1 and not bias  # the only term: the product is the sum
+        node = z_node if last else f"{name[v]}p{j}"
         op = f"{name[v]}m{j}"
-        sketch.ops.append((op, "*" if not (last and step) else f"{step}: *"))
+        sketch.ops.append((op, "*" if not (last and on_z) else f"{on_z}: *"))
         sketch.edges += [(name[w[j]], op), (name[x[j]], op), (op, node)]
         if not last:
             sketch.box(node, "value", _fields("", data, g, show_grad), abs(g))
@@ -332,15 +362,20 @@ def _expand(sketch: _Sketch, v: Value, name: dict, show_grad: bool, step) -> Non
     terms += [(name[b], b.data) for b in bias]
     acc_node, acc = terms[0]
     for j, (node, data) in enumerate(terms[1:], start=1):
-        acc += data
+        acc += data  # in the order a chain of + adds them: the same float as per op
         last = j == len(terms) - 1
-        out = name[v] if last else f"{name[v]}s{j}"
+        out = z_node if last else f"{name[v]}s{j}"
         op = f"{name[v]}a{j}"
-        sketch.ops.append((op, "+" if not (last and step) else f"{step}: +"))
+        sketch.ops.append((op, "+" if not (last and on_z) else f"{on_z}: +"))
         sketch.edges += [(acc_node, op), (node, op), (op, out)]
         if not last:
             sketch.box(out, "value", _fields("", acc, g, show_grad), abs(g))
         acc_node = out
+    if act is not None:  # z = w · x + b, then the activation
+        sketch.box(z_node, "value", _fields("", acc, g, show_grad), abs(g))
+        op = f"{name[v]}op"
+        sketch.ops.append((op, act if step is None else f"{step}: {act}"))
+        sketch.edges += [(z_node, op), (op, name[v])]
 
 
 # ---------------------------------------------------------------------- draw_dot
@@ -426,12 +461,16 @@ def draw_dot(
             (the border still tells its kind).
         number_backward: number the op nodes 1, 2, ... in the order ``backward()`` visits
             them (reverse topological order): follow the chain rule step by step. With
-            ``collapse``, a neuron box counts as one step; with ``expand_dot``, the last
-            ``+`` of an expanded dot carries the dot's step.
-        collapse: 'neuron' draws each neuron (a 'dot' node and the activation after it) as
-            one box, its weights and bias folded in: a whole MLP stays readable.
-        expand_dot: draw each fused 'dot' node as its products w*x and a chain of +, as a
-            per-op graph would be (each piece's grad is the dot node's grad).
+            ``collapse``, a neuron box counts as one step; with ``expand_dot``, an expanded
+            node's step goes on its last op (the activation, or the last ``+`` of a 'dot').
+        collapse: 'neuron' draws each neuron (a 'dot+tanh'-like node, or a 'dot' node and
+            the activation after it, or with ``model`` a per-op neuron) as one box, its
+            weights and bias folded in: a whole MLP stays readable.
+        expand_dot: draw each fused 'dot' node as its products w*x and a chain of + (bias
+            last), as a per-op graph would be (each piece's grad is the dot node's grad); a
+            'dot+tanh' (relu, sigmoid) node also gets the box z = w·x + b (grad
+            act'(z) * the node's grad) and its activation. Unexpanded, such a node's op
+            reads 'tanh(w·x+b)'.
         params: leaves to mark as parameters (e.g. ``model.parameters()``).
         model: anything with ``parameters()``: the same as ``params=model.parameters()``.
         legend: add a small key of the kinds of node.

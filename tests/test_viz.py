@@ -209,8 +209,8 @@ def test_color_by_grad_shades_larger_gradients_darker():
 
 
 def _steps(d: Drawing):
-    """op node -> its step number, from labels such as '3: tanh'."""
-    return {n: int(texts[0].split(":")[0]) for n, texts in d.ops().items()}
+    """numbered op node -> its step number, from labels such as '3: tanh'."""
+    return {n: int(texts[0].split(":")[0]) for n, texts in d.ops().items() if ":" in texts[0]}
 
 
 @needs_dot
@@ -225,13 +225,31 @@ def test_backward_numbering_is_a_reverse_topological_order():
     y = pool[-1] + pool[-2]
     y.backward()
     d = Drawing(draw_dot(y, number_backward=True, max_nodes=None))
+    assert len(_steps(d)) == len(d.ops())  # every op is numbered
+    _assert_reverse_topological(d)
+
+
+def _assert_reverse_topological(d: Drawing) -> None:
+    """Steps are 1..k, the output's op is 1, and an op comes after every numbered op downstream of it."""
     steps = _steps(d)
     assert sorted(steps.values()) == list(range(1, len(steps) + 1))
     made_by = {head: tail for tail, head in d.edges if tail in steps}  # value -> the op that made it
+    preds = {}
     for tail, head in d.edges:
-        if head in steps and tail in made_by:  # tail's op must come after head's op
-            assert steps[made_by[tail]] > steps[head]
-    assert steps[made_by[[n for n, v in d.nodes.items() if v["kind"] == "output"][0]]] == 1
+        preds.setdefault(head, []).append(tail)
+    for op, k in steps.items():  # walk back from each numbered op to the numbered ops feeding it
+        todo, seen = list(preds.get(op, [])), set()
+        while todo:
+            n = todo.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            if n in steps:
+                assert steps[n] > k, (n, op)  # n's output is used by op: backward visits op first
+            else:
+                todo.extend(preds.get(n, []))
+    output = [n for n, v in d.nodes.items() if v["kind"] == "output"][0]
+    assert steps[made_by[output]] == 1
 
 
 @needs_dot
@@ -251,12 +269,25 @@ def test_expand_dot_draws_the_per_op_neuron_with_its_numbers():
     assert unlabelled == sorted(expected + [("data 0.7071", "grad 1")])
 
 
-def _mlp_forward(model, xs):
-    """An independent float forward pass: tanh layers, a linear output."""
+FLOAT_ACTIVATIONS = {  # closed forms, written independently of the engine
+    "relu": lambda z: max(z, 0.0),
+    "tanh": math.tanh,
+    "sigmoid": lambda z: 1 / (1 + math.exp(-z)),
+    "leaky_relu": lambda z: z if z > 0 else 0.01 * z,
+    "linear": lambda z: z,
+}
+SLOPES = {  # d act / dz at z
+    "relu": lambda z: 1.0 if z > 0 else 0.0,
+    "tanh": lambda z: 1 / math.cosh(z) ** 2,
+    "sigmoid": lambda z: math.exp(-z) / (1 + math.exp(-z)) ** 2,
+}
+
+
+def _mlp_forward(model, xs, activation="tanh", output_activation="linear"):
+    """An independent float forward pass: hidden layers with `activation`, then `output_activation`."""
     for i, layer in enumerate(model.layers):
-        last = i == len(model.layers) - 1
-        xs = [sum(w.data * x for w, x in zip(n.w, xs)) + n.b.data for n in layer.neurons]
-        xs = xs if last else [math.tanh(v) for v in xs]
+        act = FLOAT_ACTIVATIONS[output_activation if i == len(model.layers) - 1 else activation]
+        xs = [act(sum(w.data * x for w, x in zip(n.w, xs)) + n.b.data) for n in layer.neurons]
     return xs[0]
 
 
@@ -278,6 +309,144 @@ def test_collapsed_mlp_has_one_box_per_neuron(fused):
     assert sorted(t[0] for t in boxes) == sorted(titles)
     (top,) = [n["texts"] for n in d.nodes.values() if n["kind"] == "output"]
     assert top == ["neuron 3.1 (linear)", f"data {show(_mlp_forward(model, [0.5, -1.0]))}", "grad 1"]
+
+
+@needs_dot
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "leaky_relu"])
+def test_collapsed_fused_mlp_matches_the_collapsed_per_op_mlp(activation):
+    """Fused ('dot+act', or 'dot' then leaky_relu) and per-op MLPs collapse to the same boxes and edges."""
+    nn = pytest.importorskip("autograd_tiny.nn")
+    pictures = []
+    for fused in (True, False):
+        model = nn.MLP(3, [3, 2, 1], activation=activation, output_activation=activation, seed=5, fused=fused)
+        out = model([Value(0.5, label="x1"), Value(-1.0, label="x2"), Value(2.0, label="x3")])
+        out.backward()
+        d = Drawing(draw_dot(out, collapse="neuron", model=model))
+        boxes = [t for t in d.values().values() if "neuron" in t[0]]
+        sizes = ((1, 3), (2, 2), (3, 1))
+        titles = [f"neuron {i}.{j} ({activation})" for i, size in sizes for j in range(1, size + 1)]
+        assert sorted(t[0] for t in boxes) == sorted(titles)
+        assert len(d.nodes) == 3 + 6 and len(d.edges) == 3 * 3 + 3 * 2 + 2
+        (top,) = [n["texts"] for n in d.nodes.values() if n["kind"] == "output"]
+        expected = _mlp_forward(model, [0.5, -1.0, 2.0], activation, activation)
+        assert top == [f"neuron 3.1 ({activation})", f"data {show(expected)}", "grad 1"]
+        pictures.append(_canonical([d])[0])
+    assert pictures[0] == pictures[1]
+
+
+def _canonical(drawings):
+    """Each drawing as a multiset of node ids, where a node's id stands for its kind, its texts and
+    the ids of the nodes feeding it (sorted): equal multisets mean the same picture up to names."""
+    table = {}
+    result = []
+    for d in drawings:
+        preds = {n: [] for n in d.nodes}
+        for tail, head in d.edges:
+            preds[head].append(tail)
+        ids = {}
+        todo = list(d.nodes)
+        while todo:  # iterative: a node gets its id once all its inputs have one
+            n = todo[-1]
+            missing = [p for p in preds[n] if p not in ids]
+            if missing:
+                todo.extend(missing)
+                continue
+            todo.pop()
+            if n not in ids:
+                node = d.nodes[n]
+                key = (node["kind"], tuple(node["texts"]), tuple(sorted(ids[p] for p in preds[n])))
+                ids[n] = table.setdefault(key, len(table))
+        result.append((sorted(ids.values()), len(d.edges)))
+    return result
+
+
+@needs_dot
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "leaky_relu", "linear"])
+def test_expanded_fused_mlp_is_the_per_op_mlp(activation):
+    """expand_dot draws a fused MLP as the per-op MLP of the same seed: same boxes, edges and numbers."""
+    nn = pytest.importorskip("autograd_tiny.nn")
+    drawings = []
+    for fused in (True, False):
+        model = nn.MLP(2, [3, 2, 1], activation, output_activation=activation, seed=11, fused=fused)
+        out = model([Value(0.7, label="x1"), Value(-1.3, label="x2")])
+        out.backward()
+        drawings.append(Drawing(draw_dot(out, model=model, expand_dot=fused, max_nodes=None)))
+    expanded, per_op = _canonical(drawings)
+    assert expanded == per_op
+    assert len(drawings[0].ops()) == len(drawings[1].ops()) > 3 * 6  # every * and + of the 6 neurons
+
+
+@needs_dot
+@pytest.mark.parametrize(
+    "activation, bias", [("tanh", 0.3), ("sigmoid", -0.4), ("relu", 1.5), ("relu", -2.0), ("tanh", None)]
+)
+def test_expanded_neuron_shows_z_from_closed_form(activation, bias):
+    """An expanded 'dot+act' node: the box z has data w·x+b and grad act'(z); the output is act(z)."""
+    ws, xs = [0.5, -1.5, 2.0], [1.0, 0.4, -0.35]  # products 0.5, -0.6, -0.7: no two boxes alike
+    w = [Value(v, label=f"w{i}") for i, v in enumerate(ws)]
+    x = [Value(v, label=f"x{i}") for i, v in enumerate(xs)]
+    b = None if bias is None else Value(bias, label="b")
+    out = Value.dot(w, x, bias=b, activation=activation)
+    out.backward()
+    z = sum(wi * xi for wi, xi in zip(ws, xs)) + (bias or 0.0)
+    d = Drawing(draw_dot(out, expand_dot=True, number_backward=True))
+    (act_op,) = [n for n, texts in d.ops().items() if texts == [f"1: {activation}"]]
+    (z_box,) = [tail for tail, head in d.edges if head == act_op]
+    assert d.nodes[z_box]["texts"] == [f"data {show(z)}", f"grad {show(SLOPES[activation](z))}"]
+    (top,) = [n["texts"] for n in d.nodes.values() if n["kind"] == "output"]
+    assert top == [f"data {show(FLOAT_ACTIVATIONS[activation](z))}", "grad 1"]
+    assert len(d.ops()) == 3 + (3 if b else 2) + 1  # products, the chain of +, the activation
+    for i, (wi, xi) in enumerate(zip(ws, xs)):  # every product carries z's grad
+        (prod,) = [t for t in d.values().values() if t[0] == f"data {show(wi * xi)}"]
+        assert prod == [f"data {show(wi * xi)}", f"grad {show(SLOPES[activation](z))}"]
+
+
+@needs_dot
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_expanded_dot_without_bias_is_the_per_op_sum(n):
+    """An expanded bias-free 'dot' is drawn as w0*x0 + w1*x1 + ... built op by op (one product: no +)."""
+    drawings = []
+    for fused in (True, False):
+        w = [Value(0.5 - i, label=f"w{i}") for i in range(n)]
+        x = [Value(1.5 + 2 * i, label=f"x{i}") for i in range(n)]
+        if fused:
+            out = Value.dot(w, x)
+        else:
+            out = w[0] * x[0]
+            for wi, xi in zip(w[1:], x[1:]):
+                out = out + wi * xi
+        (out * out).backward()
+        drawings.append(Drawing(draw_dot(out * out, expand_dot=fused)))
+    expanded, per_op = _canonical(drawings)
+    assert expanded == per_op
+
+
+@needs_dot
+def test_fused_neuron_op_reads_as_its_formula():
+    """Unexpanded, a 'dot+tanh' op reads tanh(w·x+b) (relu(w·x) without bias); collapsed, 'tanh neuron'."""
+    w, x, b = [Value(0.5), Value(-1.0)], [Value(2.0, label="x1"), Value(1.0, label="x2")], Value(0.1)
+    out = Value.dot(w, x, bias=b, activation="tanh")
+    out.backward()
+    assert list(Drawing(draw_dot(out)).ops().values()) == [["tanh(w·x+b)"]]
+    assert list(Drawing(draw_dot(Value.dot(w, x, activation="relu"))).ops().values()) == [["relu(w·x)"]]
+    d = Drawing(draw_dot(out, collapse="neuron"))
+    z = 0.5 * 2.0 - 1.0 * 1.0 + 0.1
+    assert d.by_label("tanh neuron") == ["tanh neuron", f"data {show(math.tanh(z))}", "grad 1"]
+    (box,) = [n for n, node in d.nodes.items() if node["kind"] == "output"]
+    assert len(d.nodes) == 3 and sorted(d.edges) == sorted((n, box) for n in d.nodes if n != box)
+
+
+@needs_dot
+def test_backward_numbering_of_an_expanded_fused_mlp_is_a_reverse_topological_order():
+    """Expanded and numbered, a fused MLP's steps sit on the activations, in reverse topological order."""
+    nn = pytest.importorskip("autograd_tiny.nn")
+    model = nn.MLP(2, [3, 3, 1], activation="sigmoid", seed=2)
+    out = model([Value(1.0, label="x1"), Value(-2.0, label="x2")])
+    out.backward()
+    d = Drawing(draw_dot(out, model=model, expand_dot=True, number_backward=True, max_nodes=None))
+    _assert_reverse_topological(d)
+    numbered = sorted(t[0].split(": ")[1] for t in d.ops().values() if ":" in t[0])
+    assert numbered == ["+"] + ["sigmoid"] * 6  # one step per engine node: 7 neurons, the last linear
 
 
 def test_collapse_without_neurons_says_so():
