@@ -128,6 +128,7 @@ def _op_text(v: Value) -> str:
         return v._op
     return f"{act}(w·x+b)" if len(v._prev) % 2 else f"{act}(w·x)"
 
+
 STYLE: dict[str, dict[str, str]] = {
     "input": {"shape": "Mrecord", "style": "filled", "fillcolor": "#dbeafe", "color": "#2563eb"},
     "param": {"shape": "record", "style": "filled,bold", "fillcolor": "#fef3c7", "color": "#d97706"},
@@ -273,8 +274,9 @@ def _sketch(root, *, params, model, show_grad, collapse, expand_dot, number_back
             found += _model_neurons(nodes, consumers, model)
         if not found:
             raise ValueError(
-                "draw_dot: collapse='neuron' found no neuron in the graph: neither a fused 'dot' "
-                "node nor, with model=, a neuron's w*x + b; pass the model, or draw without collapse"
+                "draw_dot: collapse='neuron' found no neuron in the graph: neither a fused 'dot' or "
+                "'dot+tanh' (relu, sigmoid) node nor, with model=, a neuron's w*x + b; pass the model, "
+                "or draw without collapse"
             )
         inside: set[tuple[int, int]] = set()  # (input, node) edges drawn inside a box
         for neuron in found:
@@ -344,7 +346,7 @@ def _expand(sketch: _Sketch, v: Value, name: dict, show_grad: bool, step) -> Non
     act = _inner_activation(v)
     if act is None:  # the sum is v itself
         z_node, g = name[v], _grad(v)
-    else:  # the chain rule inside the node: dz's grad = act'(z) * v's grad
+    else:  # the chain rule inside the node: z's grad = act'(z) * v's grad
         z_node, g = f"{name[v]}z", NEURON_SLOPES[act](v.data) * _grad(v)
     # d z / d (each product or partial sum) is 1: they all carry z's grad, g
     on_z = step if act is None else None  # the step goes on the op that makes v
