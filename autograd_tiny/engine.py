@@ -470,7 +470,7 @@ PRIMITIVES: dict[str, tuple[Callable, Callable]] = {
     "tanh":       (math.tanh,                  lambda x, out: (1 - out * out,)),
     "sigmoid":    (_float_sigmoid,             lambda x, out: (out * sigmoid(-x),)),
     "softplus":   (_float_softplus,            lambda x, out: (sigmoid(x),)),
-    "relu":       (lambda x: x if x > 0 else 0.0, lambda x, out: (1.0 if x > 0 else 0.0,)),  # relu'(0) = 0
+    "relu":       (lambda x: x if x > 0 else 0.0, lambda x, out: (1.0,) if x > 0 else (0.0,)),  # relu'(0) = 0
     "leaky_relu": (lambda x, s: x if x > 0 else s * x,
                    lambda x, s, out: (1.0, 0.0) if x > 0 else (s, x)),
     "abs":        (abs,                        lambda x, out: (_sign(x),)),
