@@ -14,6 +14,7 @@ import tempfile
 import time
 
 from . import data, losses, nn, optim, plot
+from ._files import write_atomically
 
 
 class CLIError(Exception):
@@ -88,6 +89,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     run["train_accuracy"] = data.accuracy(plot.predict(model, X_train), y_train)
     run["test_accuracy"] = data.accuracy(plot.predict(model, X_test), y_test)
+    run["split"] = X_train, X_test, y_train, y_test
     print(f"train accuracy {run['train_accuracy']:.1%} ({len(X_train)} points), "
           f"test accuracy {run['test_accuracy']:.1%} ({len(X_test)} points)")
     files = _write_outputs(out, model, history, run, len(X_train), len(X_test))
@@ -264,18 +266,20 @@ def _progress(steps: int):
     return report, bar.close
 
 
-def _draw(model: nn.MLP, history: dict, X: list, y: list, out: str, title: str) -> dict[str, str]:
+def _draw(model: nn.MLP, history: dict, split: tuple, out: str, title: str) -> dict[str, str]:
     """Write the two pictures; without matplotlib, say what to install and carry on."""
+    X_train, X_test, y_train, y_test = split
     try:
         plot.plot_loss(history, os.path.join(out, "loss.png"), title=title)
-        plot.plot_decision_boundary(model, X, y, os.path.join(out, "decision_boundary.png"), title=title)
+        plot.plot_decision_boundary(model, X_train, y_train, os.path.join(out, "decision_boundary.png"),
+                                    X_test=X_test, y_test=y_test, title=title)
     except ModuleNotFoundError as err:
         if err.name != "matplotlib":
             raise
         print(f"autograd-tiny: no pictures, matplotlib is not installed: {plot.INSTALL_HINT}", file=sys.stderr)
         return {}
     return {"loss.png": "loss and training accuracy at every step",
-            "decision_boundary.png": "the class the model predicts over the plane, with the points"}
+            "decision_boundary.png": "the model's score over the plane, its boundary, training points (o) and test points (^)"}
 
 
 def _lr_words(run: dict) -> str:
@@ -289,7 +293,7 @@ def _write_outputs(out: str, model: nn.MLP, history: dict, run: dict, n_train: i
     files = {"model.json": "the trained model (autograd_tiny.nn.load reads it)"}
     model.save(os.path.join(out, "model.json"))
     title = f"{run['data']}: train {run['train_accuracy']:.1%}, test {run['test_accuracy']:.1%}"
-    files.update(_draw(model, history, run["X"], run["y"], out, title))
+    files.update(_draw(model, history, run["split"], out, title))
     files["run.json"] = "the settings, and the loss and accuracy at every step"
     summary = {key: run[key] for key in ("data", "samples", "hidden", "activation", "init", "loss", "l2",
                                          "optimizer", "lr", "schedule", "steps", "seed")}
@@ -301,17 +305,7 @@ def _write_outputs(out: str, model: nn.MLP, history: dict, run: dict, n_train: i
 
 def _write_json(path: str, obj) -> None:
     """Write JSON through a temporary file and a rename, so a crash leaves no half-written file."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent=1)
-            f.write("\n")
-        os.chmod(tmp, 0o644)  # mkstemp makes it private
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomically(path, json.dumps(obj, indent=1) + "\n")
 
 
 # ---------------------------------------------------------------------- graph

@@ -27,9 +27,9 @@ import math
 import numbers
 import os
 import random
-import tempfile
 from typing import Any, Callable, Sequence
 
+from ._files import write_atomically
 from .engine import Value, _apply_many
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "load", "ACTIVATIONS"]
@@ -145,7 +145,7 @@ class Module:
             comma = "," if i < len(state) - 1 else ""
             lines.append(f"    {json.dumps(key)}: {_json_matrix(values)}{comma}")
         lines += ["  }", "}", ""]
-        _write_atomically(os.fspath(path), "\n".join(lines))
+        write_atomically(path, "\n".join(lines))
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._config().items())
@@ -474,21 +474,3 @@ def _json_matrix(values) -> str:
 
 def _reject_constant(name: str):
     raise ValueError(f"the file holds {name}; parameters must be finite numbers")
-
-
-def _write_atomically(path: str, text: str) -> None:
-    """Write to a temporary file in the same folder, then rename it over `path` (atomic)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

@@ -21,10 +21,10 @@ Example:
 from __future__ import annotations
 
 import os
-import tempfile
 from numbers import Real
 from typing import Any, Callable, Mapping, Sequence
 
+from ._files import atomic_path
 from .engine import Value, no_grad
 
 __all__ = ["label_of", "predict", "plot_loss", "plot_decision_boundary", "INSTALL_HINT"]
@@ -62,20 +62,9 @@ def _finish(fig, path: str | os.PathLike | None):
 
 
 def _save(fig, path: str | os.PathLike) -> None:
-    """Save as PNG through a temporary file in the same folder, so no half-written picture remains."""
-    path = os.fspath(path)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".tmp-", suffix=".png")
-    os.close(fd)
-    try:
+    """Save as PNG through a temporary file, so no half-written picture remains."""
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png")
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a picture is for everyone
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def label_of(output: Value | Sequence[Value], threshold: float = 0.0) -> int:

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
+from ._files import write_atomically
 from .engine import Value, topological_order
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -575,16 +575,5 @@ def save_graph(graph: graphviz.Digraph, path: str | os.PathLike) -> Path:
             data = graph.pipe(format=fmt)
         except (graphviz.ExecutableNotFound, GraphvizNotFoundError):
             raise GraphvizNotFoundError(_not_found(f"save_graph: cannot write {path.name}")) from None
-    _write_atomically(path, data)
+    write_atomically(path, data)
     return path
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-MODULES = ["engine", "functional", "nn", "losses", "optim", "data", "viz", "expr"]
+MODULES = ["engine", "functional", "nn", "losses", "optim", "data", "viz", "expr", "plot", "_files"]
 
 
 def test_import_pulls_in_nothing_heavy():
