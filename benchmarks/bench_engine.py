@@ -101,22 +101,25 @@ KINDS = {
 }
 
 
-def bytes_per_node(value_cls, step, n: int = 20000, backward: bool = True) -> tuple[float, int]:
-    """tracemalloc bytes held per created node (op nodes and constants), after building
-    (and back-propagating) an n-step chain; and how many nodes one step creates."""
+def bytes_per_node(value_cls, step, n: int = 20000) -> tuple[float, float | None]:
+    """tracemalloc bytes held per created node (op nodes and the constants they create) after
+    building an n-step chain, and again after back-propagating it (None where the class
+    cannot: micrograd's recursive backward fails on a chain this deep)."""
     gc.collect()
     x = value_cls(0.5)
     tracemalloc.start()
     z = x
     for _ in range(n):
         z = step(z, x)
-    if backward and value_cls is Value:
+    nodes = n * (2 if "0.999" in _name_of(step) else 1)
+    forward, _ = tracemalloc.get_traced_memory()
+    backward = None
+    if value_cls is Value:
         z.backward()
-    held, _ = tracemalloc.get_traced_memory()
+        backward, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    nodes = 2 if "0.999" in _name_of(step) else 1
     del z
-    return held / (n * nodes), nodes
+    return forward / nodes, None if backward is None else backward / nodes
 
 
 def _name_of(step) -> str:
@@ -124,30 +127,29 @@ def _name_of(step) -> str:
 
 
 def memory(n: int = 20000) -> None:
-    print("\n2. memory per node (tracemalloc, after forward and backward; target <= 200 bytes)")
-    head = f"   {'op':28}{'autograd_tiny':>15}"
+    print("\n2. memory per node (tracemalloc; target <= 200 bytes)")
+    head = f"   {'op':28}{'after forward':>15}{'after backward':>16}"
     if MicroValue:
-        head += f"{'micrograd':>12}"
+        head += f"{'micrograd, forward':>20}"
     print(head)
     for name, step in KINDS.items():
-        if name.startswith(("tanh",)) and MicroValue and not hasattr(MicroValue, "tanh"):
-            micro = None
-        else:
-            micro = bytes_per_node(MicroValue, step, n, backward=False)[0] if MicroValue else None
-        ours, _ = bytes_per_node(Value, step, n)
-        row = f"   {name:28}{ours:>11.0f} B"
+        forward, backward = bytes_per_node(Value, step, n)
+        row = f"   {name:28}{forward:>13.0f} B{backward:>14.0f} B"
         if MicroValue:
-            row += f"{micro:>10.0f} B" if micro else f"{'-':>12}"
+            has_op = not name.startswith("tanh") or hasattr(MicroValue, "tanh")
+            micro = bytes_per_node(MicroValue, step, n)[0] if has_op else None
+            row += f"{micro:>18.0f} B" if micro else f"{'-':>20}"
         print(row)
     # the mix of section 1: four nodes per step (a constant, *, tanh, +)
     gc.collect()
     tracemalloc.start()
     x, z = chain_ours(n)
+    forward, _ = tracemalloc.get_traced_memory()
     z.backward()
-    held, _ = tracemalloc.get_traced_memory()
+    backward, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(f"   {'tanh(z * c) + x, per node':28}{held / (4 * n):>11.0f} B")
-    print("   (micrograd measured after forward only: its recursive backward cannot run a chain this deep)")
+    print(f"   {'tanh(z * c) + x, per node':28}{forward / (4 * n):>13.0f} B{backward / (4 * n):>14.0f} B")
+    print("   (micrograd after forward only: its recursive backward cannot run a chain this deep)")
     del x, z
 
 
