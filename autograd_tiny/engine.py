@@ -86,7 +86,9 @@ class Value:
 
     # No __dict__ and no closures: a node holds only numbers and references to its inputs,
     # so a graph is never a reference cycle and is freed by reference counting alone.
-    __slots__ = ("data", "grad", "label", "_prev", "_local", "_op")
+    # What backward needs is kept in one tuple, _links: the inputs, then the local derivative
+    # for each, (x, y, d self/d x, d self/d y); `_prev` and `_local` read its two halves.
+    __slots__ = ("data", "grad", "label", "_op", "_links")
 
     def __init__(self, data: float, label: str = "") -> None:
         if type(data) is not float and (isinstance(data, Value) or not isinstance(data, numbers.Real)):
@@ -94,9 +96,20 @@ class Value:
         self.data = float(data)
         self.grad = 0.0
         self.label = label
-        self._prev: tuple[Value, ...] = ()  # the inputs of the op that made this value
-        self._local: tuple = ()  # d self / d input, for each input
+        self._links: tuple = ()  # a leaf: no inputs, no local derivatives
         self._op = ""  # the op that made it ("const" for a number in an expression)
+
+    @property
+    def _prev(self) -> tuple[Value, ...]:
+        """The inputs of the op that made this value, in argument order (a leaf has none)."""
+        links = self._links
+        return links[: len(links) // 2]
+
+    @property
+    def _local(self) -> tuple:
+        """d self / d input, for each of `_prev`, recorded during the forward pass."""
+        links = self._links
+        return links[len(links) // 2 :]
 
     def __repr__(self) -> str:
         name = f"label={self.label!r}, " if self.label else ""
@@ -502,9 +515,9 @@ def _apply(op: str, *inputs: Value) -> Value:
     out = _new_value(Value)  # skips __init__'s checks: data is a float already
     out.data, out.grad, out.label = data, 0.0, ""
     if _grad_enabled:
-        out._prev, out._local, out._op = inputs, local(*xs, data), op
+        out._links, out._op = inputs + local(*xs, data), op
     else:
-        out._prev, out._local, out._op = (), (), ""
+        out._links, out._op = (), ""
     return out
 
 
@@ -516,9 +529,9 @@ def _apply_many(op: str, inputs: Sequence[Value]) -> Value:
     out = _new_value(Value)
     out.data, out.grad, out.label = data, 0.0, ""
     if _grad_enabled:
-        out._prev, out._local, out._op = tuple(inputs), local(xs, data), op
+        out._links, out._op = tuple(inputs) + local(xs, data), op
     else:
-        out._prev, out._local, out._op = (), (), ""
+        out._links, out._op = (), ""
     return out
 
 
@@ -539,7 +552,9 @@ def _edges(node: Value, create_graph: bool = False) -> Iterable[tuple[Value, flo
     get none: their gradient graph would only refer back to the graph and keep it alive.
     """
     if not create_graph:
-        return zip(node._prev, node._local)
+        links = node._links  # (inputs..., local derivatives...)
+        n = len(links) // 2
+        return zip(links[:n], links[n:])
     return [(p, d) for p, d in zip(node._prev, local_derivatives(node)) if p._op != "const"]
 
 
@@ -551,7 +566,7 @@ def topological_order(root: Value) -> list[Value]:
     """
     order: list[Value] = []
     visited = set()
-    stack = [root] if root._prev else []
+    stack = [root] if root._links else []
     while stack:
         node = stack.pop()
         if node is None:  # all inputs of the node below the marker are placed
@@ -559,7 +574,7 @@ def topological_order(root: Value) -> list[Value]:
         elif node not in visited:
             visited.add(node)
             stack += (node, None)
-            stack += [p for p in reversed(node._prev) if p._prev and p not in visited]
+            stack += [p for p in reversed(node._prev) if p._links and p not in visited]
     return order
 
 
