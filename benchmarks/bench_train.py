@@ -107,6 +107,34 @@ def plain_weights(model: MLP):
     return [sd[f"layers.{i}.weight"] for i in range(n)], [sd[f"layers.{i}.bias"] for i in range(n)]
 
 
+# ---------------------------------------------------------------------- micrograd, if installed
+
+
+def micrograd_version(model: MLP, X, y):
+    """micrograd's own demo step on the same weights, or None when micrograd is not installed."""
+    try:
+        from micrograd.engine import Value as MicroValue
+        from micrograd.nn import MLP as MicroMLP
+    except ImportError:
+        return None
+    micro = MicroMLP(2, [16, 16, 1])
+    for p, q in zip(micro.parameters(), model.parameters()):  # same order: weights then bias
+        p.data = q.data
+    inputs = [[MicroValue(a) for a in x] for x in X]
+
+    def step() -> float:
+        scores = list(map(micro, inputs))
+        losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
+        loss = sum(losses) * (1.0 / len(losses)) + ALPHA * sum(p * p for p in micro.parameters())
+        micro.zero_grad()
+        loss.backward()
+        for p in micro.parameters():
+            p.data -= LR * p.grad
+        return loss.data
+
+    return step
+
+
 # ---------------------------------------------------------------------- timing
 
 
@@ -151,6 +179,13 @@ def main() -> None:
     print(f"{'':26}{'autograd_tiny':>15}{'plain Python':>15}{'ratio':>9}{'target':>9}")
     for name, t_ours, t_plain, ratio in rows:
         print(f"{name:26}{t_ours:12.2f} ms{t_plain:12.2f} ms{ratio:8.2f}x{targets[name]:8.0f}x")
+
+    micrograd_step = micrograd_version(model, X, y)
+    if micrograd_step is not None:
+        t_micro = per_call_ms(micrograd_step, 3)
+        t_plain = per_call_ms(lambda: plain_step(W, B, X, y), args.repeats)
+        print(f"{'micrograd training step':26}{t_micro:12.2f} ms{t_plain:12.2f} ms{t_micro / t_plain:8.0f}x"
+              "   (pip install micrograd; median of 3)")
 
     if args.profile:
         import cProfile
