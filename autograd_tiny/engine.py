@@ -92,7 +92,7 @@ class Value:
     __slots__ = ("data", "grad", "label", "_op", "_links")
 
     def __init__(self, data: float, label: str = "") -> None:
-        if type(data) is not float and (isinstance(data, Value) or not isinstance(data, numbers.Real)):
+        if type(data) is not float and not isinstance(data, numbers.Real):
             raise TypeError(f"Value: data must be a real number, got {type(data).__name__}: {data!r}")
         self.data = float(data)
         self.grad = 0.0
@@ -492,16 +492,23 @@ PRIMITIVES: dict[str, tuple[Callable, Callable]] = {
     "cos":        (_float_trig(math.cos),      lambda x, out: (-sin(x),)),
 }  # fmt: skip
 
+# The activations a neuron node can hold: the function on floats, and its slope written from
+# the output (drawings use the slopes too, to show z = w · x + b and its gradient).
+NEURON_ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
+    "relu":    (lambda z: z if z > 0 else 0.0, lambda out: 1.0 if out > 0 else 0.0),
+    "tanh":    (math.tanh,                     lambda out: 1 - out * out),
+    "sigmoid": (_float_sigmoid,                lambda out: out * (1 - out)),
+}  # fmt: skip
+
 # Primitives with any number of inputs: one node instead of a long chain of binary ops, for a
 # smaller graph. Their rules take the list of inputs, xs.
 MANY_INPUTS: dict[str, tuple[Callable, Callable]] = {
     # name:        (forward on floats,   local derivatives: d out / d each input)
     "sum":         (sum,                 lambda xs, out: (1.0,) * len(xs)),
     "dot":         (_float_dot,          _d_dot),  # xs = w[0..n-1], x[0..n-1], (bias)
-    "dot+relu":    _neuron(lambda z: z if z > 0 else 0.0, lambda out: 1.0 if out > 0 else 0.0),
-    "dot+tanh":    _neuron(math.tanh, lambda out: 1 - out * out),
-    "dot+sigmoid": _neuron(_float_sigmoid, lambda out: out * (1 - out)),
     "logsumexp":   (_float_logsumexp,    _d_logsumexp),
+    # "dot+relu", "dot+tanh", "dot+sigmoid": a whole neuron, activation(w · x + b)
+    **{f"dot+{name}": _neuron(*fns) for name, fns in NEURON_ACTIVATIONS.items()},
 }  # fmt: skip
 
 
@@ -591,10 +598,10 @@ def _const(x: float) -> Value:
 
 def _lift(x) -> Value | None:
     """A Value for x (numbers become constant leaves), or None if x is not a number."""
-    if type(x) is Value:
+    if isinstance(x, Value):
         return x
-    if type(x) is float or type(x) is int or isinstance(x, (Value, numbers.Real)):
-        return x if isinstance(x, Value) else _const(x)
+    if type(x) is float or type(x) is int or isinstance(x, numbers.Real):
+        return _const(x)
     return None
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ._files import write_atomically
-from .engine import Value, topological_order
+from .engine import NEURON_ACTIVATIONS, Value, topological_order
 
 if TYPE_CHECKING:  # pragma: no cover
     import graphviz
@@ -107,12 +107,8 @@ def trace(root: Value) -> tuple[list[Value], list[tuple[Value, Value]]]:
 ACTIVATIONS = {"tanh", "relu", "sigmoid", "softplus", "leaky_relu", "abs"}
 
 # A whole neuron as one engine node, 'dot+relu' etc.: activation(w · x + b). Drawings need the
-# slope of the activation at z = w · x + b, written from the node's output as the engine does.
-NEURON_SLOPES = {
-    "relu": lambda out: 1.0 if out > 0 else 0.0,
-    "tanh": lambda out: 1 - out * out,
-    "sigmoid": lambda out: out * (1 - out),
-}
+# slope of the activation at z = w · x + b, written from the node's output: the engine's own.
+NEURON_SLOPES = {name: slope for name, (_, slope) in NEURON_ACTIVATIONS.items()}
 DOTS = {"dot"} | {f"dot+{act}" for act in NEURON_SLOPES}
 
 
