@@ -255,7 +255,10 @@ class Layer(Module):
         self.activation = activation
 
     def __call__(self, x: Sequence[Value | float]) -> list[Value]:
-        x = _as_values("Layer", x, len(self.neurons[0].w))
+        return self._fire(_as_values("Layer", x, len(self.neurons[0].w)))
+
+    def _fire(self, x: list[Value]) -> list[Value]:
+        """The layer on inputs that are already Values (checked by the caller)."""
         return [n._fire(x) if n.fused else n(x) for n in self.neurons]
 
     def parameters(self) -> list[Value]:
@@ -321,7 +324,7 @@ class MLP(Module):
     def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
         x = _as_values("MLP", x, len(self.layers[0].neurons[0].w))  # once, not per neuron
         for layer in self.layers:
-            x = [n._fire(x) if n.fused else n(x) for n in layer.neurons]
+            x = layer._fire(x)
         return x[0] if len(x) == 1 else x
 
     def parameters(self) -> list[Value]:
