@@ -43,7 +43,6 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "With no options: micrograd's moons demo."
     )
     parser.epilog = "example: autograd-tiny train --data spirals --hidden 32,32 --steps 300"
-    parser.error = _one_line_error
     add = parser.add_argument
     # Values are read as text and checked in run_train, so every mistake is one clear line.
     add("--data", default="moons", metavar="NAME", help=f"the dataset: {', '.join(data.DATASETS)} (default moons)")
@@ -60,12 +59,6 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     add("--steps", metavar="N", help="training steps, each over all training points (default 100; 200 for 3 classes)")
     add("--seed", default="0", metavar="N", help="seeds the data, the train/test split and the weights (default 0)")
     add("--out", metavar="DIR", help="output folder (default autograd_tiny_runs/<data>-seed<seed>-<time>)")
-
-
-def _one_line_error(message: str) -> None:
-    """argparse's own errors (an option without its value...) as one line, like CLIError's."""
-    print(f"autograd-tiny: error: {message}", file=sys.stderr)
-    raise SystemExit(2)
 
 
 def run_train(args: argparse.Namespace) -> int:
