@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from typing import Mapping
 
-from .engine import Value, _lift
+from .engine import Value
 
 __all__ = ["FUNCTIONS", "ExprError", "parse", "input_names", "evaluate"]
 
@@ -191,6 +191,10 @@ def _operands(node: ast.AST) -> list[ast.AST]:
         first = [node.func.value] if isinstance(node.func, ast.Attribute) else []
         return first + list(node.args) + [kw.value for kw in node.keywords]
     return []
+
+
+def _lift(x) -> Value:
+    return x if isinstance(x, Value) else Value(x)
 
 
 def _apply(node: ast.AST, args: list, inputs: dict[str, Value]):

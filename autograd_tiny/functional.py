@@ -11,7 +11,7 @@ import math
 import numbers
 from typing import Callable, Sequence
 
-from .engine import Value, _edges, enable_grad, is_grad_enabled, no_grad, topological_order
+from .engine import Value, enable_grad, gradients, is_grad_enabled, no_grad
 
 __all__ = ["grad", "value_and_grad", "hessian", "gradcheck", "GradcheckError"]
 
@@ -27,34 +27,6 @@ def _as_input(arg) -> Value:
     if isinstance(arg, numbers.Real):
         return Value(arg)
     raise TypeError(f"grad: arguments to differentiate must be numbers or Values, got {type(arg).__name__}: {arg!r}")
-
-
-def _gradients(out: Value, inputs: Sequence[Value], create_graph: bool) -> list:
-    """d out / d input for each input, touching no ``grad`` outside the path between them.
-
-    The same chain rule as `Value.backward`, restricted to the nodes that lie between `out` and
-    `inputs`, so that values captured from outside the function keep their ``grad``.
-    """
-    targets = set(inputs)
-    on_path = set(targets)  # nodes that depend on an input
-    path = []
-    for node in topological_order(out):
-        if node not in targets and any(p in on_path for p in node._prev):
-            on_path.add(node)
-            path.append(node)
-    for node in path + list(inputs):
-        node.grad = 0.0
-    if out in on_path:
-        out.grad = 1.0
-    with enable_grad() if create_graph else no_grad():
-        for node in reversed(path):
-            for parent, d in _edges(node, create_graph):
-                if parent in on_path:
-                    parent.grad += d * node.grad  # the chain rule
-    grads = [x.grad for x in inputs]
-    for node in path + list(inputs):  # a gradient graph refers back to its nodes: no cycles
-        node.grad = 0.0
-    return grads
 
 
 def _argnums(argnums, nargs: int) -> tuple[int, ...]:
@@ -99,7 +71,7 @@ def value_and_grad(f: Callable[..., Value], argnums: int | Sequence[int] = 0) ->
             out = Value(out)  # a constant: every derivative is 0
         if not isinstance(out, Value):
             raise TypeError(f"grad: the function must return a Value or a number, got {type(out).__name__}")
-        grads = _gradients(out, inputs, create_graph=nested)
+        grads = gradients(out, inputs, create_graph=nested)
         value = out if nested else out.data
         if not nested:
             grads = [g.data if isinstance(g, Value) else g for g in grads]
