@@ -177,18 +177,17 @@ class Value:
     # + * / ** carry a rule (see the table below); - and negation are compositions.
 
     def __add__(self, other: Value | Number) -> Value:  # x + y
-        y = other.data if other.__class__ is Value else _data(other)
-        if y is None:
-            return NotImplemented
-        # ADD's rule, written out for speed: 1 and 1 (None: a number gets no gradient)
-        return _node(ADD, self.data + y, self, other, 1.0, 1.0 if other.__class__ is Value else None)
+        if other.__class__ is Value:  # ADD's rule, written out for speed: d/dx = 1, d/dy = 1
+            return _node(ADD, self.data + other.data, self, other, 1.0, 1.0)
+        y = _data(other)
+        return NotImplemented if y is None else _node(ADD, self.data + y, self, y, 1.0, None)
 
     def __mul__(self, other: Value | Number) -> Value:  # x * y
-        y = other.data if other.__class__ is Value else _data(other)
-        if y is None:
-            return NotImplemented
-        x = self.data  # MUL's rule, written out for speed: d/dx = y, d/dy = x
-        return _node(MUL, x * y, self, other, y, x if other.__class__ is Value else None)
+        if other.__class__ is Value:  # MUL's rule, written out for speed: d/dx = y, d/dy = x
+            x, y = self.data, other.data
+            return _node(MUL, x * y, self, other, y, x)
+        y = _data(other)
+        return NotImplemented if y is None else _node(MUL, self.data * y, self, y, y, None)
 
     def __truediv__(self, other: Value | Number) -> Value:  # x / y
         y = _data(other)
@@ -285,7 +284,10 @@ class Value:
             >>> Value.sum([Value(1.0), 2, Value(3.0)]).data
             6.0
         """
-        values = _inputs("sum", values)
+        try:
+            values = _inputs("sum", values)
+        except _OtherKind as other:  # e.g. dual numbers: they do the op themselves
+            return other.kind.sum(other.values)
         return _many(SUM, values, _datas(values))
 
     @staticmethod
@@ -296,7 +298,10 @@ class Value:
             >>> Value.mean([Value(1.0), 2.0]).data
             1.5
         """
-        values = _inputs("mean", values)
+        try:
+            values = _inputs("mean", values)
+        except _OtherKind as other:
+            return other.kind.mean(other.values)
         if not values:
             raise ValueError("mean: needs at least one value, got none")
         return Value.sum(values) * (1.0 / len(values))
@@ -324,11 +329,13 @@ class Value:
         """
         if activation is not None and activation not in NEURONS:
             raise ValueError(f"dot: activation must be None, 'relu', 'tanh' or 'sigmoid', got {activation!r}")
-        weights, inputs = _inputs("dot", weights), _inputs("dot", inputs)
+        try:
+            weights, inputs = _inputs("dot", weights), _inputs("dot", inputs)
+            bias = bias if bias is None else _inputs("dot", [bias])[0]
+        except _OtherKind as other:
+            return other.kind.dot(weights, inputs, bias, activation)
         if len(weights) != len(inputs):
             raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
-        if bias is not None:
-            bias = _inputs("dot", [bias])[0]
         everything = (*weights, *inputs) if bias is None else (*weights, *inputs, bias)
         if all(v.__class__ is Value for v in everything):
             return neuron(weights, inputs, bias, activation)
@@ -342,7 +349,10 @@ class Value:
             >>> Value.logsumexp([0.0, math.log(3.0)]).data == math.log(4.0)
             True
         """
-        values = _inputs("logsumexp", values)
+        try:
+            values = _inputs("logsumexp", values)
+        except _OtherKind as other:
+            return other.kind.logsumexp(other.values)
         if not values:
             raise ValueError("logsumexp: needs at least one value, got none")
         return _many(LOGSUMEXP, values, _datas(values))
@@ -553,7 +563,11 @@ def _binary(op: Op, x, y, xd: float, yd: float) -> Value:
     """Run a two-input op forward and record it (x or y may be a number: no gradient)."""
     out = op.fn(xd, yd)
     dx, dy = op.rule(xd, yd, out)
-    return _node(op, out, x, y, dx if x.__class__ is Value else None, dy if y.__class__ is Value else None)
+    if x.__class__ is not Value:
+        x, dx = xd, None  # a number is kept as a float, and gets no gradient
+    if y.__class__ is not Value:
+        y, dy = yd, None
+    return _node(op, out, x, y, dx, dy)
 
 
 def _many(op: Op, inputs: tuple, datas: list[float]) -> Value:
@@ -786,10 +800,10 @@ def primitive(derivatives: Callable) -> Callable[[Callable], Callable[..., Value
 
         @functools.wraps(fn)
         def apply(*inputs: Value | Number) -> Value:
-            other = _foreign(inputs)
-            if other is not None:  # e.g. dual numbers in forward mode
-                return other.apply(op, inputs)
-            return _apply(op, inputs)
+            try:
+                return _apply(op, inputs)
+            except _OtherKind as other:  # e.g. dual numbers: they do the op themselves
+                return other.kind.apply(op, other.values)
 
         apply.op = op  # type: ignore[attr-defined]
         return apply
@@ -819,20 +833,12 @@ def _checked_rule(name: str, rule: Callable) -> Callable:
     return checked
 
 
-def _foreign(inputs: Iterable) -> Any:
-    """An input of another kind that handles ops itself (a dual number in forward mode)."""
-    for v in inputs:
-        if v.__class__ is not Value and hasattr(v, "apply") and hasattr(v, "tangent"):
-            return v
-    return None
-
-
 # ---------------------------------------------------------------------- the rules
 #
 # One line per primitive: its function on floats, and its rule, rule(inputs..., out), the
 # local derivative of out with respect to each input. x, y are the inputs and out the output.
 # Rules use operations that work on floats *and* on Values (arithmetic, comparisons, and the
-# float-or-Value helpers _exp, _log, _sin, _cos below), so the same line serves backward()
+# float-or-Value helpers _exp, _log, _sigmoid, _sin, _cos below), so the same line serves backward()
 # (floats, computed once in the forward pass) and backward(create_graph=True) (Values, so the
 # gradient can be differentiated again). None: no gradient flows back (a flat region).
 
@@ -866,7 +872,7 @@ EXP        = Op("exp",      lambda x: _float_exp(x),  lambda x, out: (out,))
 LOG        = Op("log",      lambda x: _float_log(x),  lambda x, out: (1 / x,))
 TANH       = Op("tanh",     math.tanh,      lambda x, out: (1 - out * out,))
 SIGMOID    = Op("sigmoid",  lambda x: _float_sigmoid(x), lambda x, out: (out * (1 - out),))
-SOFTPLUS   = Op("softplus", lambda x: _float_softplus(x), lambda x, out: (1 - _exp(-out),))  # sigmoid(x)
+SOFTPLUS   = Op("softplus", lambda x: _float_softplus(x), lambda x, out: (_sigmoid(x),))
 RELU       = Op("relu",     lambda x: 0.0 if x <= 0 else x,  # relu(nan) is nan
                                             lambda x, out: (None if out <= 0 else 1.0,))  # flat below 0
 LEAKY_RELU = Op("leaky_relu", lambda x, s: x if x > 0 else s * x,
@@ -1083,6 +1089,10 @@ def _log(v):
     return v.log() if v.__class__ is Value else _float_log(v)
 
 
+def _sigmoid(v):
+    return v.sigmoid() if v.__class__ is Value else _float_sigmoid(v)
+
+
 def _sin(v):
     return v.sin() if v.__class__ is Value else _float_trig(math.sin, v)
 
@@ -1128,15 +1138,29 @@ def _inputs(op: str, values: Iterable) -> tuple:
     """The inputs of a many-input op: Values stay, numbers become floats, anything else fails."""
     if isinstance(values, (Value, str, bytes)) or not isinstance(values, Iterable):
         raise TypeError(f"{op}: expected a list of Values or numbers, got {type(values).__name__}: {_short(values)}")
+    values = list(values)
     out = []
     for v in values:
         if v.__class__ is Value or v.__class__ is float:
             out.append(v)
         elif isinstance(v, numbers.Real):
             out.append(_number(op, v))
+        elif _is_other_kind(v):
+            raise _OtherKind(type(v), values)
         else:
             raise TypeError(f"{op}: expected a Value or a number, got {type(v).__name__}: {_short(v)}")
     return tuple(out)
+
+
+class _OtherKind(Exception):
+    """An input is another kind of number that does ops itself: a dual number in forward mode."""
+
+    def __init__(self, kind: type, values: list) -> None:
+        self.kind, self.values = kind, values
+
+
+def _is_other_kind(v) -> bool:
+    return hasattr(v, "apply") and hasattr(v, "tangent")
 
 
 def _datas(values: Sequence) -> list[float]:
