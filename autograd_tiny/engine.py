@@ -1019,7 +1019,7 @@ def _ieee_div(x: float, y: float) -> float:
 def _float_pow(x: float, y: float) -> float:
     if x == 0 and y < 0:
         return _domain_error(f"pow: 0 cannot be raised to a negative power ({x!r} ** {y!r})", lambda: _ieee_pow(x, y))
-    if x < 0 and math.isfinite(y) and not y.is_integer():
+    if -math.inf < x < 0 and math.isfinite(y) and not y.is_integer():
         return _domain_error(f"pow: negative base with a non-integer exponent ({x!r} ** {y!r})", lambda: math.nan)
     return _ieee_pow(x, y)
 
