@@ -899,11 +899,12 @@ NOT_RECORDED = Op("", None)
 NEURONS: dict[str | None, Op] = {}
 
 
-def neuron(w: Sequence[Value | Number], x: Sequence[Value | Number], b: Value | Number | None,
-           activation: str | None = None) -> Value:
+def neuron(w: Sequence[Value], x: Sequence[Value], b: Value | None, activation: str | None = None,
+           x_data: list[float] | None = None) -> Value:
     """act(w · x + b) as one node, for inputs that are all Values (`Value.dot` takes numbers too).
 
-    `nn.Neuron` calls it; activation: None, 'relu', 'tanh' or 'sigmoid'.
+    `nn` calls it; activation: None, 'relu', 'tanh' or 'sigmoid'. x_data: the numbers of x,
+    when the caller has them already (a layer reads them once for all its neurons).
 
     Example:
         >>> neuron([Value(2.0)], [Value(3.0)], Value(-1.0), "relu").data
@@ -913,7 +914,7 @@ def neuron(w: Sequence[Value | Number], x: Sequence[Value | Number], b: Value | 
     act = op.act  # the activation's own Op (None: a plain dot product)
     inputs = (*w, *x) if b is None else (*w, *x, b)
     wd = list(map(_data_of, w))
-    xd = list(map(_data_of, x))
+    xd = x_data if x_data is not None else list(map(_data_of, x))
     z = sum(map(operator.mul, wd, xd))
     if b is not None:
         z += b.data
