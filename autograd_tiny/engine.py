@@ -53,85 +53,6 @@ class DomainError(ValueError):
     """An operation got an input outside its domain, e.g. ``log(-1.0)`` or ``x / 0``."""
 
 
-# ---------------------------------------------------------------------- grad mode, per thread
-# The threads that are inside `no_grad` (as PyTorch, the mode belongs to a thread). Ops check
-# the set only when it is not empty, so the common case costs one test.
-_threads_without_grad: set[int] = set()
-
-
-class _GradMode:
-    """A context manager and decorator that turns recording on or off in the current thread."""
-
-    _enabled = True
-
-    def __new__(cls, fn: Callable | None = None):
-        mode = super().__new__(cls)
-        mode._saved = {}
-        return mode if fn is None else mode(fn)  # `@no_grad` without parentheses
-
-    def __enter__(self) -> None:
-        me = get_ident()
-        self._saved.setdefault(me, []).append(me in _threads_without_grad)
-        if self._enabled:
-            _threads_without_grad.discard(me)
-        else:
-            _threads_without_grad.add(me)
-
-    def __exit__(self, *exc: object) -> None:
-        me = get_ident()
-        saved = self._saved[me]
-        if saved.pop():
-            _threads_without_grad.add(me)
-        else:
-            _threads_without_grad.discard(me)
-        if not saved:
-            del self._saved[me]
-
-    def __call__(self, fn: Callable) -> Callable:
-        @functools.wraps(fn)
-        def wrapped(*args, **kwargs):
-            with type(self)():
-                return fn(*args, **kwargs)
-
-        return wrapped
-
-
-class no_grad(_GradMode):
-    """Compute values without recording a graph, in this thread: for evaluation and updates.
-
-    Works as ``with no_grad():``, as ``@no_grad()`` and as ``@no_grad``. Other threads keep
-    recording.
-
-    Example:
-        >>> w = Value(2.0)
-        >>> with no_grad():
-        ...     y = w * 3
-        >>> y.data, y.parents
-        (6.0, ())
-    """
-
-    _enabled = False
-
-
-class enable_grad(_GradMode):
-    """Record graphs again inside a `no_grad` block (this thread only).
-
-    Example:
-        >>> with no_grad():
-        ...     with enable_grad():
-        ...         y = Value(2.0) * 3
-        >>> y.op
-        '*'
-    """
-
-    _enabled = True
-
-
-def is_grad_enabled() -> bool:
-    """True when operations in this thread record the graph (the default)."""
-    return get_ident() not in _threads_without_grad
-
-
 # ---------------------------------------------------------------------- Value
 
 
@@ -177,17 +98,26 @@ class Value:
     # + * / ** carry a rule (see the table below); - and negation are compositions.
 
     def __add__(self, other: Value | Number) -> Value:  # x + y
-        if other.__class__ is Value:  # ADD's rule, written out for speed: d/dx = 1, d/dy = 1
-            return _node(ADD, self.data + other.data, self, other, 1.0, 1.0)
-        y = _data(other)
-        return NotImplemented if y is None else _node(ADD, self.data + y, self, y, 1.0, None)
+        y = other.data if other.__class__ is Value else _data(other)
+        if y is None:
+            return NotImplemented
+        x = self.data
+        out = x + y
+        dx, dy = ADD.rule(x, y, out)
+        if other.__class__ is not Value:
+            other, dy = y, None  # a number: kept as a float, no gradient
+        return _node(ADD, out, self, other, dx, dy)
 
     def __mul__(self, other: Value | Number) -> Value:  # x * y
-        if other.__class__ is Value:  # MUL's rule, written out for speed: d/dx = y, d/dy = x
-            x, y = self.data, other.data
-            return _node(MUL, x * y, self, other, y, x)
-        y = _data(other)
-        return NotImplemented if y is None else _node(MUL, self.data * y, self, y, y, None)
+        y = other.data if other.__class__ is Value else _data(other)
+        if y is None:
+            return NotImplemented
+        x = self.data
+        out = x * y
+        dx, dy = MUL.rule(x, y, out)
+        if other.__class__ is not Value:
+            other, dy = y, None  # a number: kept as a float, no gradient
+        return _node(MUL, out, self, other, dx, dy)
 
     def __truediv__(self, other: Value | Number) -> Value:  # x / y
         y = _data(other)
@@ -509,19 +439,6 @@ class Value:
         return Value(self.data, self.label)
 
 
-class Hook:
-    """What `Value.register_hook` returns: ``remove()`` takes the hook off."""
-
-    def __init__(self, value: Value, hook: Callable) -> None:
-        self._value, self._hook = value, hook
-
-    def remove(self) -> None:
-        """Take the hook off (doing it twice is harmless)."""
-        op = self._value._op
-        if op is not None and self._hook in op.hooks:
-            self._value._op = op.with_hooks(tuple(h for h in op.hooks if h is not self._hook))
-
-
 # ---------------------------------------------------------------------- recording a node
 
 
@@ -629,117 +546,16 @@ def topological_order(root: Value) -> list[Value]:
 _created = operator.attrgetter("_t")
 
 
-def _leaf_parents(order: list[Value]) -> Iterable[Value]:
-    for node in order:
-        for p in node.parents:
-            if p.__class__ is Value and p._x is None:
-                yield p
+# ---------------------------------------------------------------------- the rules
+#
+# One line per primitive: its function on floats, and its rule, rule(inputs..., out), the
+# local derivative of out with respect to each input. x, y are the inputs and out the output.
+# Rules use operations that work on floats *and* on Values (arithmetic, comparisons, and the
+# float-or-Value helpers _exp, _log, _sigmoid, _sin, _cos below), so the same line serves backward()
+# (floats, computed once in the forward pass) and backward(create_graph=True) (Values, so the
+# gradient can be differentiated again). None: no gradient flows back (a flat region).
 
 
-# Set once a leaf may hold a Value gradient (after backward(create_graph=True)) or a hook:
-# then backward also looks at the leaves, which it otherwise never visits.
-_graph_grads_given = False
-_hooks_in_use = False
-
-
-def _leaves_to_tend(order: list[Value], root: Value, create_graph: bool) -> dict[Value, Any]:
-    """Leaves whose gradient needs care in this backward, with the gradient they had.
-
-    A leaf holding a Value gradient from an earlier backward(create_graph=True) gets a plain
-    number again (so ``p.data -= lr * p.grad`` keeps ``data`` a float); a leaf with hooks
-    collects this backward's gradient apart, for its hooks to see.
-    """
-    if not (_graph_grads_given or _hooks_in_use):
-        return {}
-    leaves: dict[Value, Any] = {}
-    candidates = list(_leaf_parents(order)) + ([root] if root._x is None else [])
-    for leaf in candidates:
-        if leaf in leaves:
-            continue
-        if leaf.grad.__class__ is Value and not create_graph:
-            leaf.grad = leaf.grad.data
-        if leaf._op is not None and leaf._op.hooks:
-            leaves[leaf] = leaf.grad
-            leaf.grad = 0.0
-    return leaves
-
-
-def _finish_leaves(leaves: dict[Value, Any]) -> None:
-    for leaf, before in leaves.items():
-        new = _run_hooks(leaf._op.hooks, leaf.grad)
-        leaf.grad = new if isinstance(before, float) and before == 0.0 else before + new
-
-
-def _run_hooks(hooks: tuple, grad):
-    for hook in hooks:
-        replaced = hook(grad)
-        if replaced is not None:
-            grad = replaced
-    return grad
-
-
-def _backward_graph(order: list[Value]) -> None:
-    """backward(create_graph=True): the same chain rule, with each node's local derivatives
-    recomputed as Values by its rule, so that the gradients are graphs too."""
-    global _graph_grads_given
-    _graph_grads_given = True
-    with enable_grad(), _rules_on_the_edge():
-        for node in reversed(order):
-            if node._op.hooks:
-                node.grad = _run_hooks(node._op.hooks, node.grad)
-            g = node.grad
-            inputs = node.parents
-            local = node._op.rule(*inputs, node)
-            _check_unchanged(node, local)
-            for x, dx in zip(inputs, local):
-                if dx is not None and x.__class__ is Value:
-                    x.grad = x.grad + dx * g  # the chain rule
-
-
-def gradients(out: Value, inputs: Sequence[Value], create_graph: bool = False) -> list:
-    """d out / d input for each of `inputs`, leaving every ``.grad`` in the graph as it was.
-
-    The engine of `grad` and friends (as ``torch.autograd.grad``): the same chain rule as
-    `Value.backward`, with the graph's ``.grad`` fields used as scratch space and restored.
-
-    Example:
-        >>> x, y = Value(2.0), Value(5.0)
-        >>> gradients(x * y, [x, y]), x.grad
-        ([5.0, 2.0], 0.0)
-    """
-    order = topological_order(out)
-    touched = {v: v.grad for v in (*order, *_leaf_parents(order), *inputs, out)}
-    try:
-        for v in inputs:
-            v.grad = 0.0
-        if create_graph:
-            for node in order:
-                node.grad = 0.0
-            out.grad = 1.0
-            _backward_graph(order)
-        else:
-            out.backward()
-        return [v.grad for v in inputs]
-    finally:
-        for v, g in touched.items():  # also breaks the cycles of interior gradient graphs
-            v.grad = g
-
-
-def _check_unchanged(node: Value, local: Sequence) -> None:
-    """The rule's local derivatives now must be those recorded in the forward pass: if an
-    input's ``data`` was changed since, the graph no longer says how the output was made."""
-    for recorded, now in zip(node.local_grads, local):
-        if recorded is None or now is None:
-            continue
-        a, b = _plain(recorded), _plain(now)
-        if a != b and not (a != a and b != b) and not abs(a - b) <= 1e-12 * max(abs(a), abs(b)):
-            raise ValueError(
-                f"backward(create_graph=True): an input of a '{node.op}' node changed after the "
-                f"forward pass (its local derivative was {a!r}, now {b!r}); build the graph again"
-            )
-
-
-# ---------------------------------------------------------------------- custom primitives
 
 
 class Op:
@@ -770,77 +586,6 @@ class Op:
 
 def _op_slots(cls: type) -> list[str]:
     return [s for c in cls.__mro__ for s in getattr(c, "__slots__", ())]
-
-
-def primitive(derivatives: Callable) -> Callable[[Callable], Callable[..., Value]]:
-    """Make a function on floats into an op of its own, with your derivative rule.
-
-    The decorated function computes the output from plain floats. ``derivatives(*inputs,
-    out)`` returns one local derivative per input, written with operations that work on floats
-    and on Values (``+ - * / **``, ``abs``, Value methods through the float-or-Value helpers),
-    so that second derivatives work. The op accepts Values and numbers, and drawings show it
-    under the function's name. `gradcheck` tells you if the rule is wrong.
-
-    Example:
-        >>> @primitive(derivatives=lambda x, out: (1 / (1 + abs(x)) ** 2,))
-        ... def softsign(x):
-        ...     return x / (1 + abs(x))
-        >>> x = Value(1.0)
-        >>> y = softsign(x)
-        >>> y.backward()
-        >>> y.data, x.grad, y.op
-        (0.5, 0.25, 'softsign')
-    """
-    if not callable(derivatives):
-        raise TypeError(f"primitive: derivatives must be a function, got {type(derivatives).__name__}")
-
-    def make(fn: Callable) -> Callable[..., Value]:
-        name = getattr(fn, "__name__", "primitive")
-        op = Op(name, _checked_forward(name, fn), _checked_rule(name, derivatives))
-
-        @functools.wraps(fn)
-        def apply(*inputs: Value | Number) -> Value:
-            try:
-                return _apply(op, inputs)
-            except _OtherKind as other:  # e.g. dual numbers: they do the op themselves
-                return other.kind.apply(op, other.values)
-
-        apply.op = op  # type: ignore[attr-defined]
-        return apply
-
-    return make
-
-
-def _checked_forward(name: str, fn: Callable) -> Callable:
-    def forward(*xs: float) -> float:
-        out = fn(*xs)
-        if isinstance(out, bool) or not isinstance(out, numbers.Real):
-            raise TypeError(f"{name}: the function must return a real number, got {type(out).__name__}: {out!r}")
-        return float(out)
-
-    return forward
-
-
-def _checked_rule(name: str, rule: Callable) -> Callable:
-    def checked(*args):
-        local = rule(*args)
-        if not isinstance(local, (tuple, list)) or len(local) != len(args) - 1:
-            raise TypeError(
-                f"{name}: derivatives must return a tuple of {len(args) - 1} local derivative(s), got {local!r}"
-            )
-        return tuple(local)
-
-    return checked
-
-
-# ---------------------------------------------------------------------- the rules
-#
-# One line per primitive: its function on floats, and its rule, rule(inputs..., out), the
-# local derivative of out with respect to each input. x, y are the inputs and out the output.
-# Rules use operations that work on floats *and* on Values (arithmetic, comparisons, and the
-# float-or-Value helpers _exp, _log, _sigmoid, _sin, _cos below), so the same line serves backward()
-# (floats, computed once in the forward pass) and backward(create_graph=True) (Values, so the
-# gradient can be differentiated again). None: no gradient flows back (a flat region).
 
 
 def _d_pow(x, y, out):
@@ -973,6 +718,278 @@ def _dot_of(w, x):
 
 _ACTIVATION_OPS = {"relu": RELU, "tanh": TANH, "sigmoid": SIGMOID}
 NEURONS.update({name: NeuronOp(name) for name in (None, "relu", "tanh", "sigmoid")})
+
+
+# ---------------------------------------------------------------------- backward, rarer paths
+# Hooks, and gradients that are Values, make backward look at the leaves too, which it
+# otherwise never visits; create_graph recomputes each node's local derivatives as Values;
+# gradients() is backward for `grad` and friends.
+
+
+class Hook:
+    """What `Value.register_hook` returns: ``remove()`` takes the hook off."""
+
+    def __init__(self, value: Value, hook: Callable) -> None:
+        self._value, self._hook = value, hook
+
+    def remove(self) -> None:
+        """Take the hook off (doing it twice is harmless)."""
+        op = self._value._op
+        if op is not None and self._hook in op.hooks:
+            self._value._op = op.with_hooks(tuple(h for h in op.hooks if h is not self._hook))
+
+
+def _leaf_parents(order: list[Value]) -> Iterable[Value]:
+    for node in order:
+        for p in node.parents:
+            if p.__class__ is Value and p._x is None:
+                yield p
+
+
+# Set once a leaf may hold a Value gradient (after backward(create_graph=True)) or a hook:
+# then backward also looks at the leaves, which it otherwise never visits.
+_graph_grads_given = False
+_hooks_in_use = False
+
+
+def _leaves_to_tend(order: list[Value], root: Value, create_graph: bool) -> dict[Value, Any]:
+    """Leaves whose gradient needs care in this backward, with the gradient they had.
+
+    A leaf holding a Value gradient from an earlier backward(create_graph=True) gets a plain
+    number again (so ``p.data -= lr * p.grad`` keeps ``data`` a float); a leaf with hooks
+    collects this backward's gradient apart, for its hooks to see.
+    """
+    if not (_graph_grads_given or _hooks_in_use):
+        return {}
+    leaves: dict[Value, Any] = {}
+    candidates = list(_leaf_parents(order)) + ([root] if root._x is None else [])
+    for leaf in candidates:
+        if leaf in leaves:
+            continue
+        if leaf.grad.__class__ is Value and not create_graph:
+            leaf.grad = leaf.grad.data
+        if leaf._op is not None and leaf._op.hooks:
+            leaves[leaf] = leaf.grad
+            leaf.grad = 0.0
+    return leaves
+
+
+def _finish_leaves(leaves: dict[Value, Any]) -> None:
+    for leaf, before in leaves.items():
+        new = _run_hooks(leaf._op.hooks, leaf.grad)
+        leaf.grad = new if isinstance(before, float) and before == 0.0 else before + new
+
+
+def _run_hooks(hooks: tuple, grad):
+    for hook in hooks:
+        replaced = hook(grad)
+        if replaced is not None:
+            grad = replaced
+    return grad
+
+
+def _backward_graph(order: list[Value]) -> None:
+    """backward(create_graph=True): the same chain rule, with each node's local derivatives
+    recomputed as Values by its rule, so that the gradients are graphs too."""
+    global _graph_grads_given
+    _graph_grads_given = True
+    with enable_grad(), _rules_on_the_edge():
+        for node in reversed(order):
+            if node._op.hooks:
+                node.grad = _run_hooks(node._op.hooks, node.grad)
+            g = node.grad
+            inputs = node.parents
+            local = node._op.rule(*inputs, node)
+            _check_unchanged(node, local)
+            for x, dx in zip(inputs, local):
+                if dx is not None and x.__class__ is Value:
+                    x.grad = x.grad + dx * g  # the chain rule
+
+
+def gradients(out: Value, inputs: Sequence[Value], create_graph: bool = False) -> list:
+    """d out / d input for each of `inputs`, leaving every ``.grad`` in the graph as it was.
+
+    The engine of `grad` and friends (as ``torch.autograd.grad``): the same chain rule as
+    `Value.backward`, with the graph's ``.grad`` fields used as scratch space and restored.
+
+    Example:
+        >>> x, y = Value(2.0), Value(5.0)
+        >>> gradients(x * y, [x, y]), x.grad
+        ([5.0, 2.0], 0.0)
+    """
+    order = topological_order(out)
+    touched = {v: v.grad for v in (*order, *_leaf_parents(order), *inputs, out)}
+    try:
+        for v in inputs:
+            v.grad = 0.0
+        if create_graph:
+            for node in order:
+                node.grad = 0.0
+            out.grad = 1.0
+            _backward_graph(order)
+        else:
+            out.backward()
+        return [v.grad for v in inputs]
+    finally:
+        for v, g in touched.items():  # also breaks the cycles of interior gradient graphs
+            v.grad = g
+
+
+def _check_unchanged(node: Value, local: Sequence) -> None:
+    """The rule's local derivatives now must be those recorded in the forward pass: if an
+    input's ``data`` was changed since, the graph no longer says how the output was made."""
+    for recorded, now in zip(node.local_grads, local):
+        if recorded is None or now is None:
+            continue
+        a, b = _plain(recorded), _plain(now)
+        if a != b and not (a != a and b != b) and not abs(a - b) <= 1e-12 * max(abs(a), abs(b)):
+            raise ValueError(
+                f"backward(create_graph=True): an input of a '{node.op}' node changed after the "
+                f"forward pass (its local derivative was {a!r}, now {b!r}); build the graph again"
+            )
+
+
+# ---------------------------------------------------------------------- custom primitives
+
+
+def primitive(derivatives: Callable) -> Callable[[Callable], Callable[..., Value]]:
+    """Make a function on floats into an op of its own, with your derivative rule.
+
+    The decorated function computes the output from plain floats. ``derivatives(*inputs,
+    out)`` returns one local derivative per input, written with operations that work on floats
+    and on Values (``+ - * / **``, ``abs``, Value methods through the float-or-Value helpers),
+    so that second derivatives work. The op accepts Values and numbers, and drawings show it
+    under the function's name. `gradcheck` tells you if the rule is wrong.
+
+    Example:
+        >>> @primitive(derivatives=lambda x, out: (1 / (1 + abs(x)) ** 2,))
+        ... def softsign(x):
+        ...     return x / (1 + abs(x))
+        >>> x = Value(1.0)
+        >>> y = softsign(x)
+        >>> y.backward()
+        >>> y.data, x.grad, y.op
+        (0.5, 0.25, 'softsign')
+    """
+    if not callable(derivatives):
+        raise TypeError(f"primitive: derivatives must be a function, got {type(derivatives).__name__}")
+
+    def make(fn: Callable) -> Callable[..., Value]:
+        name = getattr(fn, "__name__", "primitive")
+        op = Op(name, _checked_forward(name, fn), _checked_rule(name, derivatives))
+
+        @functools.wraps(fn)
+        def apply(*inputs: Value | Number) -> Value:
+            try:
+                return _apply(op, inputs)
+            except _OtherKind as other:  # e.g. dual numbers: they do the op themselves
+                return other.kind.apply(op, other.values)
+
+        apply.op = op  # type: ignore[attr-defined]
+        return apply
+
+    return make
+
+
+def _checked_forward(name: str, fn: Callable) -> Callable:
+    def forward(*xs: float) -> float:
+        out = fn(*xs)
+        if isinstance(out, bool) or not isinstance(out, numbers.Real):
+            raise TypeError(f"{name}: the function must return a real number, got {type(out).__name__}: {out!r}")
+        return float(out)
+
+    return forward
+
+
+def _checked_rule(name: str, rule: Callable) -> Callable:
+    def checked(*args):
+        local = rule(*args)
+        if not isinstance(local, (tuple, list)) or len(local) != len(args) - 1:
+            raise TypeError(
+                f"{name}: derivatives must return a tuple of {len(args) - 1} local derivative(s), got {local!r}"
+            )
+        return tuple(local)
+
+    return checked
+
+
+# ---------------------------------------------------------------------- grad mode, per thread
+# The threads that are inside `no_grad` (as PyTorch, the mode belongs to a thread). Ops check
+# the set only when it is not empty, so the common case costs one test.
+_threads_without_grad: set[int] = set()
+
+
+class _GradMode:
+    """A context manager and decorator that turns recording on or off in the current thread."""
+
+    _enabled = True
+
+    def __new__(cls, fn: Callable | None = None):
+        mode = super().__new__(cls)
+        mode._saved = {}
+        return mode if fn is None else mode(fn)  # `@no_grad` without parentheses
+
+    def __enter__(self) -> None:
+        me = get_ident()
+        self._saved.setdefault(me, []).append(me in _threads_without_grad)
+        if self._enabled:
+            _threads_without_grad.discard(me)
+        else:
+            _threads_without_grad.add(me)
+
+    def __exit__(self, *exc: object) -> None:
+        me = get_ident()
+        saved = self._saved[me]
+        if saved.pop():
+            _threads_without_grad.add(me)
+        else:
+            _threads_without_grad.discard(me)
+        if not saved:
+            del self._saved[me]
+
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapped(*args, **kwargs):
+            with type(self)():
+                return fn(*args, **kwargs)
+
+        return wrapped
+
+
+class no_grad(_GradMode):
+    """Compute values without recording a graph, in this thread: for evaluation and updates.
+
+    Works as ``with no_grad():``, as ``@no_grad()`` and as ``@no_grad``. Other threads keep
+    recording.
+
+    Example:
+        >>> w = Value(2.0)
+        >>> with no_grad():
+        ...     y = w * 3
+        >>> y.data, y.parents
+        (6.0, ())
+    """
+
+    _enabled = False
+
+
+class enable_grad(_GradMode):
+    """Record graphs again inside a `no_grad` block (this thread only).
+
+    Example:
+        >>> with no_grad():
+        ...     with enable_grad():
+        ...         y = Value(2.0) * 3
+        >>> y.op
+        '*'
+    """
+
+    _enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """True when operations in this thread record the graph (the default)."""
+    return get_ident() not in _threads_without_grad
 
 
 # ---------------------------------------------------------------------- numeric helpers
