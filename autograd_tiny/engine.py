@@ -82,13 +82,16 @@ class Value:
     #             them, so sorting by _t puts every node after its inputs
     __slots__ = ("data", "grad", "label", "_op", "_x", "_y", "_dx", "_dy", "_t")
 
-    def __init__(self, data: Number, label: str = "") -> None:
-        self.data = _number("Value", data)
-        self.grad: float | Value = 0.0
-        self.label = label
-        self._op: Op | None = None
-        self._x = self._y = self._dx = self._dy = None
-        self._t = 0
+    def __init__(self, data: float, label: str = "") -> None:
+        self.data: float = _number("Value", data)
+        self.grad: Any = 0.0  # a float; a Value after backward(create_graph=True)
+        self.label: str = label
+        self._op: Any = None  # the graph's fields hold several kinds: see the comment above
+        self._x: Any = None
+        self._y: Any = None
+        self._dx: Any = None
+        self._dy: Any = None
+        self._t: int = 0
 
     def __repr__(self) -> str:
         name = f"label={self.label!r}, " if self.label else ""
@@ -426,7 +429,7 @@ class Value:
             raise TypeError(f"register_hook: expected a function, got {type(hook).__name__}: {hook!r}")
         global _hooks_in_use
         _hooks_in_use = True
-        op = self._op if self._op is not None else Op("", None)
+        op = self._op if self._op is not None else Op("", _no_op, _no_op)
         self._op = op.with_hooks(op.hooks + (hook,))  # this node's own copy of its op
         return Hook(self, hook)
 
@@ -523,7 +526,7 @@ def topological_order(root: Value) -> list[Value]:
         >>> [v.op for v in topological_order(y)]
         ['*', 'tanh']
     """
-    nodes = [root] if root._x is not None else []
+    nodes: list[Value] = [root] if root._x is not None else []
     seen = set(nodes)
     for node in nodes:  # the list grows as we walk it: each node is looked at once
         x = node._x
@@ -569,7 +572,7 @@ class Op:
 
     __slots__ = ("name", "fn", "rule", "hooks")
 
-    def __init__(self, name: str, fn: Callable | None, rule: Callable | None = None, hooks: tuple = ()) -> None:
+    def __init__(self, name: str, fn: Callable[..., Any], rule: Callable[..., Any], hooks: tuple = ()) -> None:
         self.name, self.fn, self.rule, self.hooks = name, fn, rule, hooks
 
     def with_hooks(self, hooks: tuple) -> Op:
@@ -631,7 +634,11 @@ LOGSUMEXP  = Op("logsumexp", lambda *xs: _float_logsumexp(xs), _d_logsumexp)
 # fmt: on
 
 # Not an op: the mark of a value computed under no_grad (it has no inputs and no rule).
-NOT_RECORDED = Op("", None)
+def _no_op(*args: Any) -> Any:
+    raise RuntimeError("a value with no inputs has no function or rule")
+
+
+NOT_RECORDED = Op("", _no_op, _no_op)
 
 
 # ---------------------------------------------------------------------- a neuron in one node
@@ -641,7 +648,7 @@ NOT_RECORDED = Op("", None)
 # inside the node: d out / d w[i] = act'(z) * x[i], d out / d x[i] = act'(z) * w[i],
 # d out / d b = act'(z), with act'(z) taken from the activation's own rule above.
 
-NEURONS: dict[str | None, Op] = {}
+NEURONS: dict[str | None, NeuronOp] = {}
 
 
 def neuron(w: Sequence[Value], x: Sequence[Value], b: Value | None, activation: str | None = None,
@@ -716,7 +723,7 @@ def _dot_of(w, x):
     return sum(map(operator.mul, w, x))
 
 
-_ACTIVATION_OPS = {"relu": RELU, "tanh": TANH, "sigmoid": SIGMOID}
+_ACTIVATION_OPS: dict[str | None, Op] = {"relu": RELU, "tanh": TANH, "sigmoid": SIGMOID}
 NEURONS.update({name: NeuronOp(name) for name in (None, "relu", "tanh", "sigmoid")})
 
 
@@ -923,6 +930,7 @@ class _GradMode:
     """A context manager and decorator that turns recording on or off in the current thread."""
 
     _enabled = True
+    _saved: dict[int, list[bool]]
 
     def __new__(cls, fn: Callable | None = None):
         mode = super().__new__(cls)
@@ -1173,7 +1181,7 @@ def _inputs(op: str, values: Iterable) -> tuple:
 class _OtherKind(Exception):
     """An input is another kind of number that does ops itself: a dual number in forward mode."""
 
-    def __init__(self, kind: type, values: list) -> None:
+    def __init__(self, kind: Any, values: list) -> None:
         self.kind, self.values = kind, values
 
 
