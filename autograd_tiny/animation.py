@@ -195,13 +195,16 @@ class Scene:
         override = {}
         has_grad = False
         if name in boxes and spots:
-            has_grad = boxes[name][1] is not None
+            _, grad, label, fields = boxes[name]
+            has_grad = grad is not None
             if has_grad:
                 override[spots[-1]] = texts.get((name, "g"))
                 if len(spots) > 1:
                     override[spots[-2]] = texts.get((name, "d"))
             else:
                 override[spots[-1]] = texts.get((name, "d"))
+            if label is not None and len(spots) == fields:  # the label as given (see explore)
+                override[spots[-3 if has_grad else -2]] = label
         size, color = 11.0, "#000000"
         for i, op in enumerate(ops):
             if op["op"] == "F":

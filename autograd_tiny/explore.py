@@ -30,17 +30,12 @@ Example:
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 import json
 import os
 import re
-import shutil
-import subprocess
 from collections import Counter
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -128,8 +123,9 @@ def _count(err: Exception) -> str:
     return f"{found.group(1)} nodes to draw, " if found else ""
 
 
-def check_size(who: str, root: Value, limit: int = MAX_VALUES) -> None:
-    """Refuse, before any real work, a graph of more than `limit` values (counting stops there)."""
+def check_size(who: str, root: Value) -> None:
+    """Refuse, before any real work, a graph of more than `MAX_VALUES` values (counting stops there)."""
+    limit = MAX_VALUES
     seen = {id(root)}
     stack = [root]
     while stack:
@@ -628,7 +624,12 @@ class Explorer:
                 continue
             has_grad = isinstance(v, Value)
             known = not getattr(v, "parents", ())
-            boxes[graph.name(v)] = [_data_text(v.data) if known else PENDING, _grad_text(0.0) if has_grad else None]
+            label = v.label or None
+            fields = 1 + has_grad + (label is not None) + (v in graph.units and not graph.has_op_node(v))
+            # [data, grad, label, how many texts the box has]: Graphviz reads '&amp;' in a label
+            # as '&' and drops line breaks, so the page writes the label itself, as text
+            boxes[graph.name(v)] = [_data_text(v.data) if known else PENDING, _grad_text(0.0) if has_grad else None,
+                                    label, fields]
         steps = []
         for i, s in enumerate(self.steps):
             node = s["node"]
@@ -739,6 +740,9 @@ def layout(drawing: Any, fmt: str) -> bytes:
 
     With a time limit (`LAYOUT_TIMEOUT`) and one-line errors, instead of a hang or a traceback.
     """
+    import shutil
+    import subprocess
+
     dot = shutil.which("dot")
     if dot is None:
         raise GraphvizNotFoundError(f"explore: the Graphviz program 'dot' was not found on PATH; {INSTALL_HINT}")
@@ -754,7 +758,7 @@ def layout(drawing: Any, fmt: str) -> bytes:
     return done.stdout
 
 
-MARGIN = 30  # points above and below the drawing, where edge labels may go
+MARGIN = 40  # points above and below the drawing, where edge labels may go
 
 
 def svg_element(svg: str) -> tuple[str, tuple[float, float]]:
@@ -786,6 +790,8 @@ def script_json(data: Any) -> str:
 
 def asset(name: str) -> str:
     """A script or style sheet shipped in autograd_tiny/explore_assets/."""
+    from importlib import resources
+
     text = resources.files(__package__).joinpath("explore_assets", name).read_text(encoding="utf-8")
     if "</script" in text.lower() or "</style" in text.lower() or "<!--" in text:
         raise RuntimeError(f"explore: the asset {name} would end its element early")
@@ -793,15 +799,18 @@ def asset(name: str) -> str:
 
 
 def _hash(text: str) -> str:
+    import base64
+    import hashlib
+
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
 def page(title: str, script: str, body: str, data: Any) -> str:
     """A whole page: `body` (HTML, escaped by the caller), `data` embedded as JSON for the
-    script explore_assets/`script`.js, the shared style sheet. Nothing is fetched: the
-    Content-Security-Policy allows no request and runs only this page's own script."""
+    script explore_assets/`script`.js (after common.js), the shared style sheet. Nothing is
+    fetched: the Content-Security-Policy allows no request and runs only this page's script."""
     css = asset("page.css")
-    js = asset(f"{script}.js")
+    js = asset("common.js") + asset(f"{script}.js")
     policy = (f"default-src 'none'; script-src {_hash(js)}; style-src {_hash(css)}; "
               "img-src data:; base-uri 'none'; form-action 'none'")
     return f"""<!DOCTYPE html>
@@ -823,7 +832,10 @@ def iframe(document: str, height: int) -> str:
     JupyterLab, the classic Notebook and VS Code alike, and its ids clash with nothing."""
     return (f'<iframe srcdoc="{html.escape(document, quote=True)}" sandbox="allow-scripts" '
             f'style="width: 100%; height: {height}px; border: 1px solid #e7e5e4; border-radius: 4px" '
-            'title="autograd_tiny explorer"></iframe>')
+            'title="autograd_tiny explorer">'
+            # what shows where iframes are stripped (an untrusted notebook, GitHub's viewer)
+            "This view needs a trusted notebook: run the cell again, or save the page with .save() "
+            "and open it in a browser.</iframe>")
 
 
 def frame_height(size: tuple[float, float]) -> int:

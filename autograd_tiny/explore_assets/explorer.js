@@ -3,42 +3,33 @@
 // the page's JSON; this script only shows it. User text goes in with textContent, never as HTML.
 (function () {
   "use strict";
-  var data = JSON.parse(document.getElementById("page-data").textContent);
+  var data = Page.data();
   var steps = data.steps;
   var svg = document.querySelector("#graph svg");
-  var SVGNS = "http://www.w3.org/2000/svg";
-
-  // The drawing's nodes and edges by the names draw_dot gave them (each group's <title>).
-  var nodes = {};
-  var edges = {};
-  svg.querySelectorAll("g.node").forEach(function (g) {
-    var name = g.querySelector("title").textContent;
-    nodes[name] = { g: g, texts: g.querySelectorAll("text") };
-  });
-  svg.querySelectorAll("g.edge").forEach(function (g) {
-    var title = g.querySelector("title").textContent;
-    (edges[title] = edges[title] || []).push(g);
-  });
+  var SVGNS = Page.SVGNS;
+  var drawing = Page.index(svg);
+  var nodes = drawing.nodes;
+  var edges = drawing.edges;
   var layer = document.createElementNS(SVGNS, "g"); // the edge labels of the current step
   layer.setAttribute("class", "edge-labels");
   (svg.querySelector("g.graph") || svg).appendChild(layer);
 
-  // A box's data and grad are its last two texts (a number in the expression has no grad).
   function field(name, which) {
-    var node = nodes[name];
     var box = data.boxes[name];
-    if (!node || !box) return null;
-    var last = node.texts.length - 1;
-    var hasGrad = box[1] !== null;
-    return node.texts[which === "g" ? last : (hasGrad ? last - 1 : last)] || null;
+    return box ? Page.field(nodes[name], box[1] !== null, which) : null;
   }
   function setText(name, which, text) {
     var el = field(name, which);
     if (el) el.textContent = text;
   }
   Object.keys(data.boxes).forEach(function (name) {
-    setText(name, "d", data.boxes[name][0]);
-    if (data.boxes[name][1] !== null) setText(name, "g", data.boxes[name][1]);
+    var box = data.boxes[name];
+    setText(name, "d", box[0]);
+    if (box[1] !== null) setText(name, "g", box[1]);
+    var node = nodes[name];
+    if (node && box[2] !== null && node.texts.length === box[3]) { // the label, exactly as given
+      node.texts[node.texts.length - (box[1] !== null ? 3 : 2)].textContent = box[2];
+    }
   });
 
   var current = 0;
@@ -139,45 +130,14 @@
     back.setAttribute("height", chosen.height);
     layer.insertBefore(back, text);
   }
-  function put(parent, part) {
-    if (typeof part === "string") {
-      parent.appendChild(document.createTextNode(part));
-    } else { // a number: [as shown, exact]
-      var span = document.createElement("span");
-      span.className = "num";
-      span.setAttribute("data-value", part[1]);
-      span.textContent = part[0];
-      parent.appendChild(span);
-    }
-  }
   var explanation = document.getElementById("explanation");
   var details = document.getElementById("details");
   function explain(step) {
-    explanation.textContent = "";
-    step.text.forEach(function (line, i) {
-      var p = document.createElement(i ? "li" : "p");
-      line.forEach(function (part) { put(p, part); });
-      if (i === 1) explanation.appendChild(document.createElement("ul"));
-      (i ? explanation.lastChild : explanation).appendChild(p);
-    });
-    details.textContent = "";
-    if (!step.table) return;
-    var table = document.createElement("table");
-    var head = table.createTHead().insertRow();
-    step.table.head.forEach(function (h) {
-      var th = document.createElement("th");
-      th.textContent = h;
-      head.appendChild(th);
-    });
-    var body = table.createTBody();
-    step.table.rows.forEach(function (row) {
-      var tr = body.insertRow();
-      row.forEach(function (cell) { put(tr.insertCell(), cell); });
-    });
-    details.appendChild(table);
+    Page.explain(explanation, step.text);
+    if (step.table) Page.table(details, step.table.head, step.table.rows);
+    else details.textContent = "";
   }
   var counter = document.getElementById("counter");
-  var scrub = document.getElementById("scrub");
   var PHASES = { start: "start", forward: "forward", seed: "backward", backward: "backward", done: "done" };
   function show() {
     marked.forEach(function (m) { m[0].classList.remove(m[1]); });
@@ -196,7 +156,7 @@
     explain(step);
     document.body.setAttribute("data-phase", PHASES[step.phase]);
     counter.textContent = "step " + current + " of " + (steps.length - 1) + " · " + PHASES[step.phase];
-    scrub.value = current;
+    buttons.scrub.value = current;
     if (zoomed && step.node && nodes[step.node]) {
       nodes[step.node].g.scrollIntoView({ block: "nearest", inline: "nearest" });
     }
@@ -210,40 +170,8 @@
     while (current > to) { undo(steps[current]); current -= 1; }
     show();
     window.explorer.lastStepMs = performance.now() - t0;
-    if (current === steps.length - 1) stop();
   }
-  var timer = null;
-  var playButton = document.getElementById("play");
-  function stop() {
-    if (timer !== null) clearInterval(timer);
-    timer = null;
-    playButton.textContent = "play";
-  }
-  function play() {
-    if (current === steps.length - 1) go(0);
-    stop();
-    timer = setInterval(function () { go(current + 1); }, Number(document.getElementById("speed").value));
-    playButton.textContent = "pause";
-  }
-  function toggle() { if (timer === null) play(); else stop(); }
-
-  document.getElementById("first").addEventListener("click", function () { stop(); go(0); });
-  document.getElementById("prev").addEventListener("click", function () { stop(); go(current - 1); });
-  document.getElementById("next").addEventListener("click", function () { stop(); go(current + 1); });
-  document.getElementById("last").addEventListener("click", function () { stop(); go(steps.length - 1); });
-  playButton.addEventListener("click", toggle);
-  document.getElementById("speed").addEventListener("change", function () { if (timer !== null) play(); });
-  scrub.addEventListener("input", function () { stop(); go(Number(scrub.value)); });
-  document.addEventListener("keydown", function (e) {
-    if (e.target === scrub || e.target.tagName === "SELECT" || e.altKey || e.ctrlKey || e.metaKey) return;
-    var moves = { ArrowRight: 1, ArrowLeft: -1 };
-    if (e.key in moves) { stop(); go(current + moves[e.key]); }
-    else if (e.key === "Home") { stop(); go(0); }
-    else if (e.key === "End") { stop(); go(steps.length - 1); }
-    else if (e.key === " " && e.target.tagName !== "BUTTON") toggle();
-    else return;
-    e.preventDefault();
-  });
+  var buttons = Page.controls(steps.length, go, function () { return current; });
 
   // Fit the drawing to the window, or show it at its own size (and follow the current node).
   var zoomed = false;
