@@ -92,7 +92,7 @@ def save_animation(
 def _texts_at(data: dict, step: int) -> dict:
     """The data and grad text of every box after `step` (the page's state then)."""
     texts = {}
-    for name, (d, g) in data["boxes"].items():
+    for name, (d, g, *_) in data["boxes"].items():
         texts[(name, "d")] = d
         if g is not None:
             texts[(name, "g")] = g

@@ -567,7 +567,7 @@ def _backward_table(graph: Graph, flows: list[dict]) -> dict:
         else:
             rows.append([graph.who(f["input"]), number(f["local"]), number(f["upstream"]),
                          number(f["contribution"]), number(f["before"]), number(f["after"])])
-    return {"head": ["input", "local", "× grad", "= adds", "grad before", "after"], "rows": rows}
+    return {"head": ["input", "local", "× grad", "= adds", "before", "after"], "rows": rows}
 
 
 def _done(graph: Graph, grads: dict) -> dict:
@@ -638,7 +638,8 @@ class Explorer:
             steps.append({
                 "phase": s["phase"],
                 "node": graph.name(node) if node is not None else None,
-                "op": f"{graph.name(node)}op" if node is not None and graph.has_op_node(node) else None,
+                "op": f"{graph.name(node)}op" if s["phase"] in ("forward", "backward") and graph.has_op_node(node)
+                else None,
                 "edges": s.get("edges", []),
                 "labels": _labels(graph, s),
                 "targets": sorted({graph.name(f["input"]) for f in s["flows"]

@@ -172,6 +172,7 @@
   svg.style.width = "100%";
   svg.style.maxWidth = (1.5 * Number(svg.getAttribute("data-width"))) + "pt";
   svg.style.height = "auto";
+  svg.style.maxHeight = "85vh";
   if (selected) select(selected);
   go(current);
 })();
