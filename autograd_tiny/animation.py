@@ -15,6 +15,7 @@ import io
 import json
 import math
 import os
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -25,7 +26,8 @@ from .explore import MARGIN, explore, layout
 __all__ = ["save_animation"]
 
 INSTALL_HINT = "pip install pillow (it comes with matplotlib: pip install 'autograd_tiny[plot]')"
-SCALE = 1.3  # pixels per Graphviz point
+SCALE = 1.3  # pixels per Graphviz point (less for a drawing wider than MAX_WIDTH)
+MAX_WIDTH = 1400  # pixels
 SUPERSAMPLE = 2  # frames are painted this much larger, then shrunk: smooth lines and text
 CAPTION_LINES = 4
 RED, AMBER, LABEL = "#dc2626", "#f59e0b", "#9a3412"
@@ -63,7 +65,9 @@ def save_animation(
         PosixPath('backward.gif')
     """
     if not (isinstance(seconds_per_step, (int, float)) and 0.02 <= seconds_per_step <= 60):
-        raise ValueError(f"save_animation: seconds_per_step must be between 0.02 and 60, got {seconds_per_step!r}")
+        raise ValueError(
+            f"save_animation: seconds_per_step must be between 0.02 and 60, got {seconds_per_step!r}"
+        )
     try:
         from PIL import Image
     except ImportError:
@@ -79,11 +83,21 @@ def save_animation(
             for name, which, _, after in data["steps"][i]["set"]:
                 texts[(name, which)] = after
         frames.append(scene.paint(data["steps"][i], texts, data["boxes"]))
-    images = [f.quantize(colors=255, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE) for f in frames]
+    images = [
+        f.quantize(colors=255, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE) for f in frames
+    ]
     ms = round(seconds_per_step * 1000)
     buffer = io.BytesIO()
-    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], loop=0,
-                   duration=[ms] * (len(images) - 1) + [3 * ms], optimize=False, disposal=1)
+    images[0].save(
+        buffer,
+        format="GIF",
+        save_all=True,
+        append_images=images[1:],
+        loop=0,
+        duration=[ms] * (len(images) - 1) + [3 * ms],
+        optimize=False,
+        disposal=1,
+    )
     path = Path(path)
     write_atomically(path, buffer.getvalue())
     return path
@@ -115,27 +129,33 @@ class Scene:
             title = f"{by_id[e['tail']]}->{by_id[e['head']]}"
             self.edges.setdefault(title, []).append(e)
         self.fonts: dict[int, Any] = {}
+        self.k = min(SCALE, MAX_WIDTH / max(self.width, 1.0)) * SUPERSAMPLE  # painted pixels per point
 
     # ------------------------------------------------------------------ one frame
 
     def paint(self, step: dict, texts: dict, boxes: dict):
         from PIL import Image, ImageDraw
 
-        k = SCALE * SUPERSAMPLE
+        k = self.k
         pad = 12 * SUPERSAMPLE
         margin = round(MARGIN * k)  # above and below the drawing, where edge labels may go
         caption = round((CAPTION_LINES * 17 + 14) * SCALE * SUPERSAMPLE)
         w, h = round(self.width * k) + 2 * pad, round(self.height * k) + 2 * pad + 2 * margin + caption
         image = Image.new("RGB", (w, h), "white")
         draw = ImageDraw.Draw(image)
-        to_px = lambda p: (pad + p[0] * k, pad + margin + (self.height - p[1]) * k)  # noqa: E731  (y grows down)
+
+        def to_px(p):  # Graphviz's points to pixels; y grows down
+            return pad + p[0] * k, pad + margin + (self.height - p[1]) * k
+
         self.bounds = (0, 0, w, h - caption)
         active = {(ref[0], ref[1]) for ref in step["edges"]}
         for title, edges in self.edges.items():
             for i, e in enumerate(edges):
                 hot = (title, i) in active
                 for key in ("_draw_", "_hdraw_"):
-                    self._ops(draw, e.get(key, []), to_px, pen=RED if hot else None, width=2.5 if hot else None)
+                    self._ops(
+                        draw, e.get(key, []), to_px, pen=RED if hot else None, width=2.5 if hot else None
+                    )
         current = {step["node"], step["op"]}
         targets = set(step["targets"])
         for name, node in self.nodes.items():
@@ -174,16 +194,20 @@ class Scene:
                 if kind in ("b", "B"):
                     points = _bezier(points)
                 color = pen or stroke
-                px = max(1, round((width or line) * SCALE * SUPERSAMPLE * 0.8))
+                px = max(1, round((width or line) * self.k * 0.8))
                 if color is None:
                     continue
                 if kind in ("P", "B") and fill:
                     draw.polygon(points, fill=fill)
                 if kind in ("e", "E"):
                     cx, cy = to_px(op["rect"][:2])
-                    rx, ry = op["rect"][2] * SCALE * SUPERSAMPLE, op["rect"][3] * SCALE * SUPERSAMPLE
-                    draw.ellipse([cx - rx, cy - ry, cx + rx, cy + ry], fill=fill if kind == "E" else None,
-                                 outline=color, width=px)
+                    rx, ry = op["rect"][2] * self.k, op["rect"][3] * self.k
+                    draw.ellipse(
+                        [cx - rx, cy - ry, cx + rx, cy + ry],
+                        fill=fill if kind == "E" else None,
+                        outline=color,
+                        width=px,
+                    )
                 elif kind in ("P", "p", "B") and points:
                     _line(draw, points + [points[0]], color, px, dashed)
                 elif points:
@@ -214,14 +238,16 @@ class Scene:
             elif op["op"] == "T":
                 text = override.get(i) or op["text"]
                 hot = bold and has_grad and i == spots[-1]
-                self._text(draw, to_px(op["pt"]), text, size, LABEL if hot else color, op["align"], op["width"])
+                self._text(
+                    draw, to_px(op["pt"]), text, size, LABEL if hot else color, op["align"], op["width"]
+                )
 
     def _text(self, draw, at, text: str, size: float, color: str, align: str, room: float) -> None:
-        font = self._font(size * SCALE * SUPERSAMPLE)
+        font = self._font(size * self.k)
         wide = draw.textlength(text, font=font)
-        room_px = room * SCALE * SUPERSAMPLE * 1.15
+        room_px = room * self.k * 1.15
         if room_px and wide > room_px:  # Graphviz measured Helvetica: keep within its box
-            font = self._font(size * SCALE * SUPERSAMPLE * room_px / wide)
+            font = self._font(size * self.k * room_px / wide)
             wide = draw.textlength(text, font=font)
         x, y = at
         x -= {"l": 0, "c": wide / 2, "r": wide}.get(align, wide / 2)
@@ -236,9 +262,9 @@ class Scene:
                 points = _bezier([to_px(p) for p in op["points"]])
         if not points:
             return
-        font = self._font(10 * SCALE * SUPERSAMPLE)
+        font = self._font(10 * self.k)
         lines = [t for t in (first, second) if t]
-        step = 13 * SCALE * SUPERSAMPLE
+        step = 13 * self.k
         w = max(draw.textlength(t, font=font) for t in lines) + 12
         h = step * len(lines) + 8
         boxes = [self._node_box(n, to_px) for n in self.nodes]
@@ -248,8 +274,12 @@ class Scene:
                 x, y = _along(points, t)
                 for top in (y - h - 4 - away * (h + 4), y + 4 + away * (h + 4)):
                     box = (x - w / 2, top, x + w / 2, top + h)
-                    inside = box[0] >= self.bounds[0] and box[2] <= self.bounds[2] and box[1] >= self.bounds[1] \
+                    inside = (
+                        box[0] >= self.bounds[0]
+                        and box[2] <= self.bounds[2]
+                        and box[1] >= self.bounds[1]
                         and box[3] <= self.bounds[3]
+                    )
                     if inside and not any(_overlap(box, b) for b in boxes + taken):
                         chosen, anchor = box, (x, y)
                         break
@@ -267,8 +297,13 @@ class Scene:
         draw.line([anchor, ((chosen[0] + chosen[2]) / 2, near_y)], fill="#fdba74", width=2)
         draw.rounded_rectangle(chosen, radius=6, fill="#fffbeb", outline="#fdba74", width=2)
         for i, t in enumerate(lines):
-            draw.text(((chosen[0] + chosen[2]) / 2, chosen[1] + 2 + step * (i + 1) - 4), t, fill=LABEL, font=font,
-                      anchor="ms")
+            draw.text(
+                ((chosen[0] + chosen[2]) / 2, chosen[1] + 2 + step * (i + 1) - 4),
+                t,
+                fill=LABEL,
+                font=font,
+                anchor="ms",
+            )
 
     def _node_box(self, name: str, to_px) -> tuple[float, float, float, float]:
         xs, ys = [], []
@@ -296,8 +331,13 @@ class Scene:
         if len(lines) > CAPTION_LINES:
             lines = lines[: CAPTION_LINES - 1] + ["…"]
         for i, line in enumerate(lines):
-            draw.text((pad, top + (10 + 17 * i) * SCALE * SUPERSAMPLE), line, fill="#1c1917" if i else RED, font=font,
-                      anchor="lt")
+            draw.text(
+                (pad, top + (10 + 17 * i) * SCALE * SUPERSAMPLE),
+                line,
+                fill="#1c1917" if i else RED,
+                font=font,
+                anchor="lt",
+            )
 
 
 def _load_font(size: int):
@@ -308,7 +348,9 @@ def _load_font(size: int):
 
         spec = find_spec("matplotlib")
         if spec and spec.submodule_search_locations:
-            path = os.path.join(list(spec.submodule_search_locations)[0], "mpl-data", "fonts", "ttf", "DejaVuSans.ttf")
+            path = os.path.join(
+                next(iter(spec.submodule_search_locations)), "mpl-data", "fonts", "ttf", "DejaVuSans.ttf"
+            )
             if os.path.exists(path):
                 return ImageFont.truetype(path, size)
         return ImageFont.truetype("DejaVuSans.ttf", size)
@@ -341,9 +383,9 @@ def _overlap(a: tuple, b: tuple) -> bool:
 
 def _along(points: list, fraction: float) -> tuple[float, float]:
     """The point `fraction` of the way along a polyline."""
-    lengths = [math.dist(a, b) for a, b in zip(points, points[1:])]
+    lengths = [math.dist(a, b) for a, b in pairwise(points)]
     goal = sum(lengths) * fraction
-    for (a, b), d in zip(zip(points, points[1:]), lengths):
+    for (a, b), d in zip(pairwise(points), lengths):
         if goal <= d and d > 0:
             t = goal / d
             return a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t
@@ -356,13 +398,19 @@ def _line(draw, points: list, color: str, width: int, dashed: bool) -> None:
         draw.line(points, fill=color, width=width, joint="curve")
         return
     on, off = 5 * SUPERSAMPLE * SCALE, 4 * SUPERSAMPLE * SCALE
-    for a, b in zip(points, points[1:]):
+    for a, b in pairwise(points):
         d = math.dist(a, b)
         t = 0.0
         while t < d:
             e = min(t + on, d)
-            draw.line([(a[0] + (b[0] - a[0]) * t / d, a[1] + (b[1] - a[1]) * t / d),
-                       (a[0] + (b[0] - a[0]) * e / d, a[1] + (b[1] - a[1]) * e / d)], fill=color, width=width)
+            draw.line(
+                [
+                    (a[0] + (b[0] - a[0]) * t / d, a[1] + (b[1] - a[1]) * t / d),
+                    (a[0] + (b[0] - a[0]) * e / d, a[1] + (b[1] - a[1]) * e / d),
+                ],
+                fill=color,
+                width=width,
+            )
             t = e + off
 
 

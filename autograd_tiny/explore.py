@@ -46,6 +46,11 @@ from .viz import INSTALL_HINT, GraphTooLargeError, GraphvizNotFoundError, draw_d
 __all__ = [
     "explore",
     "Explorer",
+    "Graph",
+    "build_steps",
+    "check_size",
+    "svg_element",
+    "MARGIN",
     "MAX_VALUES",
     "LAYOUT_TIMEOUT",
     "replay",
@@ -55,6 +60,7 @@ __all__ = [
     "page",
     "iframe",
     "frame_height",
+    "controls",
     "number",
 ]
 
@@ -102,7 +108,9 @@ def explore(
         collapse = "neuron"
     if collapse not in (None, "neuron"):
         raise ValueError(f"explore: collapse must be None or 'neuron', got {collapse!r}")
-    if max_nodes is not None and (isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1):
+    if max_nodes is not None and (
+        isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1
+    ):
         raise ValueError(f"explore: max_nodes must be a positive int or None, got {max_nodes!r}")
     check_size("explore", root)
     try:
@@ -218,7 +226,9 @@ class Graph:
     def neuron_title(self, end: Value) -> str:
         """'neuron 1.3 (relu)' (layer, neuron) with a model, else 'relu neuron'."""
         act = self.activation(end)
-        where = next((self.unit_names[p] for m in self.units[end] for p in m.parents if p in self.unit_names), None)
+        where = next(
+            (self.unit_names[p] for m in self.units[end] for p in m.parents if p in self.unit_names), None
+        )
         return f"{act} neuron" if where is None else f"neuron {where} ({act})"
 
     def activation(self, end: Value) -> str:
@@ -335,17 +345,23 @@ def build_steps(graph: Graph) -> list[dict]:
     return steps
 
 
+START = (
+    "Then backward() starts from the output and applies the chain rule at each node: "
+    "input.grad += local derivative × node.grad."
+)
+SEED = "Every other grad starts at 0; each node passes its grad back to its inputs, output to leaves."
+
+
 def _start(graph: Graph) -> dict:
     root = graph.root
     if not root.parents:
         text = [[graph.who(root), " is a leaf: there is nothing to compute and nothing to propagate."]]
     else:
         leaves = [v for v in graph.nodes if not getattr(v, "parents", ()) and graph.is_drawn(v)]
+        what = f"The graph of {graph.who(root)}: {len(graph.units)} operations, {len(leaves)} leaves drawn."
         text = [
-            [f"The graph of {graph.who(root)}: {len(graph.units)} operations, {len(leaves)} leaves drawn. "
-             "The leaves' data is known; every other value is computed going forward."],
-            ["Then backward() starts from the output and applies the chain rule at each node: "
-             "input.grad += local derivative × node.grad."],
+            [what + " The leaves' data is known; every other value is computed going forward."],
+            [START],
             ["Step with → and ←, or the buttons."],
         ]
     return {"phase": "start", "node": None, "flows": [], "set": [], "text": text, "table": None}
@@ -359,9 +375,15 @@ def _forward(graph: Graph, end: Value, k: int, total: int) -> dict:
     else:
         text, table = _forward_op(graph, end)
     edges = _edges_into(graph, end, [p for m in graph.units[end] for p in graph.inputs[m]])
-    return {"phase": "forward", "node": end, "edges": edges, "flows": [],
-            "set": [[name, "d", PENDING, _data_text(end.data)]],
-            "text": [[head, *text[0]], *text[1:]], "table": table}
+    return {
+        "phase": "forward",
+        "node": end,
+        "edges": edges,
+        "flows": [],
+        "set": [[name, "d", PENDING, _data_text(end.data)]],
+        "text": [[head, *text[0]], *text[1:]],
+        "table": table,
+    }
 
 
 def _forward_op(graph: Graph, v: Value) -> tuple[list, dict]:
@@ -371,7 +393,14 @@ def _forward_op(graph: Graph, v: Value) -> tuple[list, dict]:
     out = graph.who(v)
     if v.op in _INFIX and len(args) == 2:
         sign = {"*": "×", "/": "/", "+": "+", "**": "**"}[v.op]
-        line = [f"{out} = {names[0]} {v.op} {names[1]} = ", values[0], f" {sign} ", values[1], " = ", number(v.data)]
+        line = [
+            f"{out} = {names[0]} {v.op} {names[1]} = ",
+            values[0],
+            f" {sign} ",
+            values[1],
+            " = ",
+            number(v.data),
+        ]
     elif isinstance(v.primitive, NeuronOp):
         return _forward_neuron(graph, v)
     else:
@@ -380,8 +409,15 @@ def _forward_op(graph: Graph, v: Value) -> tuple[list, dict]:
             inner += ([", "] if i else []) + [x]
         if len(values) > 6:
             inner = [f"{len(values)} values"]
-        line = [f"{out} = {v.op}(", ", ".join(names) if len(names) <= 6 else "…", ") = ",
-                f"{v.op}(", *inner, ") = ", number(v.data)]
+        line = [
+            f"{out} = {v.op}(",
+            ", ".join(names) if len(names) <= 6 else "…",
+            ") = ",
+            f"{v.op}(",
+            *inner,
+            ") = ",
+            number(v.data),
+        ]
     table = {"head": ["input", "data"], "rows": [[n, x] for n, x in zip(names, values)]}
     return [line, ["(the op's forward function, run on its inputs' data)"]], table
 
@@ -416,7 +452,9 @@ def _forward_neuron(graph: Graph, end: Value) -> tuple[list, dict]:
     line = [f"{graph.who(end)}: z = w·x + b over {len(x)} inputs = ", number(z)]
     if act != "linear":
         line += [f"; out = {act}(z) = ", number(end.data)]
-    rows = [[graph.who(xi), number(xi.data), number(wi.data), number(wi.data * xi.data)] for wi, xi in zip(w, x)]
+    rows = [
+        [graph.who(xi), number(xi.data), number(wi.data), number(wi.data * xi.data)] for wi, xi in zip(w, x)
+    ]
     if b is not None:
         rows.append(["bias", "", number(b.data), number(b.data)])
     table = {"head": ["input x", "x", "weight w", "w·x"], "rows": rows}
@@ -446,17 +484,23 @@ def _edge(graph: Graph, end: Value, p, used: Counter) -> list | None:
 def _seed(graph: Graph) -> dict:
     root = graph.root
     name = graph.who(root)
-    return {"phase": "seed", "node": root, "edges": [], "flows": [],
-            "set": [[graph.name(root), "g", _grad_text(0.0), _grad_text(1.0)]],
-            "text": [[f"Backward starts at the output: {name}.grad = d{name}/d{name} = ", number(1.0), "."],
-                     ["Every other grad starts at 0; each node passes its grad back to its inputs, "
-                      "from the output to the leaves."]],
-            "table": None}
+    return {
+        "phase": "seed",
+        "node": root,
+        "edges": [],
+        "flows": [],
+        "set": [[graph.name(root), "g", _grad_text(0.0), _grad_text(1.0)]],
+        "text": [
+            [f"Backward starts at the output: {name}.grad = d{name}/d{name} = ", number(1.0), "."],
+            [SEED],
+        ],
+        "table": None,
+    }
 
 
 # The local derivative of each op, as words for the explanation (the numbers are the engine's).
 RULES: dict[str, tuple[str, ...]] = {
-    "+": ("1", "1"), "-": ("1", "-1"), "/": ("1/{1}", "-{0}/{1}²"), "**": ("{1}·{0}^({1}-1)", "{0}^{1}·ln {0}"),
+    "+": ("1", "1"), "/": ("1/{1}", "-{0}/{1}²"), "**": ("{1}·{0}^({1}-1)", "{0}^{1}·ln {0}"),
     "exp": ("exp({0})",), "log": ("1/{0}",), "tanh": ("1 - tanh²",), "sigmoid": ("σ·(1 - σ)",),
     "softplus": ("σ({0})",), "relu": ("1 ({0} > 0)",), "leaky_relu": ("1 or slope", "{0} (if {0} ≤ 0)"),
     "abs": ("sign({0})",), "sin": ("cos({0})",), "cos": ("-sin({0})",), "sum": ("1",),
@@ -511,22 +555,40 @@ def _backward(graph: Graph, end: Value, grads: dict, k: int, total: int) -> dict
                 if d is not None:
                     grads[p] = grads.get(p, 0.0) + d * g  # the chain rule, inside the box
                 continue
-            flow = {"input": p, "rule": _rule(m, i, names), "local": None, "upstream": upstream,
-                    "edge": _edge(graph, end, p, used)}
+            flow = {
+                "input": p,
+                "rule": _rule(m, i, names),
+                "local": None,
+                "upstream": upstream,
+                "edge": _edge(graph, end, p, used),
+            }
             if d is not None:
                 before = grads.get(p, 0.0)
-                flow.update(local=d * reach.get(m, 0.0) if m is not end else d, contribution=d * g,
-                            before=before, after=before + d * g)
+                flow.update(
+                    local=d * reach.get(m, 0.0) if m is not end else d,
+                    contribution=d * g,
+                    before=before,
+                    after=before + d * g,
+                )
                 grads[p] = flow["after"]  # the chain rule
             flows.append(flow)
-    return {"phase": "backward", "node": end, "edges": [f["edge"] for f in flows if f["edge"]],
-            "flows": flows, "set": _grad_changes(graph, flows), "text": _backward_text(graph, end, flows, k, total),
-            "table": _backward_table(graph, flows)}
+    return {
+        "phase": "backward",
+        "node": end,
+        "edges": [f["edge"] for f in flows if f["edge"]],
+        "flows": flows,
+        "set": _grad_changes(graph, flows),
+        "text": _backward_text(graph, end, flows, k, total),
+        "table": _backward_table(graph, flows),
+    }
 
 
 def _grad_changes(graph: Graph, flows: list[dict]) -> list[list]:
-    return [[graph.name(f["input"]), "g", _grad_text(f["before"]), _grad_text(f["after"])]
-            for f in flows if f["local"] is not None and graph.is_drawn(f["input"])]
+    return [
+        [graph.name(f["input"]), "g", _grad_text(f["before"]), _grad_text(f["after"])]
+        for f in flows
+        if f["local"] is not None and graph.is_drawn(f["input"])
+    ]
 
 
 def _why_nothing(graph: Graph, end: Value, p) -> str:
@@ -539,8 +601,14 @@ def _backward_text(graph: Graph, end: Value, flows: list[dict], k: int, total: i
     name = graph.who(end)
     up = number(flows[0]["upstream"] if flows else 0.0)
     what = name if not graph.has_op_node(end) else f"{name}, made by {end.op}"
-    lines = [[f"Backward step {k} of {total}: at {what}, whose grad is {name}.grad = ", up,
-              ". For each input, input.grad += local derivative × ", f"{name}.grad:"]]
+    lines = [
+        [
+            f"Backward step {k} of {total}: at {what}, whose grad is {name}.grad = ",
+            up,
+            ". For each input, input.grad += local derivative × ",
+            f"{name}.grad:",
+        ]
+    ]
     hidden = 0
     for f in flows:
         p = f["input"]
@@ -551,11 +619,24 @@ def _backward_text(graph: Graph, end: Value, flows: list[dict], k: int, total: i
         if f["local"] is None:
             lines.append([_why_nothing(graph, end, p) + "."])
             continue
-        lines.append([f"{who}: {f['rule']} = ", number(f["local"]), " × ", up, " = ", number(f["contribution"]),
-                      f"; {who}.grad ", number(f["before"]), " → ", number(f["after"])])
+        lines.append(
+            [
+                f"{who}: {f['rule']} = ",
+                number(f["local"]),
+                " × ",
+                up,
+                " = ",
+                number(f["contribution"]),
+                f"; {who}.grad ",
+                number(f["before"]),
+                " → ",
+                number(f["after"]),
+            ]
+        )
     if hidden:
-        lines.append([f"The {hidden} parameters inside the box (its weights and bias) get theirs the same "
-                      "way: see the table."])
+        lines.append(
+            [f"The {hidden} parameters inside the box (its weights and bias) get theirs the same way."]
+        )
     return lines
 
 
@@ -565,8 +646,16 @@ def _backward_table(graph: Graph, flows: list[dict]) -> dict:
         if f["local"] is None:
             rows.append([graph.who(f["input"]), "none", "", "", "", ""])
         else:
-            rows.append([graph.who(f["input"]), number(f["local"]), number(f["upstream"]),
-                         number(f["contribution"]), number(f["before"]), number(f["after"])])
+            rows.append(
+                [
+                    graph.who(f["input"]),
+                    number(f["local"]),
+                    number(f["upstream"]),
+                    number(f["contribution"]),
+                    number(f["before"]),
+                    number(f["after"]),
+                ]
+            )
     return {"head": ["input", "local", "× grad", "= adds", "before", "after"], "rows": rows}
 
 
@@ -574,14 +663,23 @@ def _done(graph: Graph, grads: dict) -> dict:
     leaves = [v for v in graph.nodes if isinstance(v, Value) and not v.parents and v is not graph.root]
     leaves.sort(key=lambda v: not graph.is_drawn(v))  # the drawn ones first
     root = graph.who(graph.root)
-    lines: list[list] = [[f"Backward is done: every leaf holds d{root}/d(leaf), the gradient backward() gives."]]
+    lines: list[list] = [
+        [f"Backward is done: every leaf holds d{root}/d(leaf), the gradient backward() gives."]
+    ]
     for v in leaves[:12]:
         lines.append([f"{graph.who(v)}.grad = ", number(grads.get(v, 0.0))])
     if len(leaves) > 12:
         lines.append([f"… and {len(leaves) - 12} more leaves."])
     rows = [[graph.who(v), number(v.data), number(grads.get(v, 0.0))] for v in leaves]
-    return {"phase": "done", "node": None, "edges": [], "flows": [], "set": [], "text": lines,
-            "table": {"head": ["leaf", "data", "grad"], "rows": rows}}
+    return {
+        "phase": "done",
+        "node": None,
+        "edges": [],
+        "flows": [],
+        "set": [],
+        "text": lines,
+        "table": {"head": ["leaf", "data", "grad"], "rows": rows},
+    }
 
 
 # ---------------------------------------------------------------------- the page
@@ -604,8 +702,10 @@ class Explorer:
 
     def __repr__(self) -> str:
         phases = Counter(s["phase"] for s in self.steps)
-        return (f"<Explorer of {self.graph.who(self.graph.root)}: {phases['forward']} forward and "
-                f"{phases['backward']} backward steps; .save('page.html') writes the page>")
+        return (
+            f"<Explorer of {self.graph.who(self.graph.root)}: {phases['forward']} forward and "
+            f"{phases['backward']} backward steps; .save('page.html') writes the page>"
+        )
 
     @property
     def html(self) -> str:
@@ -628,18 +728,22 @@ class Explorer:
             fields = 1 + has_grad + (label is not None) + (v in graph.units and not graph.has_op_node(v))
             # [data, grad, label, how many texts the box has]: Graphviz reads '&amp;' in a label
             # as '&' and drops line breaks, so the page writes the label itself, as text
-            boxes[graph.name(v)] = [_data_text(v.data) if known else PENDING, _grad_text(0.0) if has_grad else None,
-                                    label, fields]
+            boxes[graph.name(v)] = [
+                _data_text(v.data) if known else PENDING,
+                _grad_text(0.0) if has_grad else None,
+                label,
+                fields,
+            ]
         steps = []
         for i, s in enumerate(self.steps):
             node = s["node"]
             if s["phase"] == "forward":
                 computed[graph.name(node)] = i
+            on_op = s["phase"] in ("forward", "backward") and graph.has_op_node(node)  # the op at work
             steps.append({
                 "phase": s["phase"],
                 "node": graph.name(node) if node is not None else None,
-                "op": f"{graph.name(node)}op" if s["phase"] in ("forward", "backward") and graph.has_op_node(node)
-                else None,
+                "op": f"{graph.name(node)}op" if on_op else None,
                 "edges": s.get("edges", []),
                 "labels": _labels(graph, s),
                 "targets": sorted({graph.name(f["input"]) for f in s["flows"]
@@ -686,9 +790,9 @@ def _labels(graph: Graph, step: dict) -> list:
         if f["local"] is None:
             labels.append([edge, "no gradient", ""])
         else:
-            labels.append([edge, f"{format_number(f['local'])} × {format_number(f['upstream'])} = "
-                                 f"{format_number(f['contribution'])}",
-                           f"grad {format_number(f['before'])} → {format_number(f['after'])}"])
+            local, up, adds = (format_number(f[key]) for key in ("local", "upstream", "contribution"))
+            product = f"{local} × {up} = {adds}"
+            labels.append([edge, product, f"grad {format_number(f['before'])} → {format_number(f['after'])}"])
     return labels
 
 
@@ -698,16 +802,7 @@ def _body(explorer: Explorer) -> str:
 <header><h1>{html.escape(explorer.title)}</h1>
 <p class="hint">→ / ← step, space plays, Home / End jump. Forward computes each value from its inputs;
 backward sends each node's grad to its inputs: <b>input.grad += local derivative × node.grad</b>.</p></header>
-<div class="controls" role="toolbar" aria-label="steps">
-<button id="first" type="button" title="jump to the start (Home)">|◀</button>
-<button id="prev" type="button" title="previous step (←)">◀</button>
-<button id="play" type="button" title="play or pause (space)">play</button>
-<button id="next" type="button" title="next step (→)">▶</button>
-<button id="last" type="button" title="jump to the end (End)">▶|</button>
-<label>speed <select id="speed"><option value="1600">slow</option><option value="800" selected>normal</option>
-<option value="350">fast</option><option value="120">very fast</option></select></label>
-<input id="scrub" type="range" min="0" max="{steps - 1}" value="0" aria-label="step">
-<span id="counter"></span>
+{controls(steps, 0, ((1600, "slow"), (800, "normal"), (350, "fast"), (120, "very fast")))}
 <button id="zoom" type="button" title="fit the drawing to the window, or show it full size">full size</button>
 </div>
 <div class="story"><div id="explanation" aria-live="polite"></div><aside id="details"></aside></div>
@@ -716,6 +811,25 @@ backward sends each node's grad to its inputs: <b>input.grad += local derivative
 
 
 # ---------------------------------------------------------------------- page helpers
+
+
+def controls(steps: int, start: int, speeds: tuple[tuple[int, str], ...]) -> str:
+    """The toolbar common.js drives: jump to the first or last step, previous and next, play at
+    a speed (milliseconds per step, the second one chosen), a slider, the step counter. Left
+    open: the caller adds its own buttons, then closes it with </div>."""
+    options = "".join(
+        f'<option value="{ms}"{" selected" if i == 1 else ""}>{name}</option>'
+        for i, (ms, name) in enumerate(speeds)
+    )
+    return f"""<div class="controls" role="toolbar" aria-label="steps">
+<button id="first" type="button" title="the first step (Home)">|◀</button>
+<button id="prev" type="button" title="previous step (←)">◀</button>
+<button id="play" type="button" title="play or pause (space)">play</button>
+<button id="next" type="button" title="next step (→)">▶</button>
+<button id="last" type="button" title="the last step (End)">▶|</button>
+<label>speed <select id="speed">{options}</select></label>
+<input id="scrub" type="range" min="0" max="{steps - 1}" value="{start}" aria-label="step">
+<span id="counter"></span>"""
 
 
 @contextmanager
@@ -746,16 +860,27 @@ def layout(drawing: Any, fmt: str) -> bytes:
 
     dot = shutil.which("dot")
     if dot is None:
-        raise GraphvizNotFoundError(f"explore: the Graphviz program 'dot' was not found on PATH; {INSTALL_HINT}")
+        raise GraphvizNotFoundError(
+            f"explore: the Graphviz program 'dot' was not found on PATH; {INSTALL_HINT}"
+        )
     try:
-        done = subprocess.run([dot, f"-T{fmt}"], input=drawing.source.encode("utf-8"), capture_output=True,
-                              timeout=LAYOUT_TIMEOUT, check=False)
+        done = subprocess.run(
+            [dot, f"-T{fmt}"],
+            input=drawing.source.encode("utf-8"),
+            capture_output=True,
+            timeout=LAYOUT_TIMEOUT,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
-        raise RuntimeError(f"explore: Graphviz took more than {LAYOUT_TIMEOUT:g} s to lay out the graph; "
-                           "pass model= for one box per neuron, or explore a smaller graph") from None
+        raise RuntimeError(
+            f"explore: Graphviz took more than {LAYOUT_TIMEOUT:g} s to lay out the graph; "
+            "pass model= for one box per neuron, or explore a smaller graph"
+        ) from None
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise RuntimeError(f"explore: Graphviz failed to lay out the graph: {message[-1] if message else done.returncode}")
+        raise RuntimeError(
+            f"explore: Graphviz failed to lay out the graph: {message[-1] if message else done.returncode}"
+        )
     return done.stdout
 
 
@@ -771,12 +896,19 @@ def svg_element(svg: str) -> tuple[str, tuple[float, float]]:
     svg = svg[svg.index("<svg") :]
     found = re.match(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"\s+viewBox="([-\d. ]+)"', svg)
     if found is None:
-        raise RuntimeError("explore: Graphviz's SVG does not start as expected (<svg width=.. height=.. viewBox=..)")
+        raise RuntimeError(
+            "explore: Graphviz's SVG does not start as expected (<svg width=.. height=.. viewBox=..)"
+        )
     w, h = float(found.group(1)), float(found.group(2)) + 2 * MARGIN
     x0, y0, vw, vh = (float(v) for v in found.group(3).split())
-    head = (f'<svg data-width="{w:g}" data-height="{h:g}" data-margin="{MARGIN}" '
-            f'viewBox="{x0:g} {y0 - MARGIN:g} {vw:g} {vh + 2 * MARGIN:g}"')
-    return head + svg[found.end() :], (w, h)
+    head = (
+        f'<svg data-width="{w:g}" data-height="{h:g}" data-margin="{MARGIN}" '
+        f'viewBox="{x0:g} {y0 - MARGIN:g} {vw:g} {vh + 2 * MARGIN:g}"'
+    )
+    body = re.sub(
+        r"<!--.*?-->\n?", "", svg[found.end() :], flags=re.DOTALL
+    )  # Graphviz's comments: the names again
+    return head + body, (w, h)
 
 
 def script_json(data: Any) -> str:
@@ -812,8 +944,10 @@ def page(title: str, script: str, body: str, data: Any) -> str:
     fetched: the Content-Security-Policy allows no request and runs only this page's script."""
     css = asset("page.css")
     js = asset("common.js") + asset(f"{script}.js")
-    policy = (f"default-src 'none'; script-src {_hash(js)}; style-src {_hash(css)}; "
-              "img-src data:; base-uri 'none'; form-action 'none'")
+    policy = (
+        f"default-src 'none'; script-src {_hash(js)}; style-src {_hash(css)}; "
+        "img-src data:; base-uri 'none'; form-action 'none'"
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{policy}">
@@ -831,12 +965,14 @@ def page(title: str, script: str, body: str, data: Any) -> str:
 def iframe(document: str, height: int) -> str:
     """The page in an iframe (srcdoc): its script runs apart from the notebook's, in
     JupyterLab, the classic Notebook and VS Code alike, and its ids clash with nothing."""
-    return (f'<iframe srcdoc="{html.escape(document, quote=True)}" sandbox="allow-scripts" '
-            f'style="width: 100%; height: {height}px; border: 1px solid #e7e5e4; border-radius: 4px" '
-            'title="autograd_tiny explorer">'
-            # what shows where iframes are stripped (an untrusted notebook, GitHub's viewer)
-            "This view needs a trusted notebook: run the cell again, or save the page with .save() "
-            "and open it in a browser.</iframe>")
+    return (
+        f'<div><iframe srcdoc="{html.escape(document, quote=True)}" sandbox="allow-scripts" '
+        f'style="width: 100%; height: {height}px; border: 1px solid #e7e5e4; border-radius: 4px" '
+        'title="autograd_tiny explorer">'
+        # what shows where iframes are stripped (an untrusted notebook, GitHub's viewer)
+        "This view needs a trusted notebook: run the cell again, or save the page with .save() "
+        "and open it in a browser.</iframe></div>"
+    )
 
 
 def frame_height(size: tuple[float, float]) -> int:

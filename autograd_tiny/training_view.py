@@ -27,7 +27,7 @@ Example:
     >>> loss = losses.hinge([model(x) for x in X], data.signed_labels(y))
     >>> loss.backward()
     >>> recorder.record(loss)
-    >>> len(recorder), recorder.losses[0] == loss.data
+    >>> len(recorder), recorder.losses == [loss.data]
     (1, True)
 """
 
@@ -42,10 +42,28 @@ from typing import Any, Callable, Sequence
 
 from ._files import write_atomically
 from .engine import NeuronOp, Value, enable_grad, no_grad
-from .explore import Graph, check_size, frame_height, iframe, layout, lent_grads, page, replay, svg_element
+from .explore import (
+    Graph,
+    check_size,
+    controls,
+    frame_height,
+    iframe,
+    layout,
+    lent_grads,
+    page,
+    replay,
+    svg_element,
+)
 from .viz import GraphTooLargeError, draw_dot, format_number, trace
 
 __all__ = ["TrainingRecorder"]
+
+
+POINT = ". Below, each neuron's value on it, and the gradient of that with respect to the neuron."
+EDGES = (
+    "The edges are the weights (orange positive, blue negative, thicker when larger). Each step moves "
+    "every weight against its gradient in the whole loss: click a neuron to see them."
+)
 
 
 class TrainingRecorder:
@@ -59,7 +77,7 @@ class TrainingRecorder:
         point_loss: the loss of that one point as a function of the model's output on it
             (e.g. ``lambda s: losses.hinge([s], [1])``); None: the output itself.
         grid: the decision boundary is the model evaluated on grid x grid points.
-        every: record one step in `every` (the others are counted, not kept).
+        every: keep one step in `every` whole (the loss of every step is kept).
         max_steps: refuse to keep more steps than this (a page must stay light).
         live: in Jupyter, show the view now and refresh it while steps come in.
         refresh: at most one live refresh per this many seconds (and one when the cell ends).
@@ -69,21 +87,33 @@ class TrainingRecorder:
                  point_loss: Callable[[Any], Value] | None = None, grid: int = 20, every: int = 1,
                  max_steps: int = 1000, live: bool = False, refresh: float = 1.0) -> None:  # fmt: skip
         if not callable(model) or not hasattr(model, "parameters"):
-            raise TypeError(f"TrainingRecorder: model must be callable with parameters(), got {type(model).__name__}")
+            raise TypeError(
+                f"TrainingRecorder: model must be callable with parameters(), got {type(model).__name__}"
+            )
         if len(X) != len(y) or not X or any(len(x) != 2 for x in X):
-            raise ValueError(f"TrainingRecorder: need as many labels as two-dimensional points, got {len(X)} and {len(y)}")
+            raise ValueError(
+                f"TrainingRecorder: need as many labels as two-dimensional points, got {len(X)} and {len(y)}"
+            )
         if isinstance(point, bool) or not isinstance(point, int) or not 0 <= point < len(X):
-            raise ValueError(f"TrainingRecorder: point must be an index into X (0 to {len(X) - 1}), got {point!r}")
+            raise ValueError(
+                f"TrainingRecorder: point must be an index into X (0 to {len(X) - 1}), got {point!r}"
+            )
         for name, value, least in (("grid", grid, 2), ("every", every, 1), ("max_steps", max_steps, 1)):
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise ValueError(f"TrainingRecorder: {name} must be an int >= {least}, got {value!r}")
         self.model, self.X, self.y = model, [list(map(float, x)) for x in X], list(y)
-        self.point, self.point_loss, self.grid, self.every, self.max_steps = point, point_loss, grid, every, max_steps
+        self.point, self.point_loss, self.grid, self.every, self.max_steps = (
+            point,
+            point_loss,
+            grid,
+            every,
+            max_steps,
+        )
         self.params = list(model.parameters())
         self.bounds = _padded([x[0] for x in self.X]) + _padded([x[1] for x in self.X])
-        self.steps: list[int] = []  # the training step of each record, counted from 1
-        self.losses: list[float] = []
+        self.losses: list[float] = []  # at every step
         self.accuracies: list[float | None] = []
+        self.steps: list[int] = []  # the training step of each record, counted from 1
         self.records: list[dict] = []
         self.calls = 0
         self.graph: Graph | None = None
@@ -96,24 +126,28 @@ class TrainingRecorder:
         return len(self.records)
 
     def __repr__(self) -> str:
-        return (f"<TrainingRecorder: {len(self)} steps recorded of {self.calls}; "
-                ".save('training.html') writes the view>")
+        return (
+            f"<TrainingRecorder: {len(self)} steps recorded of {self.calls}; "
+            ".save('training.html') writes the view>"
+        )
 
     # ------------------------------------------------------------------ recording
 
     def record(self, loss: Value | float, accuracy: float | None = None) -> None:
         """Keep this step: the loss, the weights and their gradients (call it after
         ``loss.backward()``, before the optimizer's step), the point's graph, the boundary."""
+        value = float(loss.data if isinstance(loss, Value) else loss)
         self.calls += 1
+        self.losses.append(value)
+        self.accuracies.append(None if accuracy is None else float(accuracy))
         if (self.calls - 1) % self.every:
             return
         if len(self.records) >= self.max_steps:
-            raise ValueError(f"TrainingRecorder: already {self.max_steps} steps recorded (max_steps); "
-                             "record one step in k with every=k, or raise max_steps")
-        value = float(loss.data if isinstance(loss, Value) else loss)
+            raise ValueError(
+                f"TrainingRecorder: already {self.max_steps} steps recorded (max_steps); "
+                "record one step in k with every=k, or raise max_steps"
+            )
         self.steps.append(self.calls)
-        self.losses.append(value)
-        self.accuracies.append(None if accuracy is None else float(accuracy))
         self.records.append({
             "weights": [shown(p.data) for p in self.params],
             "grads": [shown(float(p.grad)) for p in self.params],
@@ -130,8 +164,10 @@ class TrainingRecorder:
             out = self.model([Value(x1, label="x1"), Value(x2, label="x2")])
             root = self.point_loss(out) if self.point_loss is not None else out
         if not isinstance(root, Value):
-            raise TypeError("TrainingRecorder: the model gives several outputs; pass point_loss= "
-                            "(the loss of one point as a function of them) to pick one value to follow")
+            raise TypeError(
+                "TrainingRecorder: the model gives several outputs; pass point_loss= "
+                "(the loss of one point as a function of them) to pick one value to follow"
+            )
         grads = replay(root)
         if self.graph is None:
             check_size("TrainingRecorder", root)
@@ -139,14 +175,18 @@ class TrainingRecorder:
                 with lent_grads(trace(root)[0], grads):
                     drawing = draw_dot(root, collapse="neuron", model=self.model, max_nodes=400)
             except GraphTooLargeError as err:
-                raise GraphTooLargeError(f"TrainingRecorder: the point's graph is too large to show ({err})") from None
+                raise GraphTooLargeError(
+                    f"TrainingRecorder: the point's graph is too large to show ({err})"
+                ) from None
             self.graph = Graph(root, drawing, self.model)
             nodes = self.graph.nodes
         else:
             nodes = trace(root)[0]
             if [getattr(v, "op", "") for v in nodes] != [getattr(v, "op", "") for v in self.graph.nodes]:
-                raise ValueError("TrainingRecorder: the point's graph changed shape between steps; "
-                                 "the model must compute the same operations every step")
+                raise ValueError(
+                    "TrainingRecorder: the point's graph changed shape between steps; "
+                    "the model must compute the same operations every step"
+                )
         boxes = {}
         for i, v in enumerate(nodes):
             name = f"v{i}"
@@ -224,24 +264,30 @@ class TrainingRecorder:
 
     def _step(self, k: int) -> dict:
         record = self.records[k]
-        loss = [format_number(self.losses[k]), repr(self.losses[k])]
-        line = [f"Training step {self.steps[k]} (recorded {k + 1} of {len(self.records)}): loss ", loss]
-        if self.accuracies[k] is not None:
-            line += [f", training accuracy {self.accuracies[k]:.0%}"]
+        step = self.steps[k]
+        value, accuracy = self.losses[step - 1], self.accuracies[step - 1]
+        line = [
+            f"Training step {step} (recorded {k + 1} of {len(self.records)}): loss ",
+            [format_number(value), repr(value)],
+        ]
+        if accuracy is not None:
+            line += [f", training accuracy {accuracy:.0%}"]
         if k:
-            before = self.losses[k - 1]
-            line += [", from ", [format_number(before), repr(before)], " at the recorded step before."]
+            before = self.losses[self.steps[k - 1] - 1]
+            line += [", from ", [format_number(before), repr(before)], f" at step {self.steps[k - 1]}."]
         x = self.X[self.point]
         root = self.graph.name(self.graph.root)
         out = record["boxes"][root][0]
-        lines = [line,
-                 [f"Point #{self.point} at ({x[0]:.3g}, {x[1]:.3g}), class {self.y[self.point]}: "
-                  f"{'its loss' if self.point_loss else 'the output'} is ", [format_number(out), repr(out)],
-                  ". Below, each neuron's value on it, and the gradient of that with respect to the neuron."],
-                 ["The edges are the weights (orange positive, blue negative, thicker when larger). "
-                  "Each step moves every weight against its gradient in the whole loss: click a neuron to see them."]]
-        return {"text": lines, "weights": record["weights"], "grads": record["grads"],
-                "boxes": record["boxes"], "boundary": record["boundary"]}
+        what = "its loss" if self.point_loss else "the output"
+        point = f"Point #{self.point} at ({x[0]:.3g}, {x[1]:.3g}), class {self.y[self.point]}: {what} is "
+        lines = [line, [point, [format_number(out), repr(out)], POINT], [EDGES]]
+        return {
+            "text": lines,
+            "weights": record["weights"],
+            "grads": record["grads"],
+            "boxes": record["boxes"],
+            "boundary": record["boundary"],
+        }
 
     def _body(self) -> str:
         last = len(self.records) - 1
@@ -249,21 +295,12 @@ class TrainingRecorder:
 <header><h1>Training, step by step</h1>
 <p class="hint">→ / ← step, space plays, Home / End jump; click the loss curve to jump there, and a neuron
 to list its weights and their gradients.</p></header>
-<div class="controls" role="toolbar" aria-label="steps">
-<button id="first" type="button" title="the first recorded step (Home)">|◀</button>
-<button id="prev" type="button" title="previous step (←)">◀</button>
-<button id="play" type="button" title="play or pause (space)">play</button>
-<button id="next" type="button" title="next step (→)">▶</button>
-<button id="last" type="button" title="the last recorded step (End)">▶|</button>
-<label>speed <select id="speed"><option value="900">slow</option><option value="300" selected>normal</option>
-<option value="80">fast</option></select></label>
-<input id="scrub" type="range" min="0" max="{last}" value="{last}" aria-label="step">
-<span id="counter"></span>
+{controls(len(self.records), last, ((900, "slow"), (300, "normal"), (80, "fast")))}
 </div>
 <div class="story"><div id="explanation" aria-live="polite"></div><aside id="details"></aside></div>
 <div class="top">
 <figure><svg id="loss-curve" viewBox="0 0 380 220" role="img" aria-label="loss curve"></svg>
-<figcaption>loss (black) and accuracy (green, dashed) at each recorded step</figcaption></figure>
+<figcaption>loss (black) and accuracy (green, dashed) at every step; click to jump</figcaption></figure>
 <figure><canvas id="boundary" width="260" height="220"></canvas>
 <figcaption>{html.escape(self._boundary_caption())}</figcaption></figure>
 </div>
@@ -273,8 +310,10 @@ to list its weights and their gradients.</p></header>
     def _boundary_caption(self) -> str:
         if len(set(self.y)) > 2:
             return "the class the model picks over the plane; the points in their classes' colours"
-        return (f"the model's output over the plane (blue below 0, orange above); the ringed point "
-                f"is #{self.point}")
+        return (
+            f"the model's output over the plane (blue below 0, orange above); the ringed point "
+            f"is #{self.point}"
+        )
 
     # ------------------------------------------------------------------ live, in Jupyter
 

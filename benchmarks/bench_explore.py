@@ -75,7 +75,9 @@ def browser_steps(path: Path) -> tuple[list[float], list[float], list[float]] | 
             return [times, script];
         }"""
         n = page.evaluate("() => window.explorer.steps") - 1
-        (right, script_r), (left, script_l) = (page.evaluate(measure, [n, key]) for key in ("ArrowRight", "ArrowLeft"))
+        (right, script_r), (left, script_l) = (
+            page.evaluate(measure, [n, key]) for key in ("ArrowRight", "ArrowLeft")
+        )
         frames, _ = page.evaluate(measure, [n, ""])
         browser.close()
     return right + left, script_r + script_l, frames
@@ -87,23 +89,32 @@ def main() -> None:
     args = parser.parse_args()
     loss, model = graph()
 
-    static, svg = timed(lambda: draw_dot(loss, collapse="neuron", model=model).pipe(format="svg"), args.repeats)
+    static, svg = timed(
+        lambda: draw_dot(loss, collapse="neuron", model=model).pipe(format="svg"), args.repeats
+    )
     built, html = timed(lambda: explore(loss, model=model).html, args.repeats)
-    print("MLP(2, [16, 16, 1]), one sample, hinge loss, one box per neuron (best of "
-          f"{args.repeats}):")
-    print(f"  build the page       {built * 1000:7.0f} ms   (the static drawing alone: {static * 1000:.0f} ms)"
-          "   bar: 2000 ms")
+    print(f"MLP(2, [16, 16, 1]), one sample, hinge loss, one box per neuron (best of {args.repeats}):")
+    print(
+        f"  build the page       {built * 1000:7.0f} ms   (the static drawing alone: {static * 1000:.0f} ms)"
+        "   bar: 2000 ms"
+    )
     size = len(html.encode("utf-8"))
-    print(f"  page size            {size / 1e6:7.2f} MB   (the static SVG alone: {len(svg) / 1e6:.2f} MB)"
-          "   bar: 2 MB")
+    print(
+        f"  page size            {size / 1e6:7.2f} MB   (the static SVG alone: {len(svg) / 1e6:.2f} MB)"
+        "   bar: 2 MB"
+    )
     with tempfile.TemporaryDirectory() as folder:
         path = explore(loss, model=model).save(Path(folder) / "mlp.html")
         measured = browser_steps(path)
     if measured is not None:
         steps, script, frames = measured
-        print(f"  one step in Chromium {statistics.median(steps):7.1f} ms median, {max(steps):.1f} ms worst of "
-              f"{len(steps)}, until painted   (two bare frames: {statistics.median(frames):.1f} ms)   bar: 50 ms")
-        print(f"    of which the script {statistics.median(script):5.1f} ms median, {max(script):.1f} ms worst")
+        print(
+            f"  one step in Chromium {statistics.median(steps):7.1f} ms median, {max(steps):.1f} ms worst of "
+            f"{len(steps)}, until painted  (two bare frames: {statistics.median(frames):.1f} ms)  bar: 50 ms"
+        )
+        print(
+            f"    of which the script {statistics.median(script):5.1f} ms median, {max(script):.1f} ms worst"
+        )
 
 
 if __name__ == "__main__":

@@ -19,9 +19,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from make_pictures import lecture_neuron  # noqa: E402  (the README's neuron, built once for all pictures)
+from make_pictures import lecture_neuron  # the README's neuron, the same in every picture
 
-from autograd_tiny import TrainingRecorder, data, explore, losses, nn, optim, save_animation  # noqa: E402
+from autograd_tiny import TrainingRecorder, data, explore, losses, nn, optim, save_animation
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]  # fmt: skip
@@ -39,7 +39,9 @@ def training_recorder() -> TrainingRecorder:
     optimizer = optim.SGD(model.parameters(), lr=1.0)
     schedule = optim.LinearLR(optimizer, start_factor=1.0, end_factor=0.1, total_iters=100)
     # point 76 sits inside the margin for almost the whole run: its loss and gradients stay alive
-    recorder = TrainingRecorder(model, X, y, every=2, point=76, point_loss=lambda s: losses.hinge([s], [signs[76]]))
+    recorder = TrainingRecorder(
+        model, X, y, every=2, point=76, point_loss=lambda s: losses.hinge([s], [signs[76]])
+    )
     for _ in range(100):
         scores = [model(x) for x in X]
         loss = losses.hinge(scores, signs) + losses.l2(model.parameters(), 1e-4)
@@ -72,7 +74,9 @@ def screenshots() -> None:
             page.keyboard.press("ArrowRight")
         path = HERE / "explorer.png"
         bottom = page.locator("#graph").bounding_box()
-        page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": 1100, "height": bottom["y"] + bottom["height"] + 8})
+        page.screenshot(
+            path=str(path), clip={"x": 0, "y": 0, "width": 1100, "height": bottom["y"] + bottom["height"] + 8}
+        )
         report(path)
         page.set_viewport_size({"width": 1100, "height": 1000})
         page.goto(training_recorder().save(Path(folder) / "training.html").as_uri())

@@ -75,7 +75,9 @@
     var a = logScale ? Math.log(lo) : lo, b = logScale ? Math.log(hi) : hi, t = logScale ? Math.log(v) : v;
     return top + (H - top - bottom) * (b === a ? 0.5 : 1 - (t - a) / (b - a));
   }
-  function lx(i) { return left + (W - left - right) * (steps.length > 1 ? i / (steps.length - 1) : 0.5); }
+  // x: the training step (the curve has every step's loss; the records are some of them)
+  var calls = losses.length;
+  function lx(step) { return left + (W - left - right) * (calls > 1 ? (step - 1) / (calls - 1) : 0.5); }
   function el(name, attrs, text) {
     var e = document.createElementNS(Page.SVGNS, name);
     Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
@@ -86,14 +88,14 @@
   el("line", { x1: left, y1: H - bottom, x2: W - right, y2: H - bottom, class: "axis" });
   el("text", { x: left - 4, y: ly(hi) + 4, "text-anchor": "end", class: "tick" }, fmt(hi));
   el("text", { x: left - 4, y: ly(lo) + 4, "text-anchor": "end", class: "tick" }, fmt(lo));
-  el("text", { x: left, y: H - 8, class: "tick" }, "step " + data.at[0]);
-  el("text", { x: W - right, y: H - 8, "text-anchor": "end", class: "tick" }, "step " + data.at[data.at.length - 1]);
+  el("text", { x: left, y: H - 8, class: "tick" }, "step 1");
+  el("text", { x: W - right, y: H - 8, "text-anchor": "end", class: "tick" }, "step " + calls);
   if (logScale) el("text", { x: left + 4, y: top + 10, class: "tick" }, "log scale");
-  el("polyline", { class: "loss", points: losses.map(function (v, i) { return lx(i) + "," + ly(v); }).join(" ") });
+  el("polyline", { class: "loss", points: losses.map(function (v, i) { return lx(i + 1) + "," + ly(v); }).join(" ") });
   var acc = data.accuracies.filter(function (a) { return a !== null; });
-  if (acc.length === steps.length) {
+  if (acc.length === calls) {
     el("polyline", { class: "accuracy", points: data.accuracies.map(function (a, i) {
-      return lx(i) + "," + (top + (H - top - bottom) * (1 - a));
+      return lx(i + 1) + "," + (top + (H - top - bottom) * (1 - a));
     }).join(" ") });
     el("text", { x: W - right + 3, y: top + 8, class: "tick" }, "100%");
     el("text", { x: W - right + 3, y: H - bottom, class: "tick" }, "0%");
@@ -103,9 +105,11 @@
   curve.addEventListener("click", function (e) {
     var box = curve.getBoundingClientRect();
     var x = (e.clientX - box.left) * W / box.width;
-    var i = Math.round((x - left) / (W - left - right) * (steps.length - 1));
+    var step = 1 + (x - left) / (W - left - right) * (calls - 1);
+    var nearest = 0;
+    data.at.forEach(function (s, i) { if (Math.abs(s - step) < Math.abs(data.at[nearest] - step)) nearest = i; });
     buttons.stop();
-    go(i);
+    go(nearest);
   });
 
   // ------------------------------------------------------------------ the decision boundary
@@ -161,8 +165,8 @@
     showGraph(step);
     showBoundary(step);
     showNeuron(step);
-    now.setAttribute("x1", lx(current));
-    now.setAttribute("x2", lx(current));
+    now.setAttribute("x1", lx(data.at[current]));
+    now.setAttribute("x2", lx(data.at[current]));
     counter.textContent = "step " + data.at[current] + " (" + (current + 1) + " of " + steps.length + " recorded)";
     buttons.scrub.value = current;
     window.explorer.lastStepMs = performance.now() - t0;
