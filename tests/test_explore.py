@@ -68,7 +68,7 @@ def test_a_value_used_twice_accumulates():
 def test_lecture_neuron_steps_match_closed_forms():
     """micrograd's neuron: each backward step's local derivative, upstream grad and contribution
     equal the closed forms (tanh' = 1 - o², + passes it on, * multiplies by the other input)."""
-    o, v = lecture_neuron()
+    o, _ = lecture_neuron()
     page = explore(o)
     slope = 1 - math.tanh(2 * -3 + 0 * 1 + B) ** 2  # 0.5
     expected = {  # input label -> (local derivative, upstream grad)
@@ -217,7 +217,7 @@ def test_a_leaf_has_no_steps_to_take():
 
 
 def page_scripts(document: str) -> list[str]:
-    return re.findall(r"<script[^>]*>(.*?)</script>", document, flags=re.S)
+    return re.findall(r"<script[^>]*>(.*?)</script>", document, flags=re.DOTALL)
 
 
 @needs_dot
@@ -232,7 +232,9 @@ def test_hostile_label_is_data_everywhere():
     assert "alert(1)" in document  # it is there, as text
     data = json.loads(page_scripts(document)[0])
     assert HOSTILE in json.dumps(data, ensure_ascii=False)  # the data round-trips the label
-    assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;" in document  # <title> and <h1>
+    assert (
+        "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;" in document
+    )  # <title> and <h1>
 
 
 def test_script_json_has_nothing_that_ends_a_script():
@@ -258,7 +260,7 @@ def test_page_is_self_contained_with_a_matching_content_security_policy():
     code = page_scripts(document)[1]
     digest = base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode()
     assert f"script-src 'sha256-{digest}'" in policy
-    style = re.search(r"<style>(.*?)</style>", document, flags=re.S).group(1)
+    style = re.search(r"<style>(.*?)</style>", document, flags=re.DOTALL).group(1)
     assert base64.b64encode(hashlib.sha256(style.encode("utf-8")).digest()).decode() in policy
 
 
@@ -268,7 +270,7 @@ def test_repr_html_is_the_page_in_a_sandboxed_iframe():
     a = Value(3.0, label="a")
     page = explore(a * a)
     frame = page._repr_html_()
-    assert frame.startswith("<iframe ") and 'sandbox="allow-scripts"' in frame
+    assert frame.startswith("<div><iframe ") and 'sandbox="allow-scripts"' in frame
     srcdoc = re.search(r'srcdoc="([^"]*)"', frame).group(1)
     assert html.unescape(srcdoc) == page.html
 
@@ -299,7 +301,9 @@ def test_a_graph_too_large_is_refused_with_a_clear_message():
     """An MLP drawn op by op is more than max_nodes: the error names explore, the count and the way out."""
     model = nn.MLP(2, [16, 16, 1], seed=0, fused=False)
     out = model([0.5, -1.0])
-    with pytest.raises(GraphTooLargeError, match=r"explore: .*\(\d+ nodes to draw, more than max_nodes=500\); pass model="):
+    with pytest.raises(
+        GraphTooLargeError, match=r"explore: .*\(\d+ nodes to draw, more than max_nodes=500\); pass model="
+    ):
         explore(out)
     assert explore(out, model=model).steps  # one box per neuron fits
 
@@ -337,3 +341,13 @@ def test_docstring_examples_run():
         module = importlib.import_module(f"autograd_tiny.{name}")
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
         assert result.failed == 0
+
+
+def test_graph_html_to_a_missing_folder_is_one_line(tmp_path, capsys):
+    """`graph --html` into a folder that does not exist: exit 2, one line naming the file."""
+    from autograd_tiny.cli import main
+
+    target = tmp_path / "missing" / "page.html"
+    assert main(["graph", "x*x", "x=3", "--html", str(target)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"autograd-tiny: error: graph: cannot write {str(target)!r}: No such file or directory"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from itertools import pairwise
 
 import pytest
 
@@ -49,7 +50,7 @@ def test_frames_change_where_the_step_is(tmp_path):
         for i in range(gif.n_frames):
             gif.seek(i)
             frames.append(gif.convert("RGB").tobytes())
-    assert all(a != b for a, b in zip(frames, frames[1:]))
+    assert all(a != b for a, b in pairwise(frames))
 
 
 @pytest.mark.parametrize("seconds", [0, -1, 1000, "1"])

@@ -14,8 +14,10 @@ import shutil
 import statistics
 
 import pytest
+from test_explore import HOSTILE, B, lecture_neuron  # the same graphs as the Python-side tests
 
 from autograd_tiny import TrainingRecorder, Value, data, explore, losses, nn
+from autograd_tiny.cli import main
 from autograd_tiny.engine import topological_order
 from autograd_tiny.viz import format_number
 
@@ -26,14 +28,14 @@ except ImportError:  # pragma: no cover - depends on the machine
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
-    pytest.mark.skipif(sync_playwright is None, reason="Playwright is not installed (pip install playwright)"),
+    pytest.mark.skipif(
+        sync_playwright is None, reason="Playwright is not installed (pip install playwright)"
+    ),
     pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)"),
     pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz program 'dot' lays the pages out"),
 ]
 ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]  # fmt: skip
-B = 6.8813735870195432
-HOSTILE = "</script><script>alert(1)</script>"
 
 
 @pytest.fixture(scope="module")
@@ -98,14 +100,19 @@ class Tab:
 
     def current(self) -> str | None:
         """The name of the highlighted box (not its op node)."""
-        names = self.page.eval_on_selector_all("g.node.current", "els => els.map(e => e.querySelector('title').textContent)")
+        names = self.page.eval_on_selector_all(
+            "g.node.current", "els => els.map(e => e.querySelector('title').textContent)"
+        )
         boxes = [n for n in names if not n.endswith("op")]
         return boxes[0] if boxes else None
 
     def texts(self, name: str) -> list[str]:
         return self.page.eval_on_selector_all(
-            "g.node", "(els, name) => { const g = els.find(e => e.querySelector('title').textContent === name);"
-            " return g ? [...g.querySelectorAll('text')].map(t => t.textContent) : null; }", name)
+            "g.node",
+            "(els, name) => { const g = els.find(e => e.querySelector('title').textContent === name);"
+            " return g ? [...g.querySelectorAll('text')].map(t => t.textContent) : null; }",
+            name,
+        )
 
     def check_clean(self):
         assert self.problems == [], self.problems
@@ -119,17 +126,6 @@ def tab(browser, tmp_path):
     yield t
     t.check_clean()
     t.context.close()
-
-
-def lecture_neuron():
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(B, label="b")
-    n = x1 * w1 + x2 * w2 + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    return o, (x1, x2, w1, w2, b)
 
 
 # ---------------------------------------------------------------------- stepping
@@ -155,12 +151,13 @@ def test_a_value_used_twice_visibly_accumulates(tab):
 def test_lecture_neuron_step_by_step(tab):
     """Every backward step highlights the node backward() visits next and explains it with the
     closed-form numbers; at the end the leaves' grads are backward()'s and the closed forms."""
-    o, (x1, x2, w1, w2, b) = lecture_neuron()
+    o, leaves = lecture_neuron()
+    x1, w1 = leaves["x1"], leaves["w1"]
     page = explore(o)
     tab.open(page)
     slope = 1 - math.tanh(B - 6) ** 2
-    closed = {"n": (slope, 1.0), "b": (1.0, slope), "x1": (-3.0, slope), "w1": (2.0, slope), "x2": (1.0, slope),
-              "w2": (0.0, slope)}  # fmt: skip
+    closed = {"n": (slope, 1.0), "b": (1.0, slope), "x1": (-3.0, slope), "w1": (2.0, slope)}
+    closed.update({"x2": (1.0, slope), "w2": (0.0, slope)})
     order = [page.graph.name(v) for v in reversed(topological_order(o))]
     tab.press("ArrowRight", 6)  # the start, then five forward steps: now at the seed
     assert tab.numbers()[0] == 1.0 and tab.texts(page.graph.name(o))[-1] == "grad 1"
@@ -180,7 +177,7 @@ def test_lecture_neuron_step_by_step(tab):
     tab.press("End")
     o.backward()
     shown = dict(zip(["x1", "w1", "x2", "w2", "b"], tab.numbers()))
-    assert shown == {v.label: v.grad for v in (x1, w1, x2, w2, b)}
+    assert shown == {name: leaves[name].grad for name in shown}
     assert shown["w1"] == pytest.approx(x1.data * slope) and shown["x1"] == pytest.approx(w1.data * slope)
 
 
@@ -261,7 +258,8 @@ def test_collapsed_mlp_page_is_light_and_stays_fast(tab):
     page = explore(loss, model=model)
     tab.open(page)
     assert (tab.tmp_path / "page.html").stat().st_size < 2_000_000
-    times = tab.page.evaluate("""async (n) => {
+    times = tab.page.evaluate(
+        """async (n) => {
         const times = [];
         for (let i = 0; i < n; i++) {
             const t0 = performance.now();
@@ -270,11 +268,16 @@ def test_collapsed_mlp_page_is_light_and_stays_fast(tab):
             times.push(performance.now() - t0);
         }
         return times;
-    }""", len(page.steps) - 1)
+    }""",
+        len(page.steps) - 1,
+    )
     assert statistics.median(times) < 250, times
     loss.backward()
-    rows = tab.page.eval_on_selector_all("#details tbody tr", "rows => rows.map(r => [r.cells[0].textContent,"
-                                         " r.cells[2].querySelector('.num').getAttribute('data-value')])")
+    rows = tab.page.eval_on_selector_all(
+        "#details tbody tr",
+        "rows => rows.map(r => [r.cells[0].textContent,"
+        " r.cells[2].querySelector('.num').getAttribute('data-value')])",
+    )
     grads = {name: float(g) for name, g in rows}
     first = model.layers[0].neurons[0]
     assert grads["w1.1[1]"] == first.w[0].grad and grads["b1.1"] == first.b.grad
@@ -331,10 +334,13 @@ def test_training_page_steps_through_recorded_steps(tab):
     graph = recorder.graph
     (box,) = [graph.name(end) for end in graph.units if graph.who(end) == "neuron 2.3 (relu)"]
     tab.page.click(f"g.node:has(title:text-is('{box}'))")
-    cells = tab.page.eval_on_selector_all("#details tbody tr", "rows => rows.map(r => [...r.querySelectorAll('.num')]"
-                                          ".map(n => n.getAttribute('data-value')))")
-    assert [[float(w), float(g)] for w, g in cells] == [[float(format_number(w)), float(format_number(g))]
-                                                      for w, g in weights[1]]
+    cells = tab.page.eval_on_selector_all(
+        "#details tbody tr",
+        "rows => rows.map(r => [...r.querySelectorAll('.num')].map(n => n.getAttribute('data-value')))",
+    )
+    assert [[float(w), float(g)] for w, g in cells] == [
+        [float(format_number(w)), float(format_number(g))] for w, g in weights[1]
+    ]
     painted = tab.page.evaluate("""() => {
         const c = document.getElementById('boundary');
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
@@ -343,3 +349,47 @@ def test_training_page_steps_through_recorded_steps(tab):
         return colours.size;
     }""")
     assert painted > 5
+
+
+# ---------------------------------------------------------------------- from the command line
+
+
+class Saved:
+    """A page already written (by the command line): open() just needs its path."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def save(self, _):
+        return self.path
+
+
+def test_graph_command_writes_the_explorer(tab, capsys):
+    """`autograd-tiny graph EXPR ... --html` writes the explorer: at its end, the leaves' grads are
+    those the command printed, and the closed forms of d tanh(x*w + b)."""
+    path = tab.tmp_path / "neuron.html"
+    assert main(["graph", "tanh(x*w + b)", "x=1", "w=-2", "b=0.5", "--html", str(path)]) == 0
+    printed = dict(line.split(" = ") for line in capsys.readouterr().out.splitlines() if " = " in line)
+    tab.open(Saved(path))
+    tab.press("End")
+    lines = tab.page.eval_on_selector_all("#explanation li", "els => els.map(e => e.textContent)")
+    shown = {line.split(".grad")[0]: value for line, value in zip(lines, tab.numbers())}
+    slope = 1 - math.tanh(-1.5) ** 2
+    assert shown == pytest.approx({"x": -2 * slope, "w": slope, "b": slope}, rel=1e-12)
+    assert {k: float(printed[f"{k}.grad"]) for k in shown} == pytest.approx(shown, rel=1e-9)
+
+
+def test_train_command_writes_the_training_view(tab, capsys):
+    """`autograd-tiny train --html` writes training.html beside the pictures; it opens at the last
+    recorded step, whose loss is the last one run.json holds."""
+    import json
+
+    out = tab.tmp_path / "run"
+    argv = ["train", "--samples", "40", "--hidden", "4", "--steps", "6", "--html", "--out", str(out)]
+    assert main(argv) == 0
+    assert "training.html" in capsys.readouterr().out
+    history = json.loads((out / "run.json").read_text())["history"]
+    tab.open(Saved(out / "training.html"))
+    assert tab.numbers()[0] == history["loss"][-1]
+    tab.press("Home")
+    assert tab.numbers()[0] == history["loss"][0]

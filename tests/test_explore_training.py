@@ -3,6 +3,9 @@ engine, and its errors. What its page does in a browser is in test_explore_brows
 
 from __future__ import annotations
 
+import html
+import json
+import re
 import shutil
 
 import pytest
@@ -11,16 +14,22 @@ from autograd_tiny import TrainingRecorder, Value, data, losses, nn, no_grad
 from autograd_tiny.engine import gradients
 from autograd_tiny.viz import format_number
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz program 'dot' is needed")
-
 
 def train(steps=3, every=1, point=0, **kwargs):
     """micrograd's loop on a few moons points, with the recorder's one line."""
     X, y = data.moons(16, noise=0.1, seed=0)
     signs = data.signed_labels(y)
     model = nn.MLP(2, [4, 4, 1], seed=0)
-    recorder = TrainingRecorder(model, X, y, point=point, every=every, grid=6,
-                                point_loss=lambda s: losses.hinge([s], [signs[point]]), **kwargs)
+    recorder = TrainingRecorder(
+        model,
+        X,
+        y,
+        point=point,
+        every=every,
+        grid=6,
+        point_loss=lambda s: losses.hinge([s], [signs[point]]),
+        **kwargs,
+    )
     seen = []
     for k in range(steps):
         loss = losses.hinge([model(x) for x in X], signs)
@@ -35,9 +44,9 @@ def train(steps=3, every=1, point=0, **kwargs):
 
 def test_records_the_loss_weights_and_gradients_of_each_step():
     """Each record holds the loss, and the weights and gradients backward() left, as shown (4 digits)."""
-    recorder, model, seen, _, _ = train(steps=3)
+    recorder, _, seen, _, _ = train(steps=3)
     assert len(recorder) == 3 and recorder.steps == [1, 2, 3]
-    for record, loss, (weights, grads, value) in zip(recorder.records, recorder.losses, seen):
+    for record, loss, (weights, grads, value) in zip(recorder.records, recorder.losses, seen, strict=True):
         assert loss == value
         assert record["weights"] == [float(format_number(w)) for w in weights]
         assert record["grads"] == [float(format_number(g)) for g in grads]
@@ -48,8 +57,9 @@ def one_record(point=0):
     X, y = data.moons(16, noise=0.1, seed=0)
     signs = data.signed_labels(y)
     model = nn.MLP(2, [4, 4, 1], seed=2)
-    recorder = TrainingRecorder(model, X, y, point=point, grid=7,
-                                point_loss=lambda s: losses.hinge([s], [signs[point]]))
+    recorder = TrainingRecorder(
+        model, X, y, point=point, grid=7, point_loss=lambda s: losses.hinge([s], [signs[point]])
+    )
     loss = losses.hinge([model(x) for x in X], signs)
     loss.backward()
     recorder.record(loss)
@@ -70,7 +80,10 @@ def test_the_points_graph_holds_its_loss_and_gradients():
     assert boxes[graph.name(graph.root)][0] == float(format_number(max(0.0, 1 - signs[3] * score.data)))
     for j in range(4):
         (end,) = [end for end in graph.units if graph.who(end) == f"neuron 1.{j + 1} (relu)"]
-        assert boxes[graph.name(end)] == [float(format_number(hidden[j].data)), float(format_number(expected[j]))]
+        assert boxes[graph.name(end)] == [
+            float(format_number(hidden[j].data)),
+            float(format_number(expected[j])),
+        ]
 
 
 def test_the_boundary_is_the_models_score_over_the_plane():
@@ -91,14 +104,18 @@ def test_the_boundary_is_the_models_score_over_the_plane():
 
 
 def test_every_keeps_one_step_in_k():
-    """every=2 keeps steps 1, 3, 5 and counts them all."""
-    recorder, *_ = train(steps=5, every=2)
-    assert recorder.steps == [1, 3, 5] and recorder.calls == 5
+    """every=2 keeps steps 1, 3, 5 whole, and the loss of every step."""
+    recorder, _, seen, _, _ = train(steps=5, every=2)
+    assert recorder.steps == [1, 3, 5] and len(recorder) == 3
+    assert recorder.losses == [value for _, _, value in seen]
+    assert recorder.records[1]["weights"] == [float(format_number(w)) for w in seen[2][0]]
 
 
 def test_max_steps_is_a_clear_error():
     """Recording past max_steps raises a ValueError saying how to record fewer."""
-    with pytest.raises(ValueError, match=r"already 2 steps recorded \(max_steps\); record one step in k with every=k"):
+    with pytest.raises(
+        ValueError, match=r"already 2 steps recorded \(max_steps\); record one step in k with every=k"
+    ):
         train(steps=3, max_steps=2)
 
 
@@ -128,7 +145,7 @@ def test_a_view_needs_a_recorded_step():
     X, y = data.moons(8, seed=0)
     recorder = TrainingRecorder(nn.MLP(2, [2, 1], seed=0), X, y)
     with pytest.raises(ValueError, match=r"no step recorded yet; call record\(loss\)"):
-        recorder.html
+        _ = recorder.html
 
 
 def test_page_data_maps_each_weight_to_its_edge():
@@ -150,3 +167,41 @@ def test_page_data_maps_each_weight_to_its_edge():
     found = [(title, k) for title, _, k in recorder.page_data()["edges"]]
     assert len(found) == len(set(found)) == len(expected)
     assert set(found) == expected
+
+
+LIVE = """
+from autograd_tiny import TrainingRecorder, data, losses, nn
+
+X, y = data.moons(12, seed=0)
+signs = data.signed_labels(y)
+model = nn.MLP(2, [3, 1], seed=0)
+recorder = TrainingRecorder(model, X, y, grid=4, live=True, refresh=1000.0)
+for k in range(3):
+    loss = losses.hinge([model(x) for x in X], signs)
+    model.zero_grad()
+    loss.backward()
+    recorder.record(loss)
+    for p in model.parameters():
+        p.data -= 0.1 * p.grad
+"""
+
+
+def test_live_view_in_a_notebook_ends_with_every_step(tmp_path):
+    """live=True in a Jupyter kernel: the view appears at the first record and, when the cell
+    ends, is refreshed in place to hold every recorded step (here the throttle allows no other)."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    if shutil.which("dot") is None:
+        pytest.skip("the Graphviz program 'dot' lays the view out")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(LIVE)])
+    nbclient.NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    shown = [o for o in nb.cells[0].outputs if o.output_type == "display_data"]
+    assert len(shown) == 1
+    document = html.unescape(re.search(r'srcdoc="([^"]*)"', shown[0]["data"]["text/html"]).group(1))
+    data_json = re.search(
+        r'<script type="application/json" id="page-data">(.*?)</script>', document, re.DOTALL
+    )
+    assert len(json.loads(data_json.group(1))["steps"]) == 3
