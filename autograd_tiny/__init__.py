@@ -15,6 +15,11 @@ from .engine import DomainError, Value, enable_grad, is_grad_enabled, no_grad, p
 from .functional import GradcheckError, grad, gradcheck, hessian, hvp, jacobian, value_and_grad, vjp
 from .viz import draw_dot, save_graph, trace
 
+# the explorer (issue 9): step through backpropagation in the browser, watch training, a GIF
+from .animation import save_animation
+from .explore import Explorer, explore
+from .training_view import TrainingRecorder
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -37,6 +42,10 @@ __all__ = [
     "draw_dot",
     "trace",
     "save_graph",
+    "explore",
+    "Explorer",
+    "TrainingRecorder",
+    "save_animation",
     "nn",
     "losses",
     "optim",

@@ -59,6 +59,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     add("--steps", metavar="N", help="training steps, each over all training points (default 100; 200 for 3 classes)")
     add("--seed", default="0", metavar="N", help="seeds the data, the train/test split and the weights (default 0)")
     add("--out", metavar="DIR", help="output folder (default autograd_tiny_runs/<data>-seed<seed>-<time>)")
+    add("--html", action="store_true",  # explorer (issue 9)
+        help="also write training.html: step through the run (loss, boundary, one point's graph by neuron)")
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -73,8 +75,9 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"autograd-tiny train: {run['data']} ({len(X_train)} training and {len(X_test)} test points), "
           f"{model!r}, {run['loss']} loss + {run['l2']:g} L2, {type(opt).__name__} {_lr_words(run)}, "
           f"{run['steps']} steps, seed {run['seed']}", flush=True)
+    recorder = _training_recorder(model, run, X_train, y_train) if getattr(args, "html", False) else None
     try:
-        history = _fit(model, opt, schedule, run, X_train, y_train)
+        history = _fit(model, opt, schedule, run, X_train, y_train, recorder)
     except (CLIError, KeyboardInterrupt):
         if created and not os.listdir(out):  # leave no empty folder behind
             os.rmdir(out)
@@ -86,6 +89,8 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"train accuracy {run['train_accuracy']:.1%} ({len(X_train)} points), "
           f"test accuracy {run['test_accuracy']:.1%} ({len(X_test)} points)")
     files = _write_outputs(out, model, history, run, len(X_train), len(X_test))
+    if recorder is not None:
+        files.update(_write_training_view(recorder, out))
     print(f"outputs in {out}{os.sep}")
     width = max(map(len, files))
     for name, what in files.items():
@@ -210,8 +215,9 @@ def _loss_function(name: str, labels: list[int]):
     return lambda outputs: losses.cross_entropy(outputs, labels)
 
 
-def _fit(model: nn.MLP, opt: optim.Optimizer, schedule, run: dict, X: list, y: list) -> dict:
-    """The training loop; returns the loss and training accuracy at every step."""
+def _fit(model: nn.MLP, opt: optim.Optimizer, schedule, run: dict, X: list, y: list, recorder=None) -> dict:
+    """The training loop; returns the loss and training accuracy at every step (and records
+    each step in `recorder`, a TrainingRecorder, if given)."""
     data_loss = _loss_function(run["loss"], y)
     params = model.parameters()
     history: dict[str, list[float]] = {"loss": [], "train accuracy": []}
@@ -226,6 +232,8 @@ def _fit(model: nn.MLP, opt: optim.Optimizer, schedule, run: dict, X: list, y: l
                 raise CLIError(f"training diverged at step {step} (loss {loss.data}); try a smaller --lr than {run['lr']:g}")
             opt.zero_grad()
             loss.backward()
+            if recorder is not None:  # the weights and gradients of this step, before the update
+                recorder.record(loss, accuracy=data.accuracy([plot.label_of(o) for o in outputs], y))
             opt.step()
             if schedule is not None:
                 schedule.step()
@@ -301,6 +309,46 @@ def _write_json(path: str, obj) -> None:
     write_atomically(path, json.dumps(obj, indent=1) + "\n")
 
 
+# ---------------------------------------------------------------------- the explorer's pages (issue 9)
+
+
+def _training_recorder(model: nn.MLP, run: dict, X: list, y: list):
+    """A TrainingRecorder following the first training point, keeping about 100 steps whole."""
+    from .training_view import TrainingRecorder
+
+    point_loss = _loss_function(run["loss"], [y[0]])
+    return TrainingRecorder(model, X, y, point=0, point_loss=lambda output: point_loss([output]),
+                            every=max(1, run["steps"] // 100))
+
+
+def _write_training_view(recorder, out: str) -> dict[str, str]:
+    """Write training.html; without Graphviz's dot, say so and carry on (as without matplotlib)."""
+    from .viz import GraphvizNotFoundError
+
+    try:
+        recorder.save(os.path.join(out, "training.html"))
+    except GraphvizNotFoundError as err:
+        print(f"autograd-tiny: no training.html: {err}", file=sys.stderr)
+        return {}
+    return {"training.html": "step through the run: loss, boundary, one point's graph (opens offline)"}
+
+
+def _write_explorer(out, path: str, max_nodes: int) -> None:
+    """`graph --html`: the page that steps through the forward and backward pass of `out`."""
+    from .explore import explore
+    from .viz import GraphTooLargeError, GraphvizNotFoundError
+
+    try:
+        written = explore(out, max_nodes=max_nodes).save(path)
+    except GraphvizNotFoundError as err:
+        raise CLIError(f"graph: cannot write {path!r}: {err}") from None
+    except (GraphTooLargeError, RuntimeError) as err:
+        raise CLIError(f"graph: {err}") from None
+    except OSError as err:
+        raise CLIError(f"graph: cannot write {path!r}: {err.strerror or err}") from None
+    print(f"wrote {written}")
+
+
 # ---------------------------------------------------------------------- graph
 
 
@@ -323,6 +371,8 @@ def add_graph_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--number-backward", action="store_true",
                         help="number the ops in the order backward() visits them")
     parser.add_argument("--legend", action="store_true", help="add a key of the kinds of node")
+    parser.add_argument("--html", metavar="FILE",  # explorer (issue 9)
+                        help="write a page that steps through the forward and backward pass (opens offline)")
     parser.add_argument("--max-nodes", type=int, default=1000, metavar="N",
                         help="refuse to draw more nodes than this (default: 1000)")  # fmt: skip
 
@@ -385,6 +435,8 @@ def run_graph(args: argparse.Namespace) -> int:
         except OSError as err:
             raise CLIError(f"graph: cannot write {args.output!r}: {err.strerror or err}") from None
         print(f"wrote {path}")
+    if getattr(args, "html", None):
+        _write_explorer(out, args.html, args.max_nodes)
     return 0
 
 
