@@ -282,18 +282,17 @@ class _Parser:
         return Expression(self.text, root, tuple(self.names), self.names)
 
     def sum(self) -> Node:
-        left = self.product()
-        while self.peek("+", "-"):
-            op = self.take().text
-            right = self.product()
-            left = Node(op, (left, right), start=left.start, end=right.end)
-        return left
+        return self.chain(("+", "-"), self.product)
 
     def product(self) -> Node:
-        left = self.unary()
-        while self.peek("*", "/"):
+        return self.chain(("*", "/"), self.unary)
+
+    def chain(self, operators: tuple[str, ...], operand) -> Node:
+        """operand (operator operand)*, grouped from the left: a - b - c is (a - b) - c. A loop, not recursion."""
+        left = operand()
+        while self.peek(*operators):
             op = self.take().text
-            right = self.unary()
+            right = operand()
             left = Node(op, (left, right), start=left.start, end=right.end)
         return left
 
