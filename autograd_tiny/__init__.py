@@ -10,8 +10,9 @@ Example:
 """
 
 from . import data, losses, nn, optim
-from .engine import DomainError, Value, enable_grad, is_grad_enabled, no_grad
-from .functional import GradcheckError, grad, gradcheck, hessian, value_and_grad
+from .dual import Dual, jvp
+from .engine import DomainError, Value, enable_grad, is_grad_enabled, no_grad, primitive
+from .functional import GradcheckError, grad, gradcheck, hessian, hvp, jacobian, value_and_grad, vjp
 from .viz import draw_dot, save_graph, trace
 
 __version__ = "0.1.0"
@@ -27,6 +28,12 @@ __all__ = [
     "hessian",
     "gradcheck",
     "GradcheckError",
+    "primitive",
+    "jvp",
+    "vjp",
+    "jacobian",
+    "hvp",
+    "Dual",
     "draw_dot",
     "trace",
     "save_graph",

@@ -2,71 +2,137 @@
 
 Every operation does three things during the forward pass:
 
-1. compute its output from its inputs' ``data``;
-2. record its inputs (``_prev``, a tuple in argument order) and the local derivative of the
-   output with respect to each input (``_local``: d out / d input, one number per input);
-3. return the output as a new `Value`.
+1. compute its output ``out`` from its inputs' numbers;
+2. record its inputs ``x, y`` and the local derivatives ``dx = d out / d x`` and
+   ``dy = d out / d y``, numbers computed there and then from the op's rule;
+3. return ``out`` as a new `Value`.
 
-``backward()`` then visits the nodes from the output back to the inputs, in topological order,
-and applies the chain rule at every node::
+``backward()`` then visits the nodes from the output back to the inputs, each node after every
+node that uses it, and applies the chain rule at every node, once per input::
 
-    parent.grad += local * node.grad
+    x.grad += dx * node.grad
 
-That line is all of backpropagation. The rest of this file is the list of operations.
+That line is all of backpropagation. The rest of this file is the list of operations and
+their rules (one line each, in one table), then the numeric helpers they use.
+
+A number in an expression (``x * 0.999``) is stored in the node as it is: it has no
+gradient, so its local derivative is None, which means "nothing flows back along this edge".
+A rule also says None where the op is flat (relu below 0): no gradient flows there, even an
+infinite one.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 import numbers
 import operator
-from contextlib import contextmanager
-from typing import Callable, Iterable, Iterator, Sequence
+from _thread import get_ident
+from typing import Any, Callable, Iterable, Sequence, Union
 
-__all__ = ["Value", "DomainError", "no_grad", "enable_grad", "is_grad_enabled"]
+__all__ = [
+    "Value",
+    "Op",
+    "DomainError",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "primitive",
+    "topological_order",
+    "gradients",
+    "neuron",
+    "NeuronOp",
+    "NEURONS",
+]
+
+Number = Union[int, float]
 
 
 class DomainError(ValueError):
     """An operation got an input outside its domain, e.g. ``log(-1.0)`` or ``x / 0``."""
 
 
-# When False, operations compute values only and record no graph (see `no_grad`).
-_grad_enabled = True
+# ---------------------------------------------------------------------- grad mode, per thread
+# The threads that are inside `no_grad` (as PyTorch, the mode belongs to a thread). Ops check
+# the set only when it is not empty, so the common case costs one test.
+_threads_without_grad: set[int] = set()
 
 
-@contextmanager
-def no_grad() -> Iterator[None]:
-    """Compute values without recording a graph, for evaluation and parameter updates.
+class _GradMode:
+    """A context manager and decorator that turns recording on or off in the current thread."""
+
+    _enabled = True
+
+    def __new__(cls, fn: Callable | None = None):
+        mode = super().__new__(cls)
+        mode._saved = {}
+        return mode if fn is None else mode(fn)  # `@no_grad` without parentheses
+
+    def __enter__(self) -> None:
+        me = get_ident()
+        self._saved.setdefault(me, []).append(me in _threads_without_grad)
+        if self._enabled:
+            _threads_without_grad.discard(me)
+        else:
+            _threads_without_grad.add(me)
+
+    def __exit__(self, *exc: object) -> None:
+        me = get_ident()
+        saved = self._saved[me]
+        if saved.pop():
+            _threads_without_grad.add(me)
+        else:
+            _threads_without_grad.discard(me)
+        if not saved:
+            del self._saved[me]
+
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapped(*args, **kwargs):
+            with type(self)():
+                return fn(*args, **kwargs)
+
+        return wrapped
+
+
+class no_grad(_GradMode):
+    """Compute values without recording a graph, in this thread: for evaluation and updates.
+
+    Works as ``with no_grad():``, as ``@no_grad()`` and as ``@no_grad``. Other threads keep
+    recording.
 
     Example:
         >>> w = Value(2.0)
         >>> with no_grad():
         ...     y = w * 3
-        >>> y.data, y._prev
+        >>> y.data, y.parents
         (6.0, ())
     """
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, False
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
+
+    _enabled = False
 
 
-@contextmanager
-def enable_grad() -> Iterator[None]:
-    """Record graphs again inside a `no_grad` block."""
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, True
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
+class enable_grad(_GradMode):
+    """Record graphs again inside a `no_grad` block (this thread only).
+
+    Example:
+        >>> with no_grad():
+        ...     with enable_grad():
+        ...         y = Value(2.0) * 3
+        >>> y.op
+        '*'
+    """
+
+    _enabled = True
 
 
 def is_grad_enabled() -> bool:
-    """True when operations record the graph (the default)."""
-    return _grad_enabled
+    """True when operations in this thread record the graph (the default)."""
+    return get_ident() not in _threads_without_grad
+
+
+# ---------------------------------------------------------------------- Value
 
 
 class Value:
@@ -84,86 +150,72 @@ class Value:
         (-4.0, -2.0, 2.0)
     """
 
-    # No __dict__ and no closures: a node holds only numbers and references to its inputs,
-    # so a graph is never a reference cycle and is freed by reference counting alone.
-    # What backward needs is kept in one tuple, _links: the inputs, then the local derivative
-    # for each, (x, y, d self/d x, d self/d y); `_prev` and `_local` read its two halves.
-    # (One tuple rather than two saves 40 bytes a node: every op node fits in 200 bytes.)
-    __slots__ = ("data", "grad", "label", "_op", "_links")
+    # Flat slots, no closures and no tuples for one or two inputs: a node is one object the
+    # garbage collector tracks, and a graph is never a reference cycle, so it is freed by
+    # reference counting alone.
+    #   _x, _y    the inputs (Values, or numbers written in the expression); for an op of
+    #             three or more inputs, _x is the tuple of them all and _y is None
+    #   _dx, _dy  the local derivatives d self / d _x and d self / d _y (a tuple with _x's)
+    #   _op       the `Op` that made the node (None for a leaf)
+    #   _t        when the node was made: inputs are always made before the ops that use
+    #             them, so sorting by _t puts every node after its inputs
+    __slots__ = ("data", "grad", "label", "_op", "_x", "_y", "_dx", "_dy", "_t")
 
-    def __init__(self, data: float, label: str = "") -> None:
-        if type(data) is not float and not isinstance(data, numbers.Real):
-            raise TypeError(f"Value: data must be a real number, got {type(data).__name__}: {data!r}")
-        self.data = float(data)
-        self.grad = 0.0
+    def __init__(self, data: Number, label: str = "") -> None:
+        self.data = _number("Value", data)
+        self.grad: float | Value = 0.0
         self.label = label
-        self._links: tuple = ()  # a leaf: no inputs, no local derivatives
-        self._op = ""  # the op that made it ("const" for a number in an expression)
-
-    @property
-    def _prev(self) -> tuple[Value, ...]:
-        """The inputs of the op that made this value, in argument order (a leaf has none)."""
-        links = self._links
-        return links[: len(links) // 2]
-
-    @property
-    def _local(self) -> tuple:
-        """d self / d input, for each of `_prev`, recorded during the forward pass."""
-        links = self._links
-        return links[len(links) // 2 :]
+        self._op: Op | None = None
+        self._x = self._y = self._dx = self._dy = None
+        self._t = 0
 
     def __repr__(self) -> str:
         name = f"label={self.label!r}, " if self.label else ""
-        return f"Value({name}data={self.data:.6g}, grad={_show(self.grad)})"
+        return f"Value({name}data={_show(self.data)}, grad={_show(self.grad)})"
 
     # ------------------------------------------------------------------ arithmetic
-    # Primitives (+, *, **) carry a rule in PRIMITIVES below; the rest are compositions.
+    # + * / ** carry a rule (see the table below); - and negation are compositions.
 
-    def __add__(self, other):
-        other = _lift(other)
-        return NotImplemented if other is None else _apply("+", self, other)
+    def __add__(self, other: Value | Number) -> Value:  # x + y
+        if other.__class__ is Value:  # ADD's rule, written out for speed: d/dx = 1, d/dy = 1
+            return _node(ADD, self.data + other.data, self, other, 1.0, 1.0)
+        y = _data(other)
+        return NotImplemented if y is None else _node(ADD, self.data + y, self, y, 1.0, None)
 
-    def __mul__(self, other):
-        other = _lift(other)
-        return NotImplemented if other is None else _apply("*", self, other)
+    def __mul__(self, other: Value | Number) -> Value:  # x * y
+        if other.__class__ is Value:  # MUL's rule, written out for speed: d/dx = y, d/dy = x
+            x, y = self.data, other.data
+            return _node(MUL, x * y, self, other, y, x)
+        y = _data(other)
+        return NotImplemented if y is None else _node(MUL, self.data * y, self, y, y, None)
 
-    def __pow__(self, other):
-        if isinstance(other, Value):
-            return _apply("pow", self, other)  # the exponent varies too
-        if isinstance(other, numbers.Real):
-            return _apply("**", self, _const(other))
-        return NotImplemented
+    def __truediv__(self, other: Value | Number) -> Value:  # x / y
+        y = _data(other)
+        return NotImplemented if y is None else _binary(DIV, self, other, self.data, y)
 
-    def __rpow__(self, other):  # number ** self
-        other = _lift(other)
-        return NotImplemented if other is None else _apply("pow", other, self)
+    def __rtruediv__(self, other: Number) -> Value:  # other / self
+        x = _data(other)
+        return NotImplemented if x is None else _binary(DIV, other, self, x, self.data)
 
-    def __neg__(self):  # -self
-        return self * -1
+    def __pow__(self, other: Value | Number) -> Value:  # x ** y, the base x is self
+        y = _data(other)
+        return NotImplemented if y is None else _binary(POW, self, other, self.data, y)
 
-    def __sub__(self, other):  # self - other
-        other = _lift(other)
-        return NotImplemented if other is None else self + (-other)
+    def __rpow__(self, other: Number) -> Value:  # other ** self: the base is the number
+        x = _data(other)
+        return NotImplemented if x is None else _binary(POW, other, self, x, self.data)
 
-    def __rsub__(self, other):  # other - self
-        other = _lift(other)
-        return NotImplemented if other is None else other + (-self)
+    def __neg__(self) -> Value:  # -self
+        return self * -1.0
 
-    def __truediv__(self, other):  # self * other**-1
-        other = _lift(other)
-        if other is None:
-            return NotImplemented
-        if other.data == 0:
-            raise DomainError(f"div: division by zero ({self.data!r} / {other.data!r})")
-        return self * other**-1
+    def __sub__(self, other: Value | Number) -> Value:  # self + (-other)
+        return self + (-other) if _data(other) is not None else NotImplemented
 
-    def __rtruediv__(self, other):  # other * self**-1
-        other = _lift(other)
-        if other is None:
-            return NotImplemented
-        if self.data == 0:
-            raise DomainError(f"div: division by zero ({other.data!r} / {self.data!r})")
-        return other * self**-1
+    def __rsub__(self, other: Number) -> Value:  # other + (-self)
+        return -self + other if _data(other) is not None else NotImplemented
+
+    def __pos__(self) -> Value:  # +self is self, as for numbers
+        return self
 
     __radd__ = __add__
     __rmul__ = __mul__
@@ -172,49 +224,52 @@ class Value:
 
     def exp(self) -> Value:
         """e ** self (``inf`` past e ** 709)."""
-        return _apply("exp", self)
+        return _unary(EXP, self)
 
     def log(self) -> Value:
         """Natural logarithm; `DomainError` unless self > 0."""
-        return _apply("log", self)
+        return _unary(LOG, self)
 
     def sqrt(self) -> Value:
         """self ** 0.5; `DomainError` for a negative number. sqrt'(0) is ``inf``."""
         if self.data < 0:
-            raise DomainError(f"sqrt: argument must be >= 0, got {self.data!r}")
+            return _domain_error(f"sqrt: argument must be >= 0, got {self.data!r}", lambda: self**0.5)
         return self**0.5
 
     def tanh(self) -> Value:
         """Hyperbolic tangent (a primitive: composed from exp it would overflow)."""
-        return _apply("tanh", self)
+        return _unary(TANH, self)
 
     def sigmoid(self) -> Value:
         """1 / (1 + e ** -self), computed without overflow for any float."""
-        return _apply("sigmoid", self)
+        return _unary(SIGMOID, self)
 
     def softplus(self) -> Value:
         """log(1 + e ** self), computed without overflow; its derivative is `sigmoid`."""
-        return _apply("softplus", self)
+        return _unary(SOFTPLUS, self)
 
     def relu(self) -> Value:
-        """max(self, 0). relu'(0) is taken as 0, as in PyTorch."""
-        return _apply("relu", self)
+        """max(self, 0). relu'(0) is taken as 0, as in PyTorch; relu(nan) is nan."""
+        return _unary(RELU, self)
 
-    def leaky_relu(self, slope: float = 0.01) -> Value:
+    def leaky_relu(self, slope: Value | float = 0.01) -> Value:
         """self if self > 0 else slope * self. At 0 the derivative is `slope`."""
-        return _apply("leaky_relu", self, _lift(slope))
+        s = _data(slope)
+        if s is None:
+            raise TypeError(f"leaky_relu: slope must be a number or a Value, got {type(slope).__name__}: {slope!r}")
+        return _binary(LEAKY_RELU, self, slope, self.data, s)
 
     def abs(self) -> Value:
         """|self|. abs'(0) is taken as 0, as in PyTorch."""
-        return _apply("abs", self)
+        return _unary(ABS, self)
 
     def sin(self) -> Value:
         """Sine (``nan`` for an infinite argument)."""
-        return _apply("sin", self)
+        return _unary(SIN, self)
 
     def cos(self) -> Value:
         """Cosine (``nan`` for an infinite argument)."""
-        return _apply("cos", self)
+        return _unary(COS, self)
 
     __abs__ = abs
 
@@ -222,28 +277,40 @@ class Value:
     # One node with many inputs instead of a chain of thousands of `+` nodes.
 
     @staticmethod
-    def sum(values: Iterable[Value | float]) -> Value:
+    def sum(values: Iterable[Value | Number]) -> Value:
         """values[0] + values[1] + ... as a single node (Python's `sum` builds a chain).
 
         Example:
             >>> Value.sum([Value(1.0), 2, Value(3.0)]).data
             6.0
         """
-        return _apply_many("sum", _lift_all("sum", values))
+        try:
+            values = _inputs("sum", values)
+        except _OtherKind as other:  # e.g. dual numbers: they do the op themselves
+            return other.kind.sum(other.values)
+        return _many(SUM, values, _datas(values))
 
     @staticmethod
-    def mean(values: Iterable[Value | float]) -> Value:
-        """The average of the values, as ``sum(values) / n``."""
-        values = _lift_all("mean", values)
+    def mean(values: Iterable[Value | Number]) -> Value:
+        """The average of the values, as ``sum(values) * (1 / n)``.
+
+        Example:
+            >>> Value.mean([Value(1.0), 2.0]).data
+            1.5
+        """
+        try:
+            values = _inputs("mean", values)
+        except _OtherKind as other:
+            return other.kind.mean(other.values)
         if not values:
             raise ValueError("mean: needs at least one value, got none")
         return Value.sum(values) * (1.0 / len(values))
 
     @staticmethod
     def dot(
-        weights: Sequence[Value | float],
-        inputs: Sequence[Value | float],
-        bias: Value | float | None = None,
+        weights: Sequence[Value | Number],
+        inputs: Sequence[Value | Number],
+        bias: Value | Number | None = None,
         activation: str | None = None,
     ) -> Value:
         """w[0]*x[0] + w[1]*x[1] + ... (+ bias) as a single node: a neuron's weighted sum.
@@ -252,7 +319,7 @@ class Value:
             weights, inputs: two sequences of the same length.
             bias: added to the sum, if given.
             activation: None, or 'relu', 'tanh' or 'sigmoid' applied to the sum in the same
-                node (a whole neuron, one node: half the graph of a separate activation).
+                node (a whole neuron, one node: see `neuron`).
 
         Example:
             >>> Value.dot([Value(2.0), Value(3.0)], [1.0, -1.0], bias=Value(0.5)).data
@@ -260,49 +327,109 @@ class Value:
             >>> Value.dot([Value(2.0), Value(3.0)], [1.0, -1.0], activation="relu").data
             0.0
         """
-        op = "dot" if activation is None else f"dot+{activation}"
-        if op not in MANY_INPUTS:
+        if activation is not None and activation not in NEURONS:
             raise ValueError(f"dot: activation must be None, 'relu', 'tanh' or 'sigmoid', got {activation!r}")
+        try:
+            weights, inputs = _inputs("dot", weights), _inputs("dot", inputs)
+            bias = bias if bias is None else _inputs("dot", [bias])[0]
+        except _OtherKind as other:
+            return other.kind.dot(weights, inputs, bias, activation)
         if len(weights) != len(inputs):
             raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
-        args = (*weights, *inputs) if bias is None else (*weights, *inputs, bias)
-        if set(map(type, args)) != _ONLY_VALUES:  # numbers among them: make them constants
-            args = tuple(_lift_all("dot", args))
-        return _apply_many(op, args)
+        everything = (*weights, *inputs) if bias is None else (*weights, *inputs, bias)
+        if all(v.__class__ is Value for v in everything):
+            return neuron(weights, inputs, bias, activation)
+        return _many(NEURONS[activation], everything, _datas(everything))  # numbers: no gradient
 
     @staticmethod
-    def logsumexp(values: Iterable[Value | float]) -> Value:
-        """log(e**v[0] + e**v[1] + ...) without overflow: the heart of softmax cross-entropy."""
-        values = _lift_all("logsumexp", values)
+    def logsumexp(values: Iterable[Value | Number]) -> Value:
+        """log(e**v[0] + e**v[1] + ...) without overflow: the heart of softmax cross-entropy.
+
+        Example:
+            >>> Value.logsumexp([0.0, math.log(3.0)]).data == math.log(4.0)
+            True
+        """
+        try:
+            values = _inputs("logsumexp", values)
+        except _OtherKind as other:
+            return other.kind.logsumexp(other.values)
         if not values:
             raise ValueError("logsumexp: needs at least one value, got none")
-        return _apply_many("logsumexp", values)
+        return _many(LOGSUMEXP, values, _datas(values))
 
-    # ------------------------------------------------------------------ comparisons
-    # They compare `data`. == and hash stay those of the object, so that graphs can keep
-    # nodes in sets and dicts: Value(1) == Value(1) is False (two different nodes).
+    # ------------------------------------------------------------------ as a number
+    # Comparisons, float(), round() and formatting use `data`. == and hash stay those of the
+    # object, so that graphs can keep nodes in sets and dicts: Value(1) == Value(1) is False.
 
-    def __lt__(self, other):
-        return self.data < _number(other)
+    def __lt__(self, other: Value | Number) -> bool:
+        return self.data < _compared(other)
 
-    def __le__(self, other):
-        return self.data <= _number(other)
+    def __le__(self, other: Value | Number) -> bool:
+        return self.data <= _compared(other)
 
-    def __gt__(self, other):
-        return self.data > _number(other)
+    def __gt__(self, other: Value | Number) -> bool:
+        return self.data > _compared(other)
 
-    def __ge__(self, other):
-        return self.data >= _number(other)
+    def __ge__(self, other: Value | Number) -> bool:
+        return self.data >= _compared(other)
+
+    def __float__(self) -> float:
+        return float(self.data)
+
+    def item(self) -> float:
+        """The number, as PyTorch's ``tensor.item()``: ``Value(2.5).item() == 2.5``."""
+        return float(self.data)
+
+    def __round__(self, ndigits: int | None = None) -> float | int:
+        """round(v) rounds the number, as for a float; the result is a plain number."""
+        return round(self.data, ndigits)
+
+    def __format__(self, spec: str) -> str:
+        """f"{v:.4f}" formats the number; f"{v}" is the repr."""
+        return format(self.data, spec) if spec else repr(self)
+
+    # ------------------------------------------------------------------ the graph, for tools
+    # Read-only views of what the node recorded, for drawings, the explorer and `compile`.
+
+    @property
+    def op(self) -> str:
+        """The name of the op that made this value ('' for a leaf)."""
+        return self._op.name if self._op is not None else ""
+
+    @property
+    def primitive(self) -> Op | None:
+        """The `Op` that made this value (its name, float function and rule), None for a leaf."""
+        return self._op if self._x is not None else None
+
+    @property
+    def parents(self) -> tuple:
+        """The op's inputs in argument order: Values, and numbers written in the expression."""
+        if self._x is None:
+            return ()
+        if self._x.__class__ is tuple:
+            return self._x
+        return (self._x,) if self._y is None else (self._x, self._y)
+
+    @property
+    def local_grads(self) -> tuple:
+        """d self / d parent for each of `parents`, recorded in the forward pass (None: no
+        gradient flows back to that parent: a number, or a flat region such as relu below 0)."""
+        if self._x is None:
+            return ()
+        if self._x.__class__ is tuple:
+            return self._dx if self._dx is not None else (None,) * len(self._x)
+        return (self._dx,) if self._y is None else (self._dx, self._dy)
 
     # ------------------------------------------------------------------ backward
 
-    def backward(self, create_graph: bool = False) -> None:
+    def backward(self, gradient: float | Value = 1.0, create_graph: bool = False) -> None:
         """Fill ``.grad`` of every value this one depends on with d self / d value.
 
         Each call starts the interior of the graph from zero and adds to the leaves' ``grad``
         (as PyTorch does), so call `zero_grad` on parameters between steps.
 
         Args:
+            gradient: the seed, d loss / d self, when self is not the loss itself (default 1).
             create_graph: also record the backward pass as a graph, so the gradients are
                 Values that can be differentiated again (second derivatives).
 
@@ -312,20 +439,66 @@ class Value:
             >>> x.grad
             27.0
         """
+        if self._op is NOT_RECORDED:
+            raise RuntimeError(
+                f"backward: {self!r} was computed inside no_grad(), so no graph was recorded; "
+                "compute it outside no_grad() to get gradients"
+            )
         order = topological_order(self)
         for node in order:  # interior nodes start from zero on every call
             node.grad = 0.0
-        self.grad = self.grad + 1.0 if not self._prev else 1.0
-        with enable_grad() if create_graph else no_grad():
-            for node in reversed(order):
-                for parent, d in _edges(node, create_graph):
-                    parent.grad += d * node.grad  # the chain rule
+        leaves = _leaves_to_tend(order, self, create_graph)
+        self.grad = gradient if self._x is not None else self.grad + gradient
         if create_graph:
-            # An interior gradient graph refers back to its own node (e.g. tanh's rule uses the
-            # output), a reference cycle: keep interior grads as plain numbers. The leaves'
-            # grads stay Values; `zero_grad()` them (or use `grad()`) when done.
+            _backward_graph(order)
+            # An interior gradient graph refers back to its own node (tanh's rule uses its
+            # output): a reference cycle. Keep interior grads as numbers, leaves' as Values.
             for node in order:
-                node.grad = _data(node.grad)
+                node.grad = _plain(node.grad)
+        else:
+            hooks = _hooks_in_use
+            for node in reversed(order):
+                if hooks and node._op.hooks:
+                    node.grad = _run_hooks(node._op.hooks, node.grad)
+                g = node.grad
+                dx = node._dx
+                if dx.__class__ is tuple:  # three or more inputs: a local derivative each
+                    for x, dx in zip(node._x, dx):
+                        if dx is not None:
+                            x.grad += dx * g  # the chain rule
+                elif dx is not None:
+                    node._x.grad += dx * g  # the chain rule
+                dy = node._dy
+                if dy is not None:
+                    node._y.grad += dy * g  # the chain rule
+        if leaves:
+            _finish_leaves(leaves)
+
+    def register_hook(self, hook: Callable[[Any], Any]) -> Hook:
+        """Call ``hook(grad)`` when backward reaches this value; a returned gradient replaces it.
+
+        For an interior value the hook sees its whole gradient before it flows on to the
+        inputs; for a leaf, the gradient of this backward before it is added to ``.grad``. A
+        hook that returns None leaves the gradient as it is (as PyTorch).
+
+        Returns:
+            a handle whose ``remove()`` takes the hook off again.
+
+        Example:
+            >>> x = Value(3.0)
+            >>> y = x * x
+            >>> handle = y.register_hook(lambda g: g * 10)
+            >>> y.backward()
+            >>> x.grad
+            60.0
+        """
+        if not callable(hook):
+            raise TypeError(f"register_hook: expected a function, got {type(hook).__name__}: {hook!r}")
+        global _hooks_in_use
+        _hooks_in_use = True
+        op = self._op if self._op is not None else Op("", None)
+        self._op = op.with_hooks(op.hooks + (hook,))  # this node's own copy of its op
+        return Hook(self, hook)
 
     def zero_grad(self) -> None:
         """Set ``grad`` back to 0."""
@@ -336,24 +509,531 @@ class Value:
         return Value(self.data, self.label)
 
 
+class Hook:
+    """What `Value.register_hook` returns: ``remove()`` takes the hook off."""
+
+    def __init__(self, value: Value, hook: Callable) -> None:
+        self._value, self._hook = value, hook
+
+    def remove(self) -> None:
+        """Take the hook off (doing it twice is harmless)."""
+        op = self._value._op
+        if op is not None and self._hook in op.hooks:
+            self._value._op = op.with_hooks(tuple(h for h in op.hooks if h is not self._hook))
+
+
+# ---------------------------------------------------------------------- recording a node
+
+
+_new = object.__new__
+_clock = itertools.count(1)  # creation order; leaves are 0
+
+
+def _node(op: Op, data: float, x, y, dx, dy) -> Value:
+    """The output of an op: a new Value that records its inputs and their local derivatives.
+
+    The caller passes None as the local derivative of an input that is a number.
+    """
+    out = _new(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    if _threads_without_grad and get_ident() in _threads_without_grad:  # no_grad: a plain number
+        out._op = NOT_RECORDED
+        out._x = out._y = out._dx = out._dy = None
+        out._t = 0
+        return out
+    out._op = op
+    out._x = x
+    out._y = y
+    out._dx = dx
+    out._dy = dy
+    out._t = next(_clock)
+    return out
+
+
+def _unary(op: Op, x: Value) -> Value:
+    """Run a one-input op forward and record it: out = op.fn(x), dx from op's rule."""
+    xd = x.data
+    out = op.fn(xd)
+    return _node(op, out, x, None, op.rule(xd, out)[0], None)
+
+
+def _binary(op: Op, x, y, xd: float, yd: float) -> Value:
+    """Run a two-input op forward and record it (x or y may be a number: no gradient)."""
+    out = op.fn(xd, yd)
+    dx, dy = op.rule(xd, yd, out)
+    if x.__class__ is not Value:
+        x, dx = xd, None  # a number is kept as a float, and gets no gradient
+    if y.__class__ is not Value:
+        y, dy = yd, None
+    return _node(op, out, x, y, dx, dy)
+
+
+def _many(op: Op, inputs: tuple, datas: list[float]) -> Value:
+    """Run an op of any number of inputs forward and record it, inputs as one tuple."""
+    out = op.fn(*datas)
+    local = op.rule(*datas, out)
+    if not all(v.__class__ is Value for v in inputs):  # numbers get no gradient
+        local = tuple([d if v.__class__ is Value else None for v, d in zip(inputs, local)])
+    return _node(op, out, inputs, None, local, None)
+
+
+def _apply(op: Op, inputs: Sequence) -> Value:
+    """Run any op on Values or numbers: what `primitive` functions and tools call."""
+    inputs = _inputs(op.name, inputs)
+    datas = _datas(inputs)
+    if len(inputs) == 1:
+        return _unary(op, inputs[0]) if inputs[0].__class__ is Value else _many(op, inputs, datas)
+    if len(inputs) == 2:
+        return _binary(op, inputs[0], inputs[1], datas[0], datas[1])
+    return _many(op, inputs, datas)
+
+
+# ---------------------------------------------------------------------- the order of backward
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Every node with inputs that `root` depends on, each after all of its inputs (root last).
+
+    `backward` visits them in reverse. No recursion (a graph of any depth works), and the
+    order is deterministic: nodes are found breadth-first, then sorted by creation, since a
+    node is always made after its inputs.
+
+    Example:
+        >>> x = Value(2.0)
+        >>> y = (x * x).tanh()
+        >>> [v.op for v in topological_order(y)]
+        ['*', 'tanh']
+    """
+    nodes = [root] if root._x is not None else []
+    seen = set(nodes)
+    for node in nodes:  # the list grows as we walk it: each node is looked at once
+        x = node._x
+        if x.__class__ is tuple:
+            for p in x:
+                if p.__class__ is Value and p._x is not None and p not in seen:
+                    seen.add(p)
+                    nodes.append(p)
+        elif x.__class__ is Value and x._x is not None and x not in seen:
+            seen.add(x)
+            nodes.append(x)
+        y = node._y
+        if y.__class__ is Value and y._x is not None and y not in seen:
+            seen.add(y)
+            nodes.append(y)
+    nodes.sort(key=_created)
+    return nodes
+
+
+_created = operator.attrgetter("_t")
+
+
+def _leaf_parents(order: list[Value]) -> Iterable[Value]:
+    for node in order:
+        for p in node.parents:
+            if p.__class__ is Value and p._x is None:
+                yield p
+
+
+# Set once a leaf may hold a Value gradient (after backward(create_graph=True)) or a hook:
+# then backward also looks at the leaves, which it otherwise never visits.
+_graph_grads_given = False
+_hooks_in_use = False
+
+
+def _leaves_to_tend(order: list[Value], root: Value, create_graph: bool) -> dict[Value, Any]:
+    """Leaves whose gradient needs care in this backward, with the gradient they had.
+
+    A leaf holding a Value gradient from an earlier backward(create_graph=True) gets a plain
+    number again (so ``p.data -= lr * p.grad`` keeps ``data`` a float); a leaf with hooks
+    collects this backward's gradient apart, for its hooks to see.
+    """
+    if not (_graph_grads_given or _hooks_in_use):
+        return {}
+    leaves: dict[Value, Any] = {}
+    candidates = list(_leaf_parents(order)) + ([root] if root._x is None else [])
+    for leaf in candidates:
+        if leaf in leaves:
+            continue
+        if leaf.grad.__class__ is Value and not create_graph:
+            leaf.grad = leaf.grad.data
+        if leaf._op is not None and leaf._op.hooks:
+            leaves[leaf] = leaf.grad
+            leaf.grad = 0.0
+    return leaves
+
+
+def _finish_leaves(leaves: dict[Value, Any]) -> None:
+    for leaf, before in leaves.items():
+        new = _run_hooks(leaf._op.hooks, leaf.grad)
+        leaf.grad = new if isinstance(before, float) and before == 0.0 else before + new
+
+
+def _run_hooks(hooks: tuple, grad):
+    for hook in hooks:
+        replaced = hook(grad)
+        if replaced is not None:
+            grad = replaced
+    return grad
+
+
+def _backward_graph(order: list[Value]) -> None:
+    """backward(create_graph=True): the same chain rule, with each node's local derivatives
+    recomputed as Values by its rule, so that the gradients are graphs too."""
+    global _graph_grads_given
+    _graph_grads_given = True
+    with enable_grad(), _rules_on_the_edge():
+        for node in reversed(order):
+            if node._op.hooks:
+                node.grad = _run_hooks(node._op.hooks, node.grad)
+            g = node.grad
+            inputs = node.parents
+            local = node._op.rule(*inputs, node)
+            _check_unchanged(node, local)
+            for x, dx in zip(inputs, local):
+                if dx is not None and x.__class__ is Value:
+                    x.grad = x.grad + dx * g  # the chain rule
+
+
+def gradients(out: Value, inputs: Sequence[Value], create_graph: bool = False) -> list:
+    """d out / d input for each of `inputs`, leaving every ``.grad`` in the graph as it was.
+
+    The engine of `grad` and friends (as ``torch.autograd.grad``): the same chain rule as
+    `Value.backward`, with the graph's ``.grad`` fields used as scratch space and restored.
+
+    Example:
+        >>> x, y = Value(2.0), Value(5.0)
+        >>> gradients(x * y, [x, y]), x.grad
+        ([5.0, 2.0], 0.0)
+    """
+    order = topological_order(out)
+    touched = {v: v.grad for v in (*order, *_leaf_parents(order), *inputs, out)}
+    try:
+        for v in inputs:
+            v.grad = 0.0
+        if create_graph:
+            for node in order:
+                node.grad = 0.0
+            out.grad = 1.0
+            _backward_graph(order)
+        else:
+            out.backward()
+        return [v.grad for v in inputs]
+    finally:
+        for v, g in touched.items():  # also breaks the cycles of interior gradient graphs
+            v.grad = g
+
+
+def _check_unchanged(node: Value, local: Sequence) -> None:
+    """The rule's local derivatives now must be those recorded in the forward pass: if an
+    input's ``data`` was changed since, the graph no longer says how the output was made."""
+    for recorded, now in zip(node.local_grads, local):
+        if recorded is None or now is None:
+            continue
+        a, b = _plain(recorded), _plain(now)
+        if a != b and not (a != a and b != b) and not abs(a - b) <= 1e-12 * max(abs(a), abs(b)):
+            raise ValueError(
+                f"backward(create_graph=True): an input of a '{node.op}' node changed after the "
+                f"forward pass (its local derivative was {a!r}, now {b!r}); build the graph again"
+            )
+
+
+# ---------------------------------------------------------------------- custom primitives
+
+
+class Op:
+    """A primitive operation: its name (shown in drawings), its function on floats and its rule.
+
+    The rule takes the inputs and the output, ``rule(*inputs, out)``, and returns the local
+    derivative d out / d input for each input (None where no gradient flows). It is written
+    with operations that work on floats and on Values alike, so the same rule serves
+    ``backward()`` and ``backward(create_graph=True)``.
+    """
+
+    __slots__ = ("name", "fn", "rule", "hooks")
+
+    def __init__(self, name: str, fn: Callable | None, rule: Callable | None = None, hooks: tuple = ()) -> None:
+        self.name, self.fn, self.rule, self.hooks = name, fn, rule, hooks
+
+    def with_hooks(self, hooks: tuple) -> Op:
+        """A copy of this op carrying `hooks` (each node with hooks gets its own copy)."""
+        twin = type(self).__new__(type(self))
+        for slot in _op_slots(type(self)):
+            setattr(twin, slot, getattr(self, slot))
+        twin.hooks = hooks
+        return twin
+
+    def __repr__(self) -> str:
+        return f"Op({self.name!r})"
+
+
+def _op_slots(cls: type) -> list[str]:
+    return [s for c in cls.__mro__ for s in getattr(c, "__slots__", ())]
+
+
+def primitive(derivatives: Callable) -> Callable[[Callable], Callable[..., Value]]:
+    """Make a function on floats into an op of its own, with your derivative rule.
+
+    The decorated function computes the output from plain floats. ``derivatives(*inputs,
+    out)`` returns one local derivative per input, written with operations that work on floats
+    and on Values (``+ - * / **``, ``abs``, Value methods through the float-or-Value helpers),
+    so that second derivatives work. The op accepts Values and numbers, and drawings show it
+    under the function's name. `gradcheck` tells you if the rule is wrong.
+
+    Example:
+        >>> @primitive(derivatives=lambda x, out: (1 / (1 + abs(x)) ** 2,))
+        ... def softsign(x):
+        ...     return x / (1 + abs(x))
+        >>> x = Value(1.0)
+        >>> y = softsign(x)
+        >>> y.backward()
+        >>> y.data, x.grad, y.op
+        (0.5, 0.25, 'softsign')
+    """
+    if not callable(derivatives):
+        raise TypeError(f"primitive: derivatives must be a function, got {type(derivatives).__name__}")
+
+    def make(fn: Callable) -> Callable[..., Value]:
+        name = getattr(fn, "__name__", "primitive")
+        op = Op(name, _checked_forward(name, fn), _checked_rule(name, derivatives))
+
+        @functools.wraps(fn)
+        def apply(*inputs: Value | Number) -> Value:
+            try:
+                return _apply(op, inputs)
+            except _OtherKind as other:  # e.g. dual numbers: they do the op themselves
+                return other.kind.apply(op, other.values)
+
+        apply.op = op  # type: ignore[attr-defined]
+        return apply
+
+    return make
+
+
+def _checked_forward(name: str, fn: Callable) -> Callable:
+    def forward(*xs: float) -> float:
+        out = fn(*xs)
+        if isinstance(out, bool) or not isinstance(out, numbers.Real):
+            raise TypeError(f"{name}: the function must return a real number, got {type(out).__name__}: {out!r}")
+        return float(out)
+
+    return forward
+
+
+def _checked_rule(name: str, rule: Callable) -> Callable:
+    def checked(*args):
+        local = rule(*args)
+        if not isinstance(local, (tuple, list)) or len(local) != len(args) - 1:
+            raise TypeError(
+                f"{name}: derivatives must return a tuple of {len(args) - 1} local derivative(s), got {local!r}"
+            )
+        return tuple(local)
+
+    return checked
+
+
 # ---------------------------------------------------------------------- the rules
 #
-# Each primitive: how to compute its output from plain floats, and its local derivatives.
-# Vocabulary: x, y are the inputs, out is the output; a rule returns d out / d input for each
-# input. Rules are written with operations that work on floats *and* on Values, so one line
-# serves both the fast backward() (floats, computed once during the forward pass) and
-# backward(create_graph=True) (Values, so the gradient can be differentiated again).
+# One line per primitive: its function on floats, and its rule, rule(inputs..., out), the
+# local derivative of out with respect to each input. x, y are the inputs and out the output.
+# Rules use operations that work on floats *and* on Values (arithmetic, comparisons, and the
+# float-or-Value helpers _exp, _log, _sigmoid, _sin, _cos below), so the same line serves backward()
+# (floats, computed once in the forward pass) and backward(create_graph=True) (Values, so the
+# gradient can be differentiated again). None: no gradient flows back (a flat region).
+
+
+def _d_pow(x, y, out):
+    # d/dx x**y = y * x**(y-1); d/dy x**y = out * log(x), which exists for x > 0 only.
+    dx = None if y == 0 else y * _pow(x, y - 1)  # x**0 is flat: nothing flows, even inf
+    if x > 0:
+        dy = out * _log(x)
+    elif x == 0:
+        dy = 0.0  # 0**y is 0 for every y > 0 (1 at y = 0): the slope in y is 0, as PyTorch
+    else:
+        dy = math.nan  # a negative base: x**y is real only at integer y
+    return dx, dy
+
+
+def _d_logsumexp(*args):
+    # d/dx[i] log(sum(e**x)) = e**(x[i] - out): the softmax, never overflowing.
+    *xs, out = args
+    return tuple([_exp(x - out) for x in xs])
+
+
+# fmt: off
+#        name          function on floats   rule(inputs..., out): d out / d each input
+ADD        = Op("+",        operator.add,   lambda x, y, out: (1.0, 1.0))
+MUL        = Op("*",        operator.mul,   lambda x, y, out: (y, x))
+DIV        = Op("/",        lambda x, y: _float_div(x, y),
+                                            lambda x, y, out: (1 / y, -out / y))  # -x/y**2, sure not to overflow
+POW        = Op("**",       lambda x, y: _float_pow(x, y), _d_pow)
+EXP        = Op("exp",      lambda x: _float_exp(x),  lambda x, out: (out,))
+LOG        = Op("log",      lambda x: _float_log(x),  lambda x, out: (1 / x,))
+TANH       = Op("tanh",     math.tanh,      lambda x, out: (1 - out * out,))
+SIGMOID    = Op("sigmoid",  lambda x: _float_sigmoid(x), lambda x, out: (out * (1 - out),))
+SOFTPLUS   = Op("softplus", lambda x: _float_softplus(x), lambda x, out: (_sigmoid(x),))
+RELU       = Op("relu",     lambda x: 0.0 if x <= 0 else x,  # relu(nan) is nan
+                                            lambda x, out: (None if out <= 0 else 1.0,))  # flat below 0
+LEAKY_RELU = Op("leaky_relu", lambda x, s: x if x > 0 else s * x,
+                                            lambda x, s, out: (1.0, 0.0) if x > 0 else (s, x))
+ABS        = Op("abs",      abs,            lambda x, out: (1.0 if x > 0 else -1.0 if x < 0 else 0.0,))
+SIN        = Op("sin",      lambda x: _float_trig(math.sin, x), lambda x, out: (_cos(x),))
+COS        = Op("cos",      lambda x: _float_trig(math.cos, x), lambda x, out: (-_sin(x),))
+SUM        = Op("sum",      lambda *xs: sum(xs),
+                                            lambda *xs_out: (1.0,) * (len(xs_out) - 1))
+LOGSUMEXP  = Op("logsumexp", lambda *xs: _float_logsumexp(xs), _d_logsumexp)
+# fmt: on
+
+# Not an op: the mark of a value computed under no_grad (it has no inputs and no rule).
+NOT_RECORDED = Op("", None)
+
+
+# ---------------------------------------------------------------------- a neuron in one node
+#
+# A speed-up, not a new idea: act(w · x + b) as ONE node with 2n + 1 inputs instead of n `*`
+# nodes, n `+` nodes and an activation node. Its local derivatives follow from the chain rule
+# inside the node: d out / d w[i] = act'(z) * x[i], d out / d x[i] = act'(z) * w[i],
+# d out / d b = act'(z), with act'(z) taken from the activation's own rule above.
+
+NEURONS: dict[str | None, Op] = {}
+
+
+def neuron(w: Sequence[Value | Number], x: Sequence[Value | Number], b: Value | Number | None,
+           activation: str | None = None) -> Value:
+    """act(w · x + b) as one node, for inputs that are all Values (`Value.dot` takes numbers too).
+
+    `nn.Neuron` calls it; activation: None, 'relu', 'tanh' or 'sigmoid'.
+
+    Example:
+        >>> neuron([Value(2.0)], [Value(3.0)], Value(-1.0), "relu").data
+        5.0
+    """
+    op = NEURONS[activation]
+    act = op.act  # the activation's own Op (None: a plain dot product)
+    inputs = (*w, *x) if b is None else (*w, *x, b)
+    wd = list(map(_data_of, w))
+    xd = list(map(_data_of, x))
+    z = sum(map(operator.mul, wd, xd))
+    if b is not None:
+        z += b.data
+    if act is None:
+        out, s = z, 1.0
+    else:
+        out = act.fn(z)
+        s = act.rule(z, out)[0]  # act'(z), from the activation's rule
+    if s is None:  # a flat region (a relu below 0): nothing flows back to any input
+        local = None
+    elif s == 1.0:
+        local = (*xd, *wd, 1.0) if b is not None else (*xd, *wd)
+    else:
+        local = tuple([s * v for v in xd] + [s * v for v in wd] + ([s] if b is not None else []))
+    return _node(op, out, inputs, None, local, None)
+
+
+_data_of = operator.attrgetter("data")
+
+
+class NeuronOp(Op):
+    """The op of a neuron node: act(w · x + b) with act one of the activations' Ops (or none)."""
+
+    __slots__ = ("activation", "act")
+
+    def __init__(self, activation: str | None) -> None:
+        act = _ACTIVATION_OPS.get(activation)
+        super().__init__("dot" if act is None else f"{activation}(w·x+b)", self._forward, self._rule)
+        self.activation, self.act = activation, act
+
+    def slope(self, z, out):
+        """act'(z), from the activation's own rule (None where it is flat; 1 for a plain dot)."""
+        return 1.0 if self.act is None else self.act.rule(z, out)[0]
+
+    def _forward(self, *inputs: float) -> float:
+        n = len(inputs) // 2
+        z = sum(map(operator.mul, inputs[:n], inputs[n : 2 * n])) + sum(inputs[2 * n :])
+        return z if self.act is None else self.act.fn(z)
+
+    def _rule(self, *args):
+        # d out / d w[i] = act'(z) x[i], d out / d x[i] = act'(z) w[i], d out / d b = act'(z)
+        *inputs, out = args
+        n = len(inputs) // 2
+        w, x, b = inputs[:n], inputs[n : 2 * n], inputs[2 * n :]
+        s = 1.0 if self.act is None else self.slope(_dot_of(w, x) + (b[0] if b else 0.0), out)
+        if s is None:
+            return (None,) * len(inputs)
+        return (*[s * v for v in x], *[s * v for v in w], *([s] if b else []))
+
+
+def _dot_of(w, x):
+    if any(v.__class__ is Value for v in (*w, *x)):
+        return neuron(w, x, None, None)
+    return sum(map(operator.mul, w, x))
+
+
+_ACTIVATION_OPS = {"relu": RELU, "tanh": TANH, "sigmoid": SIGMOID}
+NEURONS.update({name: NeuronOp(name) for name in (None, "relu", "tanh", "sigmoid")})
+
+
+# ---------------------------------------------------------------------- numeric helpers
+# Floats follow IEEE semantics (too large is inf, never OverflowError). A user's expression
+# that leaves an op's domain (log of 0, x / 0, 0 ** -1) raises DomainError; while
+# backward(create_graph=True) evaluates rules, the same cases give IEEE's inf or nan instead,
+# so that a derivative at the edge of a domain is an honest infinity, not an error.
+
+_threads_on_the_edge: set[int] = set()
+
+
+class _rules_on_the_edge:
+    """Inside: domain errors in this thread give IEEE results instead (for rules)."""
+
+    def __enter__(self) -> None:
+        me = get_ident()
+        self._was = me in _threads_on_the_edge
+        _threads_on_the_edge.add(me)
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._was:
+            _threads_on_the_edge.discard(get_ident())
+
+
+def _domain_error(message: str, ieee: Callable[[], Any]):
+    if get_ident() in _threads_on_the_edge:
+        return ieee()
+    raise DomainError(message)
+
+
+def _float_div(x: float, y: float) -> float:
+    if y == 0:
+        return _domain_error(f"div: division by zero ({x!r} / {y!r})", lambda: _ieee_div(x, y))
+    return x / y
+
+
+def _ieee_div(x: float, y: float) -> float:
+    if y != 0:
+        return x / y
+    if x == 0 or x != x:
+        return math.nan
+    return math.copysign(math.inf, x) * math.copysign(1.0, y)
 
 
 def _float_pow(x: float, y: float) -> float:
     if x == 0 and y < 0:
-        raise DomainError(f"pow: 0 cannot be raised to a negative power ({x!r} ** {y!r})")
-    if x < 0 and not float(y).is_integer():
-        raise DomainError(f"pow: negative base with a non-integer exponent ({x!r} ** {y!r})")
+        return _domain_error(f"pow: 0 cannot be raised to a negative power ({x!r} ** {y!r})", lambda: _ieee_pow(x, y))
+    if x < 0 and math.isfinite(y) and not y.is_integer():
+        return _domain_error(f"pow: negative base with a non-integer exponent ({x!r} ** {y!r})", lambda: math.nan)
+    return _ieee_pow(x, y)
+
+
+def _ieee_pow(x: float, y: float) -> float:
+    """x ** y as IEEE says: 0 ** -1 is inf, overflow is inf, (-8) ** 0.5 is nan."""
+    odd = y.is_integer() and math.isfinite(y) and int(y) % 2 == 1
     try:
-        return x**y
-    except OverflowError:  # float semantics: too large is inf, with the right sign
-        return -math.inf if x < 0 and int(y) % 2 else math.inf
+        out = x**y
+    except ZeroDivisionError:  # 0 ** negative
+        return -math.inf if odd and math.copysign(1.0, x) < 0 else math.inf
+    except OverflowError:
+        return -math.inf if x < 0 and odd else math.inf
+    return math.nan if isinstance(out, complex) else out
 
 
 def _float_exp(x: float) -> float:
@@ -367,264 +1047,140 @@ def _float_log(x: float) -> float:
     if not x > 0:
         if x != x:  # nan in, nan out
             return x
-        raise DomainError(f"log: argument must be > 0, got {x!r}")
+        return _domain_error(f"log: argument must be > 0, got {x!r}", lambda: -math.inf if x == 0 else math.nan)
     return math.log(x)
 
 
 def _float_sigmoid(x: float) -> float:
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
+    if x != x:
+        return x
     e = math.exp(x)  # x < 0: e ** x cannot overflow
     return e / (1.0 + e)
 
 
 def _float_softplus(x: float) -> float:
     # log(1 + e**x) = max(x, 0) + log(1 + e**-|x|): the exponent is never positive.
+    if x != x:
+        return x
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 
-def _float_trig(fn: Callable[[float], float]) -> Callable[[float], float]:
-    return lambda x: math.nan if math.isinf(x) else fn(x)
+def _float_trig(fn: Callable[[float], float], x: float) -> float:
+    return math.nan if math.isinf(x) else fn(x)
 
 
-def _float_dot(xs: list[float]) -> float:
-    # xs = w[0..n-1], x[0..n-1], (bias)
-    n = len(xs) // 2
-    total = sum(map(operator.mul, xs[:n], xs[n : 2 * n]))
-    return total + xs[-1] if len(xs) % 2 else total
-
-
-def _float_logsumexp(xs: list[float]) -> float:
+def _float_logsumexp(xs: Sequence[float]) -> float:
+    if any(x != x for x in xs):  # nan wins, whatever the order
+        return math.nan
     top = max(xs)
     if math.isinf(top):  # all -inf, or some +inf: the answer is top itself
         return top
-    return top + math.log(math.fsum(math.exp(x - top) for x in xs))
+    return top + math.log(math.fsum([math.exp(x - top) for x in xs]))
 
 
-def _data(v) -> float:
-    return v.data if isinstance(v, Value) else v
+# Functions of a float or a Value, for the rules: on a Value they build graph nodes.
+def _exp(v):
+    return v.exp() if v.__class__ is Value else _float_exp(v)
 
 
-def _either(method: str, fn: Callable[[float], float]) -> Callable:
-    """A function that works on floats (fn) and on Values (the method of that name)."""
-    return lambda v: getattr(v, method)() if isinstance(v, Value) else fn(v)
+def _log(v):
+    return v.log() if v.__class__ is Value else _float_log(v)
+
+
+def _sigmoid(v):
+    return v.sigmoid() if v.__class__ is Value else _float_sigmoid(v)
+
+
+def _sin(v):
+    return v.sin() if v.__class__ is Value else _float_trig(math.sin, v)
+
+
+def _cos(v):
+    return v.cos() if v.__class__ is Value else _float_trig(math.cos, v)
 
 
 def _pow(x, y):
-    """x ** y on floats (overflow gives inf) or on Values."""
-    return _float_pow(x, y) if type(x) is float and type(y) is float else x**y
+    """x ** y in a rule: IEEE on floats (0 ** -0.5 is inf), an op on Values."""
+    if x.__class__ is Value or y.__class__ is Value:
+        return x**y
+    return _ieee_pow(float(x), float(y))
 
 
-exp = _either("exp", _float_exp)
-log = _either("log", _float_log)
-sin = _either("sin", _float_trig(math.sin))
-cos = _either("cos", _float_trig(math.cos))
-sigmoid = _either("sigmoid", _float_sigmoid)
+# ---------------------------------------------------------------------- checking inputs
 
 
-def _d_pow_const(x, c, out):
-    # x ** c for a number c: only x varies. At x == 0, c * x**(c-1) needs care.
-    c = _data(c)
-    if c == 0:
-        return 0.0, 0.0
-    if _data(x) == 0 and c < 1:  # e.g. sqrt at 0: the slope is infinite
-        return math.inf, 0.0
-    return c * _pow(x, c - 1), 0.0
-
-
-def _d_pow(x, y, out):
-    # x ** y with both varying: d/dx = y * x**(y-1), d/dy = out * log(x) (only for x > 0).
-    if _data(x) > 0:
-        return y * _pow(x, y - 1), out * log(x)
-    if _data(x) == 0:  # out is 0 (y > 0) or 1 (y == 0); the one-sided slope in y is 0
-        dx = _d_pow_const(0.0, _data(y), out)[0]
-        return dx, 0.0
-    return y * _pow(x, y - 1), math.nan  # x < 0, integer y: no real derivative in y
-
-
-def _d_dot(xs, out):
-    # xs = w[0..n-1], x[0..n-1], (bias): d out/d w[i] = x[i], d out/d x[i] = w[i], d out/d bias = 1.
-    n = len(xs) // 2
-    return (*xs[n : 2 * n], *xs[:n], *(1.0,) * (len(xs) - 2 * n))
-
-
-def _d_logsumexp(xs, out):
-    # d/dx[i] log(sum(e**x)) = e**(x[i] - out): the softmax, never overflowing.
-    return tuple([exp(x - out) for x in xs])
-
-
-def _neuron(activation: Callable[[float], float], slope: Callable) -> tuple[Callable, Callable]:
-    """activation(w · x + b) as one node. Its local derivatives follow from the chain rule
-    inside the node: slope * (those of the dot product), the slope written from the output."""
-
-    def forward(xs):
-        return activation(_float_dot(xs))
-
-    def local(xs, out):
-        s = slope(out)
-        if type(s) is float and (s == 0.0 or s == 1.0):  # relu's slope: nothing to multiply
-            return _d_dot(xs, out) if s else (0.0,) * len(xs)
-        return tuple([s * d for d in _d_dot(xs, out)])
-
-    return forward, local
-
-
-def _sign(x) -> float:  # the slope of abs; abs'(0) = 0
-    return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
-
-
-PRIMITIVES: dict[str, tuple[Callable, Callable]] = {
-    # name:       (forward on floats,         local derivatives: d out / d each input)
-    "+":          (lambda x, y: x + y,         lambda x, y, out: (1.0, 1.0)),
-    "*":          (lambda x, y: x * y,         lambda x, y, out: (y, x)),
-    "**":         (_float_pow,                 _d_pow_const),
-    "pow":        (_float_pow,                 _d_pow),
-    "exp":        (_float_exp,                 lambda x, out: (out,)),
-    "log":        (_float_log,                 lambda x, out: (1 / x,)),
-    "tanh":       (math.tanh,                  lambda x, out: (1 - out * out,)),
-    "sigmoid":    (_float_sigmoid,             lambda x, out: (out * sigmoid(-x),)),
-    "softplus":   (_float_softplus,            lambda x, out: (sigmoid(x),)),
-    "relu":       (lambda x: x if x > 0 else 0.0, lambda x, out: (1.0,) if x > 0 else (0.0,)),  # relu'(0) = 0
-    "leaky_relu": (lambda x, s: x if x > 0 else s * x,
-                   lambda x, s, out: (1.0, 0.0) if x > 0 else (s, x)),
-    "abs":        (abs,                        lambda x, out: (_sign(x),)),
-    "sin":        (_float_trig(math.sin),      lambda x, out: (cos(x),)),
-    "cos":        (_float_trig(math.cos),      lambda x, out: (-sin(x),)),
-}  # fmt: skip
-
-# The activations a neuron node can hold: the function on floats, and its slope written from
-# the output (drawings use the slopes too, to show z = w · x + b and its gradient).
-NEURON_ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
-    "relu":    (lambda z: z if z > 0 else 0.0, lambda out: 1.0 if out > 0 else 0.0),
-    "tanh":    (math.tanh,                     lambda out: 1 - out * out),
-    "sigmoid": (_float_sigmoid,                lambda out: out * (1 - out)),
-}  # fmt: skip
-
-# Primitives with any number of inputs: one node instead of a long chain of binary ops, for a
-# smaller graph. Their rules take the list of inputs, xs.
-MANY_INPUTS: dict[str, tuple[Callable, Callable]] = {
-    # name:        (forward on floats,   local derivatives: d out / d each input)
-    "sum":         (sum,                 lambda xs, out: (1.0,) * len(xs)),
-    "dot":         (_float_dot,          _d_dot),  # xs = w[0..n-1], x[0..n-1], (bias)
-    "logsumexp":   (_float_logsumexp,    _d_logsumexp),
-    # "dot+relu", "dot+tanh", "dot+sigmoid": a whole neuron, activation(w · x + b)
-    **{f"dot+{name}": _neuron(*fns) for name, fns in NEURON_ACTIVATIONS.items()},
-}  # fmt: skip
-
-
-# ---------------------------------------------------------------------- recording the graph
-
-
-def _apply(op: str, *inputs: Value) -> Value:
-    """Run primitive `op` forward and, unless in `no_grad`, record its inputs and local derivatives."""
-    forward, local = PRIMITIVES[op]
-    xs = [v.data for v in inputs]
-    data = forward(*xs)
-    out = _new_value(Value)  # skips __init__'s checks: data is a float already
-    out.data, out.grad, out.label = data, 0.0, ""
-    if _grad_enabled:
-        out._links, out._op = inputs + local(*xs, data), op
-    else:
-        out._links, out._op = (), ""
-    return out
-
-
-def _apply_many(op: str, inputs: Sequence[Value]) -> Value:
-    """`_apply` for a primitive of MANY_INPUTS: its rules take the list of inputs' data."""
-    forward, local = MANY_INPUTS[op]
-    xs = [v.data for v in inputs]
-    data = forward(xs)
-    out = _new_value(Value)
-    out.data, out.grad, out.label = data, 0.0, ""
-    if _grad_enabled:
-        out._links, out._op = tuple(inputs) + local(xs, data), op
-    else:
-        out._links, out._op = (), ""
-    return out
-
-
-_new_value = object.__new__
-
-
-def local_derivatives(node: Value) -> tuple:
-    """The node's local derivatives as Values built from its inputs, for create_graph."""
-    if node._op in MANY_INPUTS:
-        return MANY_INPUTS[node._op][1](node._prev, node)
-    return PRIMITIVES[node._op][1](*node._prev, node)
-
-
-def _edges(node: Value, create_graph: bool = False) -> Iterable[tuple[Value, float | Value]]:
-    """(input, d node / d input) for each input of the node.
-
-    With create_graph the derivatives are Values, and constants (numbers in the expression)
-    get none: their gradient graph would only refer back to the graph and keep it alive.
-    """
-    if not create_graph:
-        links = node._links  # (inputs..., local derivatives...)
-        return zip(links, links[len(links) // 2 :])  # zip stops after the inputs
-    return [(p, d) for p, d in zip(node._prev, local_derivatives(node)) if p._op != "const"]
-
-
-def topological_order(root: Value) -> list[Value]:
-    """Every non-leaf node that `root` depends on, each after all of its inputs (root last).
-
-    An iterative depth-first search (no recursion limit), deterministic. Leaves are left out:
-    backward only needs to visit nodes that have inputs to pass gradients on to.
-    """
-    order: list[Value] = []
-    visited = set()
-    stack = [root] if root._links else []
-    while stack:
-        node = stack.pop()
-        if node is None:  # all inputs of the node below the marker are placed
-            order.append(stack.pop())
-        elif node not in visited:
-            visited.add(node)
-            stack += (node, None)
-            links = node._links  # (inputs..., local derivatives...)
-            stack += [p for p in reversed(links[: len(links) // 2]) if p._links and p not in visited]
-    return order
-
-
-# ---------------------------------------------------------------------- helpers
-
-
-def _const(x: float) -> Value:
-    """A number in an expression: a leaf marked as a constant (drawn as one, never a parameter)."""
-    c = Value(x)
-    c._op = "const"
-    return c
-
-
-def _lift(x) -> Value | None:
-    """A Value for x (numbers become constant leaves), or None if x is not a number."""
-    if isinstance(x, Value):
+def _data(x) -> float | None:
+    """A Value's number, a number as a float, or None if x is neither."""
+    if x.__class__ is Value:
+        return x.data
+    if x.__class__ is float:
         return x
-    if type(x) is float or type(x) is int or isinstance(x, numbers.Real):
-        return _const(x)
+    if isinstance(x, numbers.Real):
+        return _number("Value", x)
     return None
 
 
-def _lift_or_fail(op: str, x) -> Value:
-    v = _lift(x)
-    if v is None:
-        raise TypeError(f"{op}: expected a Value or a number, got {type(x).__name__}: {x!r}")
-    return v
-
-
-_ONLY_VALUES = {Value}
-
-
-def _lift_all(op: str, values: Iterable) -> list[Value]:
-    return [v if type(v) is Value else _lift_or_fail(op, v) for v in values]
-
-
-def _number(x) -> float:
-    if isinstance(x, Value):
-        return x.data
-    if isinstance(x, numbers.Real):
+def _number(op: str, x) -> float:
+    """x as a float: any real number (bools and ints too); a clear TypeError otherwise."""
+    if x.__class__ is float:
+        return x
+    if not isinstance(x, numbers.Real):
+        raise TypeError(f"{op}: expected a real number, got {type(x).__name__}: {_short(x)}")
+    try:
         return float(x)
-    raise TypeError(f"comparison: expected a Value or a number, got {type(x).__name__}: {x!r}")
+    except OverflowError:
+        raise ValueError(f"{op}: the number {_short(x)} is too large for a float") from None
+
+
+def _inputs(op: str, values: Iterable) -> tuple:
+    """The inputs of a many-input op: Values stay, numbers become floats, anything else fails."""
+    if isinstance(values, (Value, str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(f"{op}: expected a list of Values or numbers, got {type(values).__name__}: {_short(values)}")
+    values = list(values)
+    out = []
+    for v in values:
+        if v.__class__ is Value or v.__class__ is float:
+            out.append(v)
+        elif isinstance(v, numbers.Real):
+            out.append(_number(op, v))
+        elif _is_other_kind(v):
+            raise _OtherKind(type(v), values)
+        else:
+            raise TypeError(f"{op}: expected a Value or a number, got {type(v).__name__}: {_short(v)}")
+    return tuple(out)
+
+
+class _OtherKind(Exception):
+    """An input is another kind of number that does ops itself: a dual number in forward mode."""
+
+    def __init__(self, kind: type, values: list) -> None:
+        self.kind, self.values = kind, values
+
+
+def _is_other_kind(v) -> bool:
+    return hasattr(v, "apply") and hasattr(v, "tangent")
+
+
+def _datas(values: Sequence) -> list[float]:
+    return [v.data if v.__class__ is Value else v for v in values]
+
+
+def _compared(x) -> float:
+    y = _data(x)
+    if y is None:
+        raise TypeError(f"comparison: expected a Value or a number, got {type(x).__name__}: {_short(x)}")
+    return y
+
+
+def _plain(v):
+    return v.data if v.__class__ is Value else v
+
+
+def _short(x, limit: int = 60) -> str:
+    text = repr(x)
+    return text if len(text) <= limit else f"{text[: limit // 2]}...{text[-limit // 4 :]} ({len(text)} characters)"
 
 
 def _show(g) -> str:

@@ -30,7 +30,7 @@ import random
 from typing import Any, Callable, Sequence
 
 from ._files import write_atomically
-from .engine import Value, _apply_many
+from .engine import Value, neuron
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "load", "ACTIVATIONS"]
 
@@ -44,12 +44,12 @@ ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
 
 # A fused neuron is ONE node, the primitive of `Value.dot(..., activation=...)`, for the
 # activations the engine can apply inside it; leaky_relu follows as a node of its own.
-_FUSED: dict[str, tuple[str, Callable[[Value], Value] | None]] = {
-    "relu": ("dot+relu", None),
-    "tanh": ("dot+tanh", None),
-    "sigmoid": ("dot+sigmoid", None),
-    "linear": ("dot", None),
-    "leaky_relu": ("dot", Value.leaky_relu),
+_FUSED: dict[str, tuple[str | None, Callable[[Value], Value] | None]] = {
+    "relu": ("relu", None),
+    "tanh": ("tanh", None),
+    "sigmoid": ("sigmoid", None),
+    "linear": (None, None),
+    "leaky_relu": (None, Value.leaky_relu),
 }
 
 # The gain of fan-in scaling per activation (PyTorch's calculate_gain): weights are drawn from
@@ -201,7 +201,7 @@ class Neuron(Module):
 
     def _fire(self, x: list[Value]) -> Value:
         """The fused neuron on inputs that are already Values (checked by the caller)."""
-        out = _apply_many(self._op, (*self.w, *x, self.b))
+        out = neuron(self.w, x, self.b, self._op)
         return out if self._after is None else self._after(out)
 
     def __call__(self, x: Sequence[Value | float]) -> Value:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ._files import write_atomically
-from .engine import NEURON_ACTIVATIONS, Value, topological_order
+from .engine import NEURONS, NeuronOp, Value, topological_order
 
 if TYPE_CHECKING:  # pragma: no cover
     import graphviz
@@ -70,12 +70,41 @@ def format_number(x: float | Value) -> str:
 # ---------------------------------------------------------------------- trace
 
 
-def trace(root: Value) -> tuple[list[Value], list[tuple[Value, Value]]]:
-    """All values `root` depends on, leaves included, and the edges between them.
+class Constant:
+    """A number written in an expression (the 2 of ``x * 2``), drawn as a box of its own.
+
+    The engine keeps such numbers inside the node that uses them; a drawing shows each one as
+    a constant: its number, and no gradient (nothing flows back to a number).
+    """
+
+    __slots__ = ("data",)
+    label = ""
+    grad = None
+    parents = ()
+    op = ""
+
+    def __init__(self, data: float) -> None:
+        self.data = data
+
+    def __repr__(self) -> str:
+        return f"Constant({self.data!r})"
+
+
+def _parents(v, memo: dict) -> list:
+    """v's inputs in argument order, each number as a `Constant` (the same one every time)."""
+    found = memo.get(v)
+    if found is None:
+        found = memo[v] = [p if isinstance(p, Value) else Constant(p) for p in v.parents]
+    return found
+
+
+def trace(root: Value) -> tuple[list, list[tuple]]:
+    """All values `root` depends on, leaves and constants included, and the edges between them.
 
     Nodes come in a deterministic topological order (every node after its inputs, root
     last, inputs visited in argument order); edges are ``(input, output)`` pairs, one per
-    argument, so ``a * a`` gives two edges. Iterative: a 100,000-node chain is fine.
+    argument, so ``a * a`` gives two edges. A number in the expression is a `Constant`.
+    Iterative: a 100,000-node chain is fine.
 
     Example:
         >>> a = Value(3.0, label="a")
@@ -83,21 +112,28 @@ def trace(root: Value) -> tuple[list[Value], list[tuple[Value, Value]]]:
         >>> len(nodes), len(edges)
         (4, 4)
     """
-    nodes: list[Value] = []
-    seen = {root}
-    stack = [(root, iter(root._prev))]
+    nodes, edges, _ = _trace(root)
+    return nodes, edges
+
+
+def _trace(root: Value) -> tuple[list, list[tuple], dict]:
+    """`trace`, and each node's list of inputs (numbers as Constants), by node."""
+    memo: dict = {}
+    nodes: list = []
+    seen = {id(root)}
+    stack = [(root, iter(_parents(root, memo)))]
     while stack:
         node, parents = stack[-1]
         for parent in parents:
-            if parent not in seen:
-                seen.add(parent)
-                stack.append((parent, iter(parent._prev)))
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append((parent, iter(_parents(parent, memo))))
                 break
         else:  # every input is placed: the node can follow them
             stack.pop()
             nodes.append(node)
-    edges = [(parent, node) for node in nodes for parent in node._prev]
-    return nodes, edges
+    edges = [(parent, node) for node in nodes for parent in _parents(node, memo)]
+    return nodes, edges, memo
 
 
 # ---------------------------------------------------------------------- the sketch
@@ -106,23 +142,30 @@ def trace(root: Value) -> tuple[list[Value], list[tuple[Value, Value]]]:
 
 ACTIVATIONS = {"tanh", "relu", "sigmoid", "softplus", "leaky_relu", "abs"}
 
-# A whole neuron as one engine node, 'dot+relu' etc.: activation(w · x + b). Drawings need the
-# slope of the activation at z = w · x + b, written from the node's output: the engine's own.
-NEURON_SLOPES = {name: slope for name, (_, slope) in NEURON_ACTIVATIONS.items()}
-DOTS = {"dot"} | {f"dot+{act}" for act in NEURON_SLOPES}
+# A whole neuron as one engine node (`engine.neuron`): activation(w · x + b). Drawings need the
+# slope of the activation at z = w · x + b: the activation's own rule gives it.
 
 
-def _inner_activation(v: Value) -> str | None:
-    """'tanh' for a 'dot+tanh' node; None for any other node."""
-    return v._op[4:] if v._op in DOTS and v._op != "dot" else None
+def _is_dot(v) -> bool:
+    return isinstance(v.primitive, NeuronOp) if isinstance(v, Value) else False
+
+
+def _inner_activation(v) -> str | None:
+    """'tanh' for a tanh neuron node; None for any other node."""
+    return v.primitive.activation if _is_dot(v) else None
+
+
+def _slope(activation: str, z: float, out: float) -> float:
+    s = NEURONS[activation].slope(z, out)
+    return 0.0 if s is None else s
 
 
 def _op_text(v: Value) -> str:
     """What an op node says: the op's name, or for a fused neuron its formula, 'tanh(w·x+b)'."""
     act = _inner_activation(v)
     if act is None:
-        return v._op
-    return f"{act}(w·x+b)" if len(v._prev) % 2 else f"{act}(w·x)"
+        return v.op
+    return f"{act}(w·x+b)" if len(v.parents) % 2 else f"{act}(w·x)"
 
 
 STYLE: dict[str, dict[str, str]] = {
@@ -154,7 +197,10 @@ class _Sketch:
         return len(self.boxes) + len(self.ops)
 
 
-def _grad(v: Value) -> float:
+def _grad(v) -> float:
+    """The number a drawing shows as v's grad (a constant has none: 0 for shading)."""
+    if v.grad is None:
+        return 0.0
     return v.grad.data if isinstance(v.grad, Value) else v.grad
 
 
@@ -166,14 +212,14 @@ def _fields(label: str, data: float, grad: float, show_grad: bool) -> list[str]:
     return fields
 
 
-def _kind(v: Value, root: Value, params: set) -> str:
+def _kind(v, root: Value, params: set, pa: dict) -> str:
     if v is root:
         return "output"
-    if v._prev:
+    if pa[v]:
         return "value"
     if v in params:
         return "param"
-    return "const" if v._op == "const" else "input"
+    return "const" if isinstance(v, Constant) else "input"
 
 
 class _Neuron:
@@ -186,34 +232,34 @@ class _Neuron:
         self.folded = folded  # leaves drawn inside the box: weights, bias, e.g. a slope
 
 
-def _activation_after(v: Value, consumers: dict) -> Value | None:
+def _activation_after(v: Value, consumers: dict, pa: dict) -> Value | None:
     """The activation applied to `v` if it is v's only consumer (its other inputs leaves)."""
     users = consumers.get(v, [])
     act = users[0] if len(users) == 1 else None
-    if act is not None and act._op in ACTIVATIONS and act._prev[0] is v:
-        if all(not p._prev for p in act._prev[1:]):  # e.g. leaky_relu's slope
+    if act is not None and act.op in ACTIVATIONS and pa[act][0] is v:
+        if all(not pa[p] for p in pa[act][1:]):  # e.g. leaky_relu's slope
             return act
     return None
 
 
-def _fused_neurons(nodes: list[Value], consumers: dict) -> list[_Neuron]:
+def _fused_neurons(nodes: list, consumers: dict, pa: dict) -> list[_Neuron]:
     """Each 'dot+act' node is a whole neuron; each 'dot' node (w · x + b) is one with the
     activation after it, if any."""
     found = []
     for v in nodes:
-        if v._op not in DOTS:
+        if not _is_dot(v):
             continue
-        n = len(v._prev) // 2
-        weights = list(v._prev[:n]) + list(v._prev[2 * n :])
-        act = _activation_after(v, consumers) if v._op == "dot" else None
-        members, extra = ([v], []) if act is None else ([v, act], list(act._prev[1:]))
-        inputs = list(v._prev[n : 2 * n]) + [w for w in weights if w._prev]  # a computed weight stays
-        folded = [w for w in weights if not w._prev] + extra
+        n = len(pa[v]) // 2
+        weights = list(pa[v][:n]) + list(pa[v][2 * n :])
+        act = _activation_after(v, consumers, pa) if _inner_activation(v) is None else None
+        members, extra = ([v], []) if act is None else ([v, act], list(pa[act][1:]))
+        inputs = list(pa[v][n : 2 * n]) + [w for w in weights if pa[w]]  # a computed weight stays
+        folded = [w for w in weights if not pa[w]] + extra
         found.append(_Neuron(members[-1], members, inputs, folded))
     return found
 
 
-def _model_neurons(nodes: list[Value], consumers: dict, model: Any) -> list[_Neuron]:
+def _model_neurons(nodes: list, consumers: dict, model: Any, pa: dict) -> list[_Neuron]:
     """Neurons of an unfused model: each w*x product, the + chain adding them and the bias up,
     and the activation after it, grouped by whose parameters they use."""
     layers = getattr(model, "layers", None) or [model]
@@ -225,35 +271,35 @@ def _model_neurons(nodes: list[Value], consumers: dict, model: Any) -> list[_Neu
     inputs: dict[int, list[Value]] = {}
     ends: dict[int, Value] = {}
     for v in nodes:  # inputs before outputs: a node's inputs are already grouped
-        parts = [open_.get(p) or ((owner[p], 1) if not p._prev and p in owner else None) for p in v._prev]
+        parts = [open_.get(p) or ((owner[p], 1) if not pa[p] and p in owner else None) for p in pa[v]]
         ks = {part[0] for part in parts if part}
-        if len(ks) != 1 or not all(consumers.get(p) == [v] for p in v._prev if p in open_):
+        if len(ks) != 1 or not all(consumers.get(p) == [v] for p in pa[v] if p in open_):
             continue
         k = ks.pop()
-        if v._op == "*":  # w*x (or x*w): one weight, one input from outside the neuron
-            if len(parts) != 2 or all(parts) or any(p in open_ for p in v._prev):
+        if v.op == "*":  # w*x (or x*w): one weight, one input from outside the neuron
+            if len(parts) != 2 or all(parts) or any(p in open_ for p in pa[v]):
                 continue
-            inputs.setdefault(k, []).append(v._prev[1] if parts[0] else v._prev[0])
-        elif v._op not in ("+", "sum") or not all(parts):  # a sum of the neuron's own terms
+            inputs.setdefault(k, []).append(pa[v][1] if parts[0] else pa[v][0])
+        elif v.op not in ("+", "sum") or not all(parts):  # a sum of the neuron's own terms
             continue
         members.setdefault(k, []).append(v)
         count = sum(part[1] for part in parts if part)
         open_[v] = (k, count)
         if count == size[k]:  # every parameter is in: the weighted sum is complete
             del open_[v]
-            act = _activation_after(v, consumers)
+            act = _activation_after(v, consumers, pa)
             if act is not None:
                 members[k].append(act)
             ends[k] = act or v
     found = []
     for k, end in ends.items():
-        extra = list(end._prev[1:]) if end._op in ACTIVATIONS else []
+        extra = list(pa[end][1:]) if end.op in ACTIVATIONS else []
         found.append(_Neuron(end, members[k], inputs.get(k, []), units[k].parameters() + extra))
     return found
 
 
 def _sketch(root, *, params, model, show_grad, collapse, expand_dot, number_backward, max_nodes):
-    nodes, edges = trace(root)
+    nodes, edges, pa = _trace(root)
     name = {v: f"v{i}" for i, v in enumerate(nodes)}
     hidden: set[Value] = set()  # nodes folded into a neuron box
     neuron_at: dict[Value, _Neuron] = {}  # a neuron's end node -> the neuron
@@ -265,9 +311,9 @@ def _sketch(root, *, params, model, show_grad, collapse, expand_dot, number_back
         consumers: dict[Value, list[Value]] = {}
         for parent, child in edges:
             consumers.setdefault(parent, []).append(child)
-        found = _fused_neurons(nodes, consumers)
+        found = _fused_neurons(nodes, consumers, pa)
         if model is not None:
-            found += _model_neurons(nodes, consumers, model)
+            found += _model_neurons(nodes, consumers, model, pa)
         if not found:
             raise ValueError(
                 "draw_dot: collapse='neuron' found no neuron in the graph: neither a fused 'dot' or "
@@ -279,7 +325,7 @@ def _sketch(root, *, params, model, show_grad, collapse, expand_dot, number_back
             neuron_at[neuron.end] = neuron
             hidden.update(m for m in neuron.members if m is not neuron.end)
             for m in neuron.members:
-                inside.update((id(p), id(m)) for p in m._prev)
+                inside.update((id(p), id(m)) for p in pa[m])
         # a leaf appears if something outside every neuron box uses it (or it is the root)
         used = {id(p) for p, c in edges if (id(p), id(c)) not in inside}
         for neuron in found:
@@ -287,7 +333,7 @@ def _sketch(root, *, params, model, show_grad, collapse, expand_dot, number_back
 
     if not expand_dot:  # the exact size, known before any label is made
         shown = [v for v in nodes if v not in hidden]
-        _check_size(len(shown) + sum(1 for v in shown if v._prev and v not in neuron_at), max_nodes, collapse)
+        _check_size(len(shown) + sum(1 for v in shown if pa[v] and v not in neuron_at), max_nodes, collapse)
 
     steps = {}
     if number_backward:  # backward() visits interior nodes from the root down
@@ -298,11 +344,11 @@ def _sketch(root, *, params, model, show_grad, collapse, expand_dot, number_back
     for v in nodes:
         if v in hidden:
             continue
-        kind = _kind(v, root, params)
+        kind = _kind(v, root, params, pa)
         step = steps.get(v)
         if v in neuron_at:  # a collapsed neuron: one box, its inputs wired straight in
             neuron = neuron_at[v]
-            act = _inner_activation(v) or (v._op if v._op in ACTIVATIONS else "linear")
+            act = _inner_activation(v) or (v.op if v.op in ACTIVATIONS else "linear")
             where = next((unit_names[p] for p in neuron.folded if p in unit_names), None)
             title = f"{act} neuron" if where is None else f"neuron {where} ({act})"
             if step is not None:
@@ -311,15 +357,16 @@ def _sketch(root, *, params, model, show_grad, collapse, expand_dot, number_back
             sketch.box(name[v], "output" if v is root else "neuron", fields, abs(_grad(v)), stacked=True)
             sketch.edges.extend((name[p], name[v]) for p in neuron.inputs)
             continue
-        sketch.box(name[v], kind, _fields(v.label, v.data, _grad(v), show_grad), abs(_grad(v)))
-        if not v._prev:
+        has_grad = show_grad and kind != "const"  # nothing flows back to a number
+        sketch.box(name[v], kind, _fields(v.label, v.data, _grad(v), has_grad), abs(_grad(v)))
+        if not pa[v]:
             continue
-        if expand_dot and v._op in DOTS and len(v._prev) >= 2:
-            _expand(sketch, v, name, show_grad, step)
+        if expand_dot and _is_dot(v) and len(pa[v]) >= 2:
+            _expand(sketch, v, name, show_grad, step, pa)
             continue
         op = f"{name[v]}op"
         sketch.ops.append((op, _op_text(v) if step is None else f"{step}: {_op_text(v)}"))
-        sketch.edges.extend((name[p], op) for p in v._prev)
+        sketch.edges.extend((name[p], op) for p in pa[v])
         sketch.edges.append((op, name[v]))
     _check_size(sketch.size(), max_nodes, collapse)
     return sketch
@@ -334,16 +381,19 @@ def _check_size(size: int, max_nodes: int | None, collapse: str | None) -> None:
         )
 
 
-def _expand(sketch: _Sketch, v: Value, name: dict, show_grad: bool, step) -> None:
+def _expand(sketch: _Sketch, v: Value, name: dict, show_grad: bool, step, pa: dict) -> None:
     """Draw a fused 'dot' node as micrograd would: w*x products, then a chain of + (bias last).
     A 'dot+act' node adds the box z = w · x + b and the activation op leading to v."""
-    n = len(v._prev) // 2
-    w, x, bias = v._prev[:n], v._prev[n : 2 * n], v._prev[2 * n :]
+    n = len(pa[v]) // 2
+    w, x, bias = pa[v][:n], pa[v][n : 2 * n], pa[v][2 * n :]
     act = _inner_activation(v)
+    z = 0.0
+    for term in [w[j].data * x[j].data for j in range(n)] + [b.data for b in bias]:
+        z += term  # in the order a chain of + adds them
     if act is None:  # the sum is v itself
         z_node, g = name[v], _grad(v)
     else:  # the chain rule inside the node: z's grad = act'(z) * v's grad
-        z_node, g = f"{name[v]}z", NEURON_SLOPES[act](v.data) * _grad(v)
+        z_node, g = f"{name[v]}z", _slope(act, z, v.data) * _grad(v)
     # d z / d (each product or partial sum) is 1: they all carry z's grad, g
     on_z = step if act is None else None  # the step goes on the op that makes v
     terms: list[tuple[str, float]] = []  # (drawn node, its data)

@@ -256,7 +256,7 @@ def test_a_value_used_twice_keeps_both_edges():
     """a*a records a twice, in argument order, and its gradient is 2a."""
     a = Value(-1.5)
     sq = a * a
-    assert sq._prev == (a, a)
+    assert sq.parents == (a, a)
     sq.backward()
     assert a.grad == -3.0
 
@@ -301,7 +301,7 @@ def test_topological_order_puts_inputs_first():
     order = topological_order(e)
     assert order[-1] is e and len(order) == len(set(order)) == 5
     pos = {n: i for i, n in enumerate(order)}
-    assert all(pos[p] < pos[n] for n in order for p in n._prev if p._prev)
+    assert all(pos[p] < pos[n] for n in order for p in n.parents if p.parents)
 
 
 def test_no_grad_records_nothing_and_detach_stops_gradients():
@@ -313,7 +313,7 @@ def test_no_grad_records_nothing_and_detach_stops_gradients():
         with enable_grad():
             z = w * 3
     assert is_grad_enabled()
-    assert y._prev == () and z._prev != ()
+    assert y.parents == () and z.parents != ()
     u = w * w
     v = u.detach() * w
     v.backward()

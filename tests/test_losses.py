@@ -278,4 +278,4 @@ def test_losses_build_their_graph_from_value_ops():
     """Each loss is a graph of engine ops whose root averages with one 'sum' node (Value.mean)."""
     s = _values([0.3, -0.2])
     for loss in (mse(s, [0.0, 1.0]), hinge(s, [1, -1]), bce_with_logits(s, [0.0, 1.0]), cross_entropy([s], [0])):
-        assert loss._op == "*" and loss._prev[0]._op == "sum"
+        assert loss.op == "*" and loss.parents[0].op == "sum"

@@ -9,7 +9,7 @@ import pytest
 
 from autograd_tiny import Value
 from autograd_tiny import nn as nn_module
-from autograd_tiny.engine import topological_order
+from autograd_tiny.engine import NeuronOp, topological_order
 from autograd_tiny.nn import MLP, Layer, Module, Neuron, load
 
 ACTIVATIONS = ["relu", "tanh", "sigmoid", "linear", "leaky_relu"]
@@ -109,9 +109,10 @@ def test_fused_graph_is_one_dot_node_per_neuron_and_per_op_graph_shows_every_op(
     """The fused graph has one 'dot' node per neuron (activation inside); the per-op graph has '*' and '+' and no 'dot'."""
     _, _, out_f = _build(True)
     _, _, out_p = _build(False)
-    ops_f = [n._op for n in topological_order(out_f)]
-    ops_p = [n._op for n in topological_order(out_p)]
-    assert len(ops_f) == 4 + 3 + 1 and all(op.startswith("dot") for op in ops_f)
+    ops_f = [n.op for n in topological_order(out_f)]
+    ops_p = [n.op for n in topological_order(out_p)]
+    neurons = [isinstance(n.primitive, NeuronOp) for n in topological_order(out_f)]
+    assert len(ops_f) == 4 + 3 + 1 and all(neurons)
     assert "dot" not in ops_p
     assert ops_p.count("*") == 2 * 4 + 4 * 3 + 3 * 1  # one product per weight
     assert ops_p.count("+") == 4 * 2 + 3 * 4 + 1 * 3  # nin - 1 sums and the bias, per neuron
@@ -147,7 +148,7 @@ def test_micrograd_mlp_shape():
     assert [layer.activation for layer in model.layers] == ["relu", "relu", "linear"]
     out = model([0.1, 0.2])
     assert isinstance(out, Value)
-    assert out._op == "dot"  # linear output: no activation node on top
+    assert out.op == "dot"  # linear output: no activation node on top
 
 
 def test_mlp_returns_a_list_for_several_outputs_and_accepts_values():
@@ -169,9 +170,9 @@ def test_inputs_are_shared_leaves_converted_once():
     """Numbers given to an MLP become one leaf each, shared by every first-layer neuron."""
     model = MLP(2, [3, 1], seed=0)
     out = model([0.5, 0.25])
-    firsts = [node for node in topological_order(out) if node._op.startswith("dot") and len(node._prev) == 5]
+    firsts = [node for node in topological_order(out) if isinstance(node.primitive, NeuronOp) and len(node.parents) == 5]
     assert len(firsts) == 3
-    assert len({id(v) for node in firsts for v in node._prev[2:4]}) == 2
+    assert len({id(v) for node in firsts for v in node.parents[2:4]}) == 2
 
 
 @pytest.mark.parametrize("x", [[1.0], [1.0, 2.0, 3.0], 1.0, "ab"])

@@ -37,7 +37,7 @@ def test_predict_matches_hand_labels():
     assert plot.predict(three_way, X) == [0, 1, 1, 0, 2]
     w, outputs = Value(1.0), []
     plot.predict(lambda p: outputs.append(w * p[0]) or outputs[-1], [[2.0]])
-    assert outputs[0].data == 2.0 and outputs[0]._prev == ()  # evaluated under no_grad
+    assert outputs[0].data == 2.0 and outputs[0].parents == ()  # evaluated under no_grad
 
 
 def test_pictures_are_png_files_and_figures(tmp_path):
@@ -314,7 +314,7 @@ def test_model_is_evaluated_without_graphs_and_bad_outputs_are_named():
     w = Value(1.0)
     plot.plot_decision_boundary(lambda p: outputs.append(w * p[0] - p[1]) or outputs[-1],
                                 [[0.0, 0.0], [1.0, 1.0]], [0, 1], resolution=4)
-    assert len(outputs) == 16 and all(o._prev == () for o in outputs)
+    assert len(outputs) == 16 and all(o.parents == () for o in outputs)
     with pytest.raises(ValueError, match=r"plot_decision_boundary: the model must return a Value or a list of Values, got 0\.5"):
         plot.plot_decision_boundary(lambda p: 0.5, [[0.0, 0.0]], [0], resolution=4)
     with pytest.raises(ValueError, match="plot_decision_boundary: give both X_test and y_test"):
