@@ -124,21 +124,15 @@ def input_names(expression: Expression | str) -> list[str]:
 _SPACE = re.compile(r"\s+")
 _NUMBER = re.compile(r"(?:[0-9](?:_?[0-9])*(?:\.(?:[0-9](?:_?[0-9])*)?)?|\.[0-9](?:_?[0-9])*)(?:[eE][-+]?[0-9](?:_?[0-9])*)?")
 _OPERATORS = ("**", "*", "/", "+", "-", "(", ")", ",", ".", "=")
-# Python text that is not ours, with what to say about it (longest first)
-_FOREIGN = {
-    ":=": "':=' is not allowed", "//": "operator '//' is not allowed; use + - * / **",
-    "<<": "operator '<<' is not allowed; use + - * / **", ">>": "operator '>>' is not allowed; use + - * / **",
-    "==": "a comparison is not allowed", "!=": "a comparison is not allowed",
-    "<=": "a comparison is not allowed", ">=": "a comparison is not allowed",
-    "<": "a comparison is not allowed", ">": "a comparison is not allowed",
-    "%": "operator '%' is not allowed; use + - * / **", "@": "operator '@' is not allowed; use + - * / **",
-    "|": "operator '|' is not allowed; use + - * / **", "^": "operator '^' is not allowed; use + - * / ** (power is **)",
-    "&": "operator '&' is not allowed; use + - * / **", "~": "operator '~' is not allowed; use + - * / **",
-    "[": "a subscript or a list [...] is not allowed", "]": "a subscript or a list [...] is not allowed",
-    "{": "a set or a dict {...} is not allowed", "}": "a set or a dict {...} is not allowed",
-    "'": "only numbers are allowed, got a string", '"': "only numbers are allowed, got a string",
-    ":": "':' is not allowed (no lambdas, slices or annotations)", ";": "';' is not allowed: one expression only",
-}  # fmt: skip
+# Python text that is not ours, with what to say about it
+_FOREIGN = {op: f"operator {op!r} is not allowed; use + - * / **" for op in ("//", "<<", ">>", "%", "@", "|", "&", "~")}
+_FOREIGN |= {op: "a comparison is not allowed" for op in ("==", "!=", "<=", ">=", "<", ">")}
+_FOREIGN |= {"^": "operator '^' is not allowed; use + - * / ** (power is **)", ":=": "':=' is not allowed",
+             "[": "a subscript or a list [...] is not allowed", "]": "a subscript or a list [...] is not allowed",
+             "{": "a set or a dict {...} is not allowed", "}": "a set or a dict {...} is not allowed",
+             "'": "only numbers are allowed, got a string", '"': "only numbers are allowed, got a string",
+             ":": "':' is not allowed (no lambdas, slices or annotations)",
+             ";": "';' is not allowed: one expression only"}  # fmt: skip
 _KEYWORDS = {"True": "only numbers are allowed, got True", "False": "only numbers are allowed, got False",
              "None": "only numbers are allowed, got None", "lambda": "a lambda is not allowed",
              "if": "'if ... else' is not allowed", "else": "'if ... else' is not allowed",
@@ -185,9 +179,9 @@ def _tokens(text: str) -> Iterator[_Token]:
             yield _Token("name", name, i, end)
             i = end
             continue
-        operator = next((op for op in _OPERATORS if text.startswith(op, i)), None)
-        foreign = next((f for f in _FOREIGN if text.startswith(f, i)), None)
-        if foreign and (operator is None or len(foreign) > len(operator)):  # '//' is not '/', ':=' not ':'
+        operator = next((op for op in _OPERATORS if text.startswith(op, i)), None)  # '**' before '*'
+        foreign = max((f for f in _FOREIGN if text.startswith(f, i)), key=len, default=None)  # ':=' before ':'
+        if foreign and (operator is None or len(foreign) > len(operator)):  # '//' is not '/'
             raise ExprError(f"{_where(text, i)}: {_FOREIGN[foreign]}")
         if operator is None:
             raise ExprError(f"{_where(text, i)}: unexpected character {_character(text[i])}")
