@@ -24,8 +24,8 @@ area, so they never cover a point or a curve.
 
 from __future__ import annotations
 
-import os
 import math
+import os
 from numbers import Real
 from typing import Any, Callable, Mapping, Sequence
 
