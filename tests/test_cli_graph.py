@@ -218,17 +218,75 @@ def test_errors_from_a_real_process_have_no_traceback(tmp_path):
 
 
 def test_without_the_dot_program(tmp_path):
-    """With no `dot` on PATH, -o g.dot works and -o g.svg is one line saying how to install Graphviz."""
+    """With no `dot` on PATH: -o g.dot works, -o g.svg is one line saying how to install Graphviz, no -o a note."""
     empty = tmp_path / "bin"
     empty.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "PATH"} | {"PATH": str(empty)}
-    cmd = [sys.executable, "-m", "autograd_tiny", "graph", "tanh(x*w + b)", "x=1", "w=-2", "b=0.5", "-o"]
-    ok = subprocess.run([*cmd, "g.dot"], capture_output=True, text=True, cwd=tmp_path, env=env)
+    cmd = [sys.executable, "-m", "autograd_tiny", "graph", "tanh(x*w + b)", "x=1", "w=-2", "b=0.5"]
+    ok = subprocess.run([*cmd, "-o", "g.dot"], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert ok.returncode == 0, ok.stderr
     assert (tmp_path / "g.dot").read_text().startswith("digraph")
-    bad = subprocess.run([*cmd, "g.svg"], capture_output=True, text=True, cwd=tmp_path, env=env)
+    bad = subprocess.run([*cmd, "-o", "g.svg"], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and len(bad.stderr.splitlines()) == 1
     hints = ("apt-get install graphviz", "brew install graphviz", "conda install graphviz", "-o graph.dot")
     for hint in hints:
         assert hint in bad.stderr
     assert not (tmp_path / "g.svg").exists()
+    default = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert default.returncode == 0 and default.stdout.startswith("out = ") and "x.grad = " in default.stdout
+    assert default.stderr.startswith("autograd-tiny: note: no drawing in graph.svg: the Graphviz program 'dot'")
+    assert len(default.stderr.splitlines()) == 1 and not (tmp_path / "graph.svg").exists()
+
+
+@needs_dot
+def test_without_o_it_draws_to_graph_svg_and_says_so(capsys, tmp_path):
+    """With no -o, the drawing goes to graph.svg in the current folder, and the last line says so."""
+    status = main(["graph", "x*y + 1", "x=2", "y=3"])
+    out = capsys.readouterr().out.splitlines()
+    assert status == 0 and out[-1] == "wrote graph.svg"
+    root = ET.fromstring((tmp_path / "graph.svg").read_bytes())
+    assert root.tag == f"{SVG}svg" and list(tmp_path.iterdir()) == [tmp_path / "graph.svg"]
+
+
+def test_no_draw_prints_the_numbers_and_writes_nothing(capsys, tmp_path):
+    """--no-draw prints the output and gradients and leaves the folder empty."""
+    status, printed, err = run(capsys, "x*y + 1", "x=2", "y=3", "--no-draw")
+    assert status == 0 and err == [] and printed == {"out": 7.0, "x.grad": 3.0, "y.grad": 2.0}
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_inputs_may_come_after_options(capsys):
+    """Options between or before the inputs are read as options, and every NAME=NUMBER as an input."""
+    status, printed, _ = run(capsys, "x*y", "-o", "g.dot", "x=2", "--hide-grad", "y=5")
+    assert status == 0 and printed == {"out": 10.0, "x.grad": 5.0, "y.grad": 2.0}
+
+
+@pytest.mark.parametrize("option", ["-o", "--output=g.svg", "--no-draw", "--rankdir"])
+def test_options_after_a_double_dash_get_a_hint(capsys, option):
+    """After '--' everything is the expression or an input: an option there is refused with that hint."""
+    status, _, err = run(capsys, "--", "-x", "x=1", option)
+    assert status == 2 and len(err) == 1
+    assert f"input 2 is {option!r}: after '--', every argument is the expression or an input" in err[0]
+
+
+TOO_BIG = "+".join(["x"] * 600)  # 1,199 values and operations: more than the default --max-nodes 1000
+
+
+def test_too_many_nodes_suggests_only_what_the_command_line_has(capsys, tmp_path):
+    """A graph over --max-nodes: with -o, a one-line error; by default, a one-line note and exit 0; both name CLI options only."""
+    status, printed, err = run(capsys, TOO_BIG, "x=1", "-o", "big.svg")
+    assert status == 2 and printed["x.grad"] == 600.0 and len(err) == 1
+    assert "--max-nodes 1000" in err[0] and "raise --max-nodes" in err[0]
+    assert "max_nodes=" not in err[0] and "collapse" not in err[0] and "draw_dot" not in err[0]
+    status, printed, err = run(capsys, TOO_BIG, "x=1")
+    assert status == 0 and printed["out"] == 600.0 and len(err) == 1
+    assert err[0].startswith("autograd-tiny: note: no drawing in graph.svg: the graph has more than --max-nodes 1000")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_long_expression_is_shortened_in_errors(capsys):
+    """An error about a 10,000-character expression quotes it cut to a few dozen characters, not whole."""
+    text = "*".join(["x"] * 4999) + "*"
+    status, _, err = run(capsys, text, "x=1")
+    assert status == 2 and len(err) == 1 and len(err[0]) < 200
+    assert "at the end: expected a number, a name or '(' after '*'" in err[0] and " ... " in err[0]
