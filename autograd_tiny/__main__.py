@@ -5,13 +5,14 @@ import sys
 
 
 def main() -> int:
-    """Load the command line and run it; Ctrl-C during the loading exits quietly with status 130."""
+    """Load the command line and run it; Ctrl-C before it can catch Ctrl-C itself exits quietly with status 130."""
     try:
         from .cli import main as run
+
+        return run()
     except KeyboardInterrupt:
         print("autograd-tiny: interrupted", file=sys.stderr)
         return 130
-    return run()
 
 
 if __name__ == "__main__":

@@ -93,9 +93,11 @@ def run_train(args: argparse.Namespace) -> int:
     """Train a small MLP and write its model, loss curve and decision boundary."""
     run = _train_settings(args)
     X_train, X_test, y_train, y_test = data.train_test_split(run["X"], run["y"], test_fraction=0.25, seed=run["seed"])
-    out, created = _output_folder(args.out, run["data"], run["seed"])
+    out = args.out if args.out is not None else _new_folder_name(run["data"], run["seed"])
+    made = _outermost_missing(out)  # what this run makes, and so removes if it does not finish
     written: list[str] = []
     try:
+        _make_folder(out)
         model = nn.MLP(2, [*run["hidden"], run["outputs"]], activation=run["activation"], seed=run["seed"],
                        init=run["init"])
         opt = _OPTIMIZERS[run["optimizer"]](model.parameters(), lr=run["lr"])
@@ -115,7 +117,7 @@ def run_train(args: argparse.Namespace) -> int:
             what = err.strerror if isinstance(err, OSError) and err.strerror else err
             raise CLIError(f"cannot write the outputs to {shorten(out, 200)!r} ({what})") from None
     except BaseException as err:
-        note = _clean_up(out, created, written)  # no folder left half-written without a word
+        note = _clean_up(out, made, written)  # no folder left half-written without a word
         if isinstance(err, KeyboardInterrupt):
             raise KeyboardInterrupt(note) from None
         if isinstance(err, CLIError):
@@ -128,17 +130,30 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _clean_up(out: str, created: bool, written: list[str]) -> str:
-    """After a failed or interrupted run: remove a folder this run made; otherwise say what it holds."""
-    if created:
-        for name in _OUTPUTS:
-            path = os.path.join(out, name)
-            if os.path.exists(path):
-                os.unlink(path)
+def _outermost_missing(path: str) -> str | None:
+    """The outermost folder on `path` that does not exist yet (None if `path` exists)."""
+    path, missing = os.path.abspath(path), None
+    while not os.path.exists(path) and os.path.dirname(path) != path:
+        path, missing = os.path.dirname(path), path
+    return missing
+
+
+def _clean_up(out: str, made: str | None, written: list[str]) -> str:
+    """After a failed or interrupted run: remove the folders this run made; otherwise say what `out` holds."""
+    if made is not None and os.path.isdir(out):
+        for name in os.listdir(out):
+            # ours: the outputs, the write test, and atomic writes' temporary files (.model.json.x1y2.tmp)
+            if name in _OUTPUTS or name.startswith((".write-test-", *(f".{o}." for o in _OUTPUTS))):
+                os.unlink(os.path.join(out, name))
+        folder = os.path.abspath(out)
         try:
-            os.rmdir(out)
+            while True:  # out, then each parent this run made, up to `made`
+                os.rmdir(folder)
+                if folder == made:
+                    break
+                folder = os.path.dirname(folder)
         except OSError:
-            return f"{shorten(out, 200)} holds partial results"
+            return f"{shorten(out, 200)} holds partial results" if os.path.isdir(out) else ""
         return f"removed the unfinished {shorten(out, 200)}" if written else ""
     if written:
         missing = [name for name in _OUTPUTS if name not in written]
@@ -244,27 +259,27 @@ def _check_work(hidden: list[int], outputs: int, points: int, text: str) -> None
                        f"more than the limit of {MAX_WORK:,}; use smaller --hidden or fewer --samples")
 
 
-def _output_folder(out: str | None, name: str, seed: int) -> tuple[str, bool]:
-    """The output folder, made and checked to be writable before any training; and whether it is new."""
-    if out is None:
-        base = os.path.join("autograd_tiny_runs", f"{name}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}")
-        out, n = base, 1
-        while os.path.exists(out):  # two runs in the same second
-            n += 1
-            out = f"{base}-{n}"
+def _new_folder_name(name: str, seed: int) -> str:
+    """autograd_tiny_runs/<data>-seed<seed>-<date>-<time>, with a number added if two runs share a second."""
+    base = os.path.join("autograd_tiny_runs", f"{name}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}")
+    out, n = base, 1
+    while os.path.exists(out):
+        n += 1
+        out = f"{base}-{n}"
+    return out
+
+
+def _make_folder(out: str) -> None:
+    """Make the output folder (if needed) and check that it takes files, before any training."""
     if os.path.exists(out) and not os.path.isdir(out):
         raise CLIError(f"--out: {shorten(out, 200)!r} is not a folder")
-    created = not os.path.exists(out)
     try:
         os.makedirs(out, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=out, prefix=".write-test-")
         os.close(fd)
         os.unlink(probe)
     except OSError as err:
-        if created and os.path.isdir(out):
-            os.rmdir(out)
         raise CLIError(f"--out: cannot write to folder {shorten(out, 200)!r} ({err.strerror or err})") from None
-    return out, created
 
 
 def _schedule(opt: optim.Optimizer, name: str, steps: int) -> optim.LRScheduler | None:
@@ -535,10 +550,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run `autograd-tiny` with the given arguments (the command line's by default); return the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    for stream in (sys.stdout, sys.stderr):  # user text (file names, names) may hold bytes that are not UTF-8
-        if hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors="backslashreplace")
     try:
+        for stream in (sys.stdout, sys.stderr):  # user text (file names, names) may hold bytes that are not UTF-8
+            if hasattr(stream, "reconfigure"):
+                stream.reconfigure(errors="backslashreplace")
         if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
             argv = ["train", *argv]  # no subcommand: the main job
         parser = build_parser()

@@ -342,3 +342,21 @@ def test_bad_option_in_a_subprocess(options):
     assert proc.returncode != 0
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert proc.stdout == ""
+
+
+def test_a_failed_run_removes_the_parent_folders_it_made(tmp_path, capsys, monkeypatch):
+    """--out a/b/c where none exist: a run that fails removes c, b and a, and nothing it did not make."""
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    (tmp_path / "keep").mkdir()
+    out = tmp_path / "keep" / "a" / "b" / "c"
+    assert main(["train", "--samples", "20", "--steps", "50", "--lr", "1e6", "--out", str(out)]) == 2
+    assert "diverged" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [tmp_path / "keep"] and list((tmp_path / "keep").iterdir()) == []
+
+
+def test_the_default_folder_goes_too_when_the_run_fails(tmp_path, capsys, monkeypatch):
+    """With no --out, a failed first run leaves neither its folder nor autograd_tiny_runs/ behind."""
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--samples", "20", "--steps", "50", "--lr", "1e6"]) == 2
+    assert list(tmp_path.iterdir()) == []
