@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from .engine import Value, enable_grad, gradients, is_grad_enabled, no_grad
 
@@ -26,7 +26,7 @@ def _as_input(arg) -> Value:
     if isinstance(arg, Value):
         return arg + 0.0  # a node of our own in front of the caller's Value
     if isinstance(arg, numbers.Real):
-        return Value(arg)
+        return Value(float(arg))
     raise TypeError(f"grad: arguments to differentiate must be numbers or Values, got {type(arg).__name__}: {arg!r}")
 
 
@@ -203,7 +203,7 @@ def vjp(f: Callable[..., Value | Sequence[Value]], *primals: float) -> tuple:
     inputs = [_as_input(x) for x in primals]
     with enable_grad():
         out = f(*inputs)
-    outs = list(out) if isinstance(out, (list, tuple)) else [out]
+    outs: list[Any] = list(out) if isinstance(out, (list, tuple)) else [out]
     for o in outs:
         if not isinstance(o, (Value, numbers.Real)):
             raise TypeError(f"vjp: the function must return a Value or a list of Values, got {type(o).__name__}")
@@ -212,7 +212,7 @@ def vjp(f: Callable[..., Value | Sequence[Value]], *primals: float) -> tuple:
         cs = list(cotangent) if isinstance(out, (list, tuple)) else [cotangent]
         if len(cs) != len(outs):
             raise ValueError(f"vjp: {len(outs)} outputs but a cotangent of {len(cs)}")
-        total = Value.dot([o if isinstance(o, Value) else Value(o) for o in outs], cs)
+        total = Value.dot([o if isinstance(o, Value) else Value(float(o)) for o in outs], cs)
         return tuple(_plain(g) for g in gradients(total, inputs))
 
     values = [_plain(o) for o in outs]
