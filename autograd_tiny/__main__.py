@@ -1,5 +1,9 @@
-"""`python -m autograd_tiny` and the `autograd-tiny` command: `autograd_tiny.cli.main`, and Ctrl-C
-while the command line's modules are still loading is exit status 130, as it is later, without a traceback."""
+"""`python -m autograd_tiny` and the `autograd-tiny` command: `autograd_tiny.cli.main`.
+
+Ctrl-C while the command line's modules are still loading is exit status 130 without a
+traceback, as it is later: `import autograd_tiny` itself loads nothing (its names are imported
+on first use), so this module is reached within a few milliseconds of Python's start.
+"""
 
 import sys
 

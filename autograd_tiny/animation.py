@@ -21,7 +21,7 @@ from typing import Any, Iterable
 
 from ._files import write_atomically
 from .engine import Value
-from .explore import MARGIN, explore, layout
+from .explorer import MARGIN, explore, layout
 
 __all__ = ["save_animation"]
 

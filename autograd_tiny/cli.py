@@ -444,7 +444,7 @@ def _write_training_view(recorder, out: str, written: list[str]) -> dict[str, st
 
 def _write_explorer(out, path: str, max_nodes: int) -> None:
     """`graph --html`: the page that steps through the forward and backward pass of `out`."""
-    from .explore import explore
+    from .explorer import explore
     from .viz import GraphTooLargeError, GraphvizNotFoundError
 
     try:

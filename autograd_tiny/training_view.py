@@ -42,7 +42,7 @@ from typing import Any, Callable, Sequence
 
 from ._files import write_atomically
 from .engine import NeuronOp, Value, enable_grad, no_grad
-from .explore import (
+from .explorer import (
     Graph,
     check_size,
     controls,

@@ -398,8 +398,8 @@ def _mp_run(program, leaf, index=None):
             r = combine(out, [(mp.exp(x - out), a), (mp.exp(y - out), b)])
         elif kind == "neg":
             r = combine(-x, [(-1, a)])
-        else:  # neuron act(a*b + b*a... as _edge_step: u*w + v*u + c with u=a, v=b, w=a
-            z = x * x + y * x + c
+        else:  # a neuron, as _edge_step builds it: act(u*w + v*u + c) with u = a, v = b, w = c
+            z = x * c + y * x + c
             act = kind[7:]
             if act == "relu":
                 out, s = (z if z > 0 or mp.isnan(z) else mpf(0)), ("flat" if z <= 0 else 1)
@@ -409,7 +409,7 @@ def _mp_run(program, leaf, index=None):
             else:
                 out = sig(z)
                 s = out * (1 - out)
-            parts = [] if s == "flat" else [(s * (2 * x + y), a), (s * x, b)]
+            parts = [] if s == "flat" else [(s * (c + y), a), (s * x, b)]
             r = combine(out, parts)
         nodes.append(r)
         if index is not None and len(nodes) > index:
