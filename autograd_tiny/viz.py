@@ -37,11 +37,12 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from ._files import write_atomically
-from .engine import NEURONS, NeuronOp, Value, topological_order
+from .engine import NeuronOp, Value, topological_order
 
 if TYPE_CHECKING:  # pragma: no cover
     import graphviz
@@ -50,13 +51,13 @@ __all__ = [
     "DIGITS",
     "RENDER_TIMEOUT",
     "Constant",
-    "trace",
-    "draw_dot",
-    "save_graph",
-    "format_number",
     "GraphTooLargeError",
-    "RenderError",
     "GraphvizNotFoundError",
+    "RenderError",
+    "draw_dot",
+    "format_number",
+    "save_graph",
+    "trace",
 ]
 
 DIGITS = 4  # significant digits of data and grad in a drawing
@@ -235,7 +236,9 @@ def _too_large(max_nodes: int, nodes: int, *, exact: bool, collapse: str | None,
                 "too many to look through for neurons")  # fmt: skip
     else:
         what = f"the graph has over {nodes} nodes to draw (counting stopped there), more than max_nodes={max_nodes}"
-    network = "" if collapse else "draw a network with collapse='neuron' (and model=) for one box per neuron, "
+    network = (
+        "" if collapse else "draw a network with collapse='neuron' (and model=) for one box per neuron, "
+    )
     return GraphTooLargeError(
         f"draw_dot: {what}; draw a part of it (draw_dot(an inner value)), {network}or raise max_nodes "
         "(None: no cap; Graphviz gets slow and the picture unreadable past a few hundred nodes)",
@@ -260,8 +263,10 @@ def _inner_activation(v) -> str | None:
     return v.primitive.activation if _is_dot(v) else None
 
 
-def _slope(activation: str, z: float, out: float) -> float:
-    s = NEURONS[activation].slope(z, out)
+def _slope(v: Value, z: float) -> float:
+    """act'(z) of a neuron node's activation, from the activation's own rule (0 where flat)."""
+    op = v.primitive
+    s = op.slope(z, v.data) if isinstance(op, NeuronOp) else 1.0
     return 0.0 if s is None else s
 
 
@@ -279,9 +284,8 @@ def _activation_after(v: Value, consumers: dict, pa: dict) -> Value | None:
     """The activation applied to `v` if it is v's only consumer (its other inputs leaves)."""
     users = consumers.get(v, [])
     act = users[0] if len(users) == 1 else None
-    if act is not None and act.op in ACTIVATIONS and pa[act][0] is v:
-        if all(not pa[p] for p in pa[act][1:]):  # e.g. leaky_relu's slope
-            return act
+    if act is not None and act.op in ACTIVATIONS and pa[act][0] is v and all(not pa[p] for p in pa[act][1:]):
+        return act  # its other inputs are leaves, e.g. leaky_relu's slope
     return None
 
 
@@ -378,7 +382,7 @@ def _collapse(root: Value, nodes: list, edges: list, pa: dict, model: Any) -> tu
 class _Box:
     """A value's record: its node name, kind, text fields and the grad it is shaded by."""
 
-    __slots__ = ("name", "kind", "fields", "grad", "stacked", "again")
+    __slots__ = ("again", "fields", "grad", "kind", "name", "stacked")
 
     def __init__(self, name: str, kind: str, fields: list[str], grad: float | None, stacked: bool = False):
         self.name, self.kind, self.fields, self.grad, self.stacked = name, kind, fields, grad, stacked
@@ -453,7 +457,7 @@ def _steps(root: Value, hidden: set) -> dict:
 
 def _unit_names(model: Any) -> dict:
     """With a model: each parameter -> 'layer.neuron' of its neuron, counted from 1."""
-    names = {}
+    names: dict[Value, str] = {}
     for i, layer in enumerate(getattr(model, "layers", [])):
         for j, unit in enumerate(getattr(layer, "neurons", [])):
             names.update((p, f"{i + 1}.{j + 1}") for p in unit.parameters())
@@ -465,7 +469,9 @@ def _sketch(root, *, params, model, show_grad, collapse, expand_dot, number_back
     hidden, neuron_at = _collapse(root, nodes, edges, pa, model) if collapse else (set(), {})
     if not expand_dot:  # the exact size, known before any label is made
         shown = [v for v in nodes if v not in hidden]
-        _check_size(len(shown) + sum(1 for v in shown if pa[v] and v not in neuron_at), 0, max_nodes, collapse)
+        _check_size(
+            len(shown) + sum(1 for v in shown if pa[v] and v not in neuron_at), 0, max_nodes, collapse
+        )
     steps = _steps(root, hidden) if number_backward else {}
     name = {v: f"v{i}" for i, v in enumerate(nodes)}
     units = _unit_names(model)
@@ -477,7 +483,9 @@ def _sketch(root, *, params, model, show_grad, collapse, expand_dot, number_back
             _neuron_box(sketch, neuron_at[v], v is root, name, units, steps.get(v), show_grad)
             continue
         g = _grad(v)
-        sketch.boxes.append(_Box(name[v], _kind(v, root, params, pa), _fields(v.label, v.data, _shown(g, show_grad)), g))
+        sketch.boxes.append(
+            _Box(name[v], _kind(v, root, params, pa), _fields(v.label, v.data, _shown(g, show_grad)), g)
+        )
         if not pa[v]:
             continue
         if expand_dot and _is_dot(v) and len(pa[v]) >= 2:
@@ -496,7 +504,9 @@ def _shown(grad: float | None, show_grad: bool) -> float | None:
     return grad if show_grad else None
 
 
-def _neuron_box(sketch: _Sketch, neuron: _Neuron, is_root: bool, name: dict, units: dict, step, show_grad) -> None:
+def _neuron_box(
+    sketch: _Sketch, neuron: _Neuron, is_root: bool, name: dict, units: dict, step, show_grad
+) -> None:
     v = neuron.end
     act = _inner_activation(v) or (v.op if v.op in ACTIVATIONS else "linear")
     where = next((units[p] for p in neuron.folded if p in units), None)
@@ -521,7 +531,7 @@ def _expand(sketch: _Sketch, v: Value, name: dict, show_grad: bool, step, pa: di
     if act is None:  # the sum is v itself
         z_node, g = name[v], _grad(v)
     else:  # the chain rule inside the node: z's grad = act'(z) * v's grad
-        z_node, g = f"{name[v]}z", _slope(act, z, v.data) * _grad(v)
+        z_node, g = f"{name[v]}z", _slope(v, z) * (_grad(v) or 0.0)
     # d z / d (each product or partial sum) is 1: they all carry z's grad, g
     on_z = step if act is None else None  # the step goes on the op that makes v
     shown = _shown(g, show_grad)
@@ -741,7 +751,9 @@ def draw_dot(
         raise ValueError(f"draw_dot: collapse must be None or 'neuron', got {collapse!r}")
     if collapse and expand_dot:
         raise ValueError("draw_dot: collapse='neuron' and expand_dot=True contradict each other")
-    if max_nodes is not None and (isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1):
+    if max_nodes is not None and (
+        isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1
+    ):
         raise ValueError(f"draw_dot: max_nodes must be a positive whole number or None, got {max_nodes!r}")
     _check_timeout("draw_dot", timeout)
     if not isinstance(root, Value):
@@ -788,7 +800,11 @@ def draw_dot(
 def _slotted(text: str, slots: list[str], rankdir: str) -> str:
     """An op's record: its inputs' slots (ports named as the slots) on the side edges come from."""
     column = "{ " + " | ".join(f"<{slot}> {slot}" for slot in slots) + " }"
-    return f"{{ {column} | {_escape(text)} }}" if rankdir in ("LR", "TB") else f"{{ {_escape(text)} | {column} }}"
+    return (
+        f"{{ {column} | {_escape(text)} }}"
+        if rankdir in ("LR", "TB")
+        else f"{{ {_escape(text)} | {column} }}"
+    )
 
 
 LEGEND_TEXT = {
@@ -854,7 +870,9 @@ def _run_dot(options: list[str], source: str, timeout: float | None, what: str, 
     `what` starts the message (e.g. "save_graph: cannot write g.svg").
     """
     try:
-        done = subprocess.run(["dot", *options], input=source.encode("utf-8"), capture_output=True, timeout=timeout)
+        done = subprocess.run(
+            ["dot", *options], input=source.encode("utf-8"), capture_output=True, timeout=timeout, check=False
+        )
     except FileNotFoundError:
         raise GraphvizNotFoundError(_not_found(what)) from None
     except subprocess.TimeoutExpired:  # subprocess.run has killed dot
@@ -873,7 +891,9 @@ def _run_dot(options: list[str], source: str, timeout: float | None, what: str, 
                 how = f"was killed by signal {-done.returncode}"
         else:
             how = f"failed (exit status {done.returncode})"
-        said = next((line.strip() for line in done.stderr.decode("utf-8", "replace").splitlines() if line.strip()), "")
+        said = next(
+            (line.strip() for line in done.stderr.decode("utf-8", "replace").splitlines() if line.strip()), ""
+        )
         said = said if len(said) <= 200 else said[:200] + "..."
         raise RenderError(f"{what}: Graphviz's dot {how}" + (f": {said}" if said else ""))
     if done.stderr and not quiet:  # warnings, as graphviz's own pipe() shows them
@@ -907,8 +927,12 @@ def _drawing_class():
             def pipe(self, format=None, renderer=None, formatter=None, neato_no_op=None, quiet=False, *,
                      engine=None, encoding=None):  # fmt: skip
                 kind = ":".join(f for f in (format or self.format, renderer, formatter) if f)
-                options = [f"-K{engine or self.engine}", f"-T{kind}"] + ([f"-n{neato_no_op:d}"] if neato_no_op else [])
-                data = _run_dot(options, self.source, self.timeout, "draw_dot: cannot render the drawing", quiet)
+                options = [f"-K{engine or self.engine}", f"-T{kind}"] + (
+                    [f"-n{neato_no_op:d}"] if neato_no_op else []
+                )
+                data = _run_dot(
+                    options, self.source, self.timeout, "draw_dot: cannot render the drawing", quiet
+                )
                 return data if encoding is None else data.decode(encoding)
 
             def render(self, filename=None, directory=None, view=False, cleanup=False, format=None,
@@ -934,16 +958,27 @@ def _drawing_class():
                     graphviz.view(out, quiet=quiet_view)
                 return os.fspath(out)
 
+            def copy(self):
+                twin = super().copy()
+                twin.timeout, twin.counts = self.timeout, self.counts
+                return twin
+
             def __repr__(self) -> str:
-                values, ops, edges = self.counts
+                counted = ", ".join(
+                    _count(n, what) for n, what in zip(self.counts, ("value", "operation", "edge"))
+                )
                 return (
-                    f"<draw_dot drawing: {values} values, {ops} operations, {edges} edges; "
+                    f"<draw_dot drawing: {counted}; "
                     "save_graph(drawing, 'graph.svg') saves it (.svg .png .pdf .dot), "
                     "drawing.view() opens it, Jupyter shows it inline>"
                 )
 
         _Drawing = Drawing
     return _Drawing
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
 
 
 # ---------------------------------------------------------------------- saving

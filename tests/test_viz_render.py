@@ -10,6 +10,7 @@ import shutil
 import stat
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +19,9 @@ from autograd_tiny.viz import GraphvizNotFoundError, RenderError, draw_dot, save
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz program 'dot' is needed")
 SVG = "{http://www.w3.org/2000/svg}"
-CPU_LIMIT = 20.0  # seconds of dot's CPU time per drawing; a few tenths were measured on a shared 2-core machine
+CPU_LIMIT = (
+    20.0  # seconds of dot's CPU time per drawing; a few tenths were measured on a shared 2-core machine
+)
 
 
 def benchmark_chain(steps: int) -> Value:
@@ -189,4 +192,4 @@ def test_render_writes_the_source_and_the_picture(tmp_path):
     assert (tmp_path / "g").read_text().startswith("digraph")
     assert ET.parse(out).getroot().tag == f"{SVG}svg"
     png = drawing.render(outfile=tmp_path / "h.png")
-    assert open(png, "rb").read(4) == b"\x89PNG" and (tmp_path / "h.gv").exists()
+    assert Path(png).read_bytes().startswith(b"\x89PNG") and (tmp_path / "h.gv").exists()
