@@ -81,6 +81,14 @@ class GraphTooLargeError(ValueError):
             otherwise counting stopped there (the graph has more).
         exact: whether ``nodes`` is the whole count.
         edges: the number of edges when they were too many (None when nodes were).
+
+    Example:
+        >>> x = Value(1.0, label="x")
+        >>> try:
+        ...     draw_dot(x * 2 + 1, max_nodes=5)  # x, 2, x*2, 1, x*2+1 and two op nodes
+        ... except GraphTooLargeError as err:
+        ...     print(err.nodes, err.exact, err.max_nodes)
+        7 True 5
     """
 
     def __init__(self, message: str, *, max_nodes: int, nodes: int, exact: bool, edges: int | None = None):
@@ -89,11 +97,29 @@ class GraphTooLargeError(ValueError):
 
 
 class RenderError(RuntimeError):
-    """The Graphviz program ``dot`` failed, was killed, or ran past its time limit."""
+    """The Graphviz program ``dot`` failed, was killed, or ran past its time limit.
+
+    The message is one line: what was being done, and what happened to ``dot``. Catch it to
+    handle every rendering failure (a missing ``dot`` included, `GraphvizNotFoundError`).
+
+    Example:
+        >>> issubclass(GraphvizNotFoundError, RenderError)
+        True
+    """
 
 
 class GraphvizNotFoundError(RenderError):
-    """Rendering needs the Graphviz program ``dot``, which is not on PATH."""
+    """Rendering needs the Graphviz program ``dot``, which is not on PATH.
+
+    Its message says how to install Graphviz, or to save the ``.dot`` source instead.
+
+    Example:
+        >>> try:
+        ...     raise GraphvizNotFoundError("save_graph: cannot write g.svg: 'dot' was not found")
+        ... except RenderError as err:  # one except clause for every rendering failure
+        ...     print(type(err).__name__)
+        GraphvizNotFoundError
+    """
 
 
 def format_number(x: float | Value) -> str:
@@ -765,6 +791,8 @@ def draw_dot(
         root, params=chosen, model=model, show_grad=show_grad, collapse=collapse, expand_dot=expand_dot,
         number_backward=number_backward, max_nodes=max_nodes,
     )  # fmt: skip
+    from graphviz import nohtml
+
     layout = _lay_out(sketch)
 
     graph = _drawing_class()(
@@ -787,7 +815,7 @@ def draw_dot(
         style = OP_STYLE | (NUMBERED if step is not None else {})
         if slots:  # a record: a slot per input, then the op
             label, style = _slotted(label, slots, rankdir), style | {"shape": "Mrecord"}
-        graph.node(name, label, tooltip="operation", **style)
+        graph.node(name, nohtml(label), tooltip="operation", **style)  # '<lambda>' is text, not HTML
     for tail, head, role in sketch.edges:
         graph.edge(tail, f"{head}:{role}" if role else head)
     if collapse:  # keep each layer's neurons in their order, top to bottom

@@ -537,6 +537,18 @@ def test_labels_with_record_syntax_are_shown_verbatim():
 
 
 @needs_dot
+def test_op_names_with_markup_are_shown_verbatim():
+    """A custom primitive made from a lambda is named '<lambda>': its op node reads '<lambda>' (text,
+    not HTML), with one input or with two in slots."""
+    primitive = pytest.importorskip("autograd_tiny.engine").primitive
+    one = primitive(derivatives=lambda x, out: (1.0,))(lambda x: 2 * x)
+    two = primitive(derivatives=lambda x, y, out: (1.0, 1.0))(lambda x, y: x + y)
+    y = one(two(Value(1.0, label="x"), 2.0))
+    y.backward()
+    assert sorted(Drawing(draw_dot(y)).ops().values()) == [["1", "2", "<lambda>"], ["<lambda>"]]
+
+
+@needs_dot
 def test_hide_grad_and_rankdir_tb():
     """show_grad=False drops the grad field; rankdir='TB' lays the graph out top to bottom."""
     x = Value(2.0, label="x")
