@@ -596,9 +596,11 @@ def _expand(sketch: _Sketch, v: Value, name: dict, show_grad: bool, step, pa: di
 # columns becomes a chain of k hidden "bend" nodes, and its x-placement step (network simplex)
 # costs about (nodes + bends) per iteration: `z = tanh(z*c) + x` at 40 steps has 240 nodes but
 # about 9,500 bends (x and c are used in every step), and took 23 s to draw; x+x+...+x with 100
-# terms ran for minutes. Measured (see the README): drawing each far use of such a value again,
-# beside its use, and capping the iterations by the size of the graph brings every graph under
-# the cap to a few seconds, while small drawings keep their layout exactly.
+# terms ran for minutes (dot 2.43). Capping the iterations alone (nslimit) is not enough near the
+# node cap: the bends still cost minutes. Drawing each far use of such a value again, beside the
+# use, and scaling the iterations to the graph's size brought every graph shape we tried under
+# the cap to a few seconds of dot's time (tests/test_viz_render.py), while small drawings keep
+# their layout exactly (their iterations are never reached).
 
 BEND_BUDGET = 2000  # bends before far uses are drawn again
 NEAR = 4  # a use at most this many columns away keeps its edge
