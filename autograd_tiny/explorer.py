@@ -118,17 +118,14 @@ def explore(
             drawing = draw_dot(root, collapse=collapse, model=model, params=params, max_nodes=max_nodes)
     except GraphTooLargeError as err:
         hint = "" if collapse else "pass model= for one box per neuron, or "
+        count = f"{err.nodes} nodes to draw, " if err.exact and err.edges is None else ""
         raise GraphTooLargeError(
-            f"explore: the graph is too large to step through ({_count(err)}more than "
-            f"max_nodes={max_nodes}); {hint}raise max_nodes"
+            f"explore: the graph is too large to step through ({count}more than "
+            f"max_nodes={max_nodes}); {hint}raise max_nodes",
+            max_nodes=err.max_nodes, nodes=err.nodes, exact=err.exact, edges=err.edges,
         ) from None
     graph = Graph(root, drawing, model)
     return Explorer(graph, title)
-
-
-def _count(err: Exception) -> str:
-    found = re.search(r"has (\d+) nodes", str(err))
-    return f"{found.group(1)} nodes to draw, " if found else ""
 
 
 def check_size(who: str, root: Value) -> None:
@@ -143,7 +140,8 @@ def check_size(who: str, root: Value) -> None:
                 if len(seen) > limit:
                     raise GraphTooLargeError(
                         f"{who}: the graph has more than {limit:,} values, too many to step through; "
-                        "explore a smaller piece of it (one sample, a smaller model)"
+                        "explore a smaller piece of it (one sample, a smaller model)",
+                        max_nodes=limit, nodes=len(seen), exact=False,
                     )
                 stack.append(p)
 

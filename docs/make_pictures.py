@@ -5,7 +5,8 @@ Needs the Graphviz program `dot`. Each picture is drawn by `autograd_tiny.viz.dr
 * trace_relu.png: micrograd's first trace example, ``(x*2 + 1).relu()`` at x = 1;
 * neuron.png: micrograd's lecture neuron, o = tanh(x1*w1 + x2*w2 + b), after o.backward();
 * neuron_backward.png: the same neuron with the backward steps numbered and values shaded
-  by |grad|: follow the chain rule from the output (step 1) back to the inputs;
+  by |grad|, and a key saying so: follow the chain rule from the output (step 1) back to the
+  inputs;
 * mlp_collapsed.png: a whole MLP(2, [4, 4, 1]) and its squared error on one sample, one box
   per neuron.
 """
@@ -57,7 +58,8 @@ def lecture_neuron():
 def neuron() -> None:
     o, params = lecture_neuron()
     save(draw_dot(o, params=params, legend=True), "neuron.png")
-    save(draw_dot(o, params=params, number_backward=True, color_by_grad=True), "neuron_backward.png")
+    drawing = draw_dot(o, params=params, number_backward=True, color_by_grad=True, legend=True)
+    save(drawing, "neuron_backward.png")
 
 
 def mlp_collapsed() -> None:

@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from autograd_tiny import Value
-from autograd_tiny.viz import GraphTooLargeError, GraphvizNotFoundError, draw_dot, save_graph, trace
+from autograd_tiny.viz import GraphTooLargeError, draw_dot, save_graph, trace
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz program 'dot' is needed")
 SVG = "{http://www.w3.org/2000/svg}"
@@ -33,7 +33,7 @@ class Drawing:
 
     def __init__(self, graph):
         root = ET.fromstring(graph.pipe(format="svg"))
-        self.nodes, self.edges = {}, []
+        self.nodes, self.edges, self.slots = {}, [], []
         for g in root.iter(f"{SVG}g"):
             if g.get("class") == "node":
                 name = g.find(f"{SVG}title").text
@@ -44,7 +44,9 @@ class Drawing:
                 self.nodes[name] = {"texts": texts, "shape": shape.attrib, "kind": kind}
             elif g.get("class") == "edge":
                 tail, head = g.find(f"{SVG}title").text.split("->")
+                head, _, slot = head.partition(":")  # an input's slot in its op: 'v2op:base'
                 self.edges.append((tail, head))
+                self.slots.append((tail, head, slot))
 
     def values(self):
         """Records (not op nodes): name -> texts."""
@@ -114,7 +116,7 @@ def test_trace_is_a_deterministic_topological_order_of_everything_reachable():
         assert values == reachable and len(nodes) == len(reachable) + numbers
         assert sum(len(v.parents) for v in nodes) == len(edges)
         again = trace(root)
-        same = lambda v: id(v) if isinstance(v, Value) else ("constant", v.data)  # noqa: E731
+        same = lambda v: id(v) if isinstance(v, Value) else ("constant", v.data)
         assert [same(v) for v in again[0]] == [same(v) for v in nodes]
 
 
@@ -252,7 +254,7 @@ def _assert_reverse_topological(d: Drawing) -> None:
                 assert steps[n] > k, (n, op)  # n's output is used by op: backward visits op first
             else:
                 todo.extend(preds.get(n, []))
-    output = [n for n, v in d.nodes.items() if v["kind"] == "output"][0]
+    output = next(n for n, v in d.nodes.items() if v["kind"] == "output")
     assert steps[made_by[output]] == 1
 
 
@@ -427,12 +429,19 @@ def test_expanded_dot_without_bias_is_the_per_op_sum(n):
 
 @needs_dot
 def test_fused_neuron_op_reads_as_its_formula():
-    """Unexpanded, a 'dot+tanh' op reads tanh(w·x+b) (relu(w·x) without bias); collapsed, 'tanh neuron'."""
+    """Unexpanded, a neuron op reads tanh(w·x+b) (relu(w·x) without bias), each input in its slot
+    (w1 w2 x1 x2 b); collapsed, 'tanh neuron'."""
     w, x, b = [Value(0.5), Value(-1.0)], [Value(2.0, label="x1"), Value(1.0, label="x2")], Value(0.1)
     out = Value.dot(w, x, bias=b, activation="tanh")
     out.backward()
-    assert list(Drawing(draw_dot(out)).ops().values()) == [["tanh(w·x+b)"]]
-    assert list(Drawing(draw_dot(Value.dot(w, x, activation="relu"))).ops().values()) == [["relu(w·x)"]]
+    d = Drawing(draw_dot(out))
+    assert list(d.ops().values()) == [["w1", "w2", "x1", "x2", "b", "tanh(w·x+b)"]]
+    slot_of = {id(v): f"v{i}" for i, v in enumerate(trace(out)[0])}
+    wanted = [(slot_of[id(v)], slot) for v, slot in zip([*w, *x, b], ["w1", "w2", "x1", "x2", "b"])]
+    assert sorted((tail, slot) for tail, _, slot in d.slots if slot) == sorted(wanted)
+    assert list(Drawing(draw_dot(Value.dot(w, x, activation="relu"))).ops().values()) == [
+        ["w1", "w2", "x1", "x2", "relu(w·x)"]
+    ]
     d = Drawing(draw_dot(out, collapse="neuron"))
     z = 0.5 * 2.0 - 1.0 * 1.0 + 0.1
     assert d.by_label("tanh neuron") == ["tanh neuron", f"data {show(math.tanh(z))}", "grad 1"]
@@ -460,19 +469,61 @@ def test_collapse_without_neurons_says_so():
         draw_dot((x * 2).tanh(), collapse="neuron")
 
 
-def test_node_cap_gives_a_clear_message_quickly():
-    """A graph over max_nodes (even 100k nodes) raises GraphTooLargeError naming the count and the way out."""
+def test_node_cap_counts_the_drawing_exactly_near_the_cap():
+    """Just over max_nodes, GraphTooLargeError gives the exact count (x, 600 numbers, 600 sums, 600 ops)
+    as text and attributes, and the ways out for an API user."""
     x = Value(0.0, label="x")
     y = x
     for _ in range(600):
         y = y + 1.0
-    message = r"1801 nodes to draw, more than max_nodes=1000.*collapse='neuron'"
-    with pytest.raises(GraphTooLargeError, match=message):
-        draw_dot(y)  # x, 600 constants, 600 sums, 600 op nodes
-    for _ in range(50_000):
-        y = y * 1.0
-    with pytest.raises(GraphTooLargeError, match="max_nodes=500"):
-        draw_dot(y, max_nodes=500)
+    with pytest.raises(GraphTooLargeError) as caught:
+        draw_dot(y)
+    err = caught.value
+    assert (err.nodes, err.exact, err.max_nodes, err.edges) == (1 + 3 * 600, True, 1000, None)
+    message = str(err)
+    assert "1801 nodes to draw, more than max_nodes=1000" in message and "\n" not in message
+    for way_out in ("draw_dot(an inner value)", "collapse='neuron'", "max_nodes", "None: no cap"):
+        assert way_out in message, way_out
+
+
+def _count_parents_read(monkeypatch) -> list:
+    """Make Value.parents count how many times a value's inputs are looked at."""
+    reads = []
+    original = Value.parents
+
+    def counted(self):
+        reads.append(1)
+        return original.fget(self)
+
+    monkeypatch.setattr(Value, "parents", property(counted))
+    return reads
+
+
+@pytest.mark.parametrize("collapse, looked_at", [(None, 10 * 10), ("neuron", 1000 * 10)])
+def test_node_cap_stops_counting_early(monkeypatch, collapse, looked_at):
+    """max_nodes=10 on a 300,001-node chain refuses after looking at about 10 x the cap (1000 x when
+    collapsing, which must see the neurons' insides), not at the whole graph."""
+    x = Value(0.5, label="x")
+    y = x
+    for _ in range(100_000):
+        y = (y * 1.0).tanh()
+    reads = _count_parents_read(monkeypatch)
+    with pytest.raises(GraphTooLargeError, match="max_nodes=10") as caught:
+        draw_dot(y, max_nodes=10, collapse=collapse)
+    assert not caught.value.exact and caught.value.nodes == looked_at and caught.value.max_nodes == 10
+    assert len(reads) <= looked_at + 10  # each value's inputs are read once, as it is found
+    assert "over" in str(caught.value)
+
+
+def test_edge_cap_refuses_dense_drawings():
+    """A collapsed MLP(2, [80, 80, 1]) has 2*80 + 80*80 + 80 edges for 163 boxes: over 5 x max_nodes."""
+    nn = pytest.importorskip("autograd_tiny.nn")
+    model = nn.MLP(2, [80, 80, 1], seed=0)
+    out = model([Value(1.0, label="x1"), Value(-1.0, label="x2")])
+    with pytest.raises(GraphTooLargeError, match="6640 edges, more than 5 x max_nodes=1000") as caught:
+        draw_dot(out, collapse="neuron", model=model)
+    assert (caught.value.edges, caught.value.nodes, caught.value.exact) == (6640, 2 + 80 + 80 + 1, True)
+    assert draw_dot(out, collapse="neuron", model=model, max_nodes=2000).counts[2] == 6640
 
 
 @needs_dot
@@ -483,6 +534,18 @@ def test_labels_with_record_syntax_are_shown_verbatim():
     y.backward()
     d = Drawing(draw_dot(y))
     assert d.by_label(label) == [label, "data 1.5", f"grad {show(math.exp(1.5))}"]
+
+
+@needs_dot
+def test_op_names_with_markup_are_shown_verbatim():
+    """A custom primitive made from a lambda is named '<lambda>': its op node reads '<lambda>' (text,
+    not HTML), with one input or with two in slots."""
+    primitive = pytest.importorskip("autograd_tiny.engine").primitive
+    one = primitive(derivatives=lambda x, out: (1.0,))(lambda x: 2 * x)
+    two = primitive(derivatives=lambda x, y, out: (1.0, 1.0))(lambda x, y: x + y)
+    y = one(two(Value(1.0, label="x"), 2.0))
+    y.backward()
+    assert sorted(Drawing(draw_dot(y)).ops().values()) == [["1", "2", "<lambda>"], ["<lambda>"]]
 
 
 @needs_dot
@@ -528,6 +591,195 @@ def test_jupyter_renders_inline_svg():
     formatters = pytest.importorskip("IPython.core.formatters")
     data, _ = formatters.DisplayFormatter().format(g)
     assert "image/svg+xml" in data
+
+
+# ---------------------------------------------------------------------- constants, slots, key
+
+
+GREY = "#f3f4f6"  # a constant's fill
+
+
+def _constants(d: Drawing) -> list[dict]:
+    return [n for n in d.nodes.values() if n["kind"] == "constant"]
+
+
+@needs_dot
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"number_backward": True}, {"color_by_grad": True}, {"legend": True},
+     {"number_backward": True, "color_by_grad": True, "legend": True}, {"rankdir": "TB"}],
+)  # fmt: skip
+def test_constants_show_no_gradient_in_any_drawing(options):
+    """Every number in (x**2 + 2**x)/3 - x*0.5 is a grey box with its data and no grad, whatever the
+    options; x's grad is (2x + 2**x ln 2)/3 - 0.5 and no box reads 'grad 0'."""
+    x = Value(1.5, label="x")
+    y = (x**2 + 2**x) / 3 - x * 0.5
+    y.backward()
+    d = Drawing(draw_dot(y, **options))
+    consts = _constants(d)
+    # 2, 2, 3, 0.5 and the -1 of the subtraction (a - b is a + b * -1)
+    assert sorted(n["texts"][0] for n in consts) == sorted(f"data {c}" for c in ("2", "2", "3", "0.5", "-1"))
+    assert all(len(n["texts"]) == 1 and n["shape"]["fill"] == GREY for n in consts)
+    assert d.by_label("x") == ["x", "data 1.5", f"grad {show((2 * 1.5 + 2**1.5 * math.log(2)) / 3 - 0.5)}"]
+    assert not any("grad 0" == t for n in d.nodes.values() for t in n["texts"])
+
+
+@needs_dot
+def test_collapsed_and_expanded_neurons_show_no_gradient_for_numbers():
+    """A neuron with number weights, collapsed or expanded, draws the numbers without grad; expanded,
+    each product w*x carries the neuron's grad act'(z), from closed form."""
+    x1, x2, b = Value(0.5, label="x1"), Value(-1.0, label="x2"), Value(0.25, label="b")
+    out = Value.dot([2.0, -3.0], [x1, x2], bias=b, activation="tanh") * 2.0
+    out.backward()
+    z = 2.0 * 0.5 - 3.0 * -1.0 + 0.25
+    slope = 2.0 * (1 - math.tanh(z) ** 2)
+    for options in (
+        {"collapse": "neuron"},
+        {"expand_dot": True},
+        {"expand_dot": True, "color_by_grad": True},
+    ):
+        d = Drawing(draw_dot(out, **options))
+        assert all(len(n["texts"]) == 1 and n["shape"]["fill"] == GREY for n in _constants(d))
+        assert sorted(n["texts"][0] for n in _constants(d)) == sorted(
+            ["data 2"] + (["data 2", "data -3"] if "expand_dot" in options else [])
+        )  # collapsed, the weights are inside the box
+        assert d.by_label("x1")[2] == f"grad {show(slope * 2.0)}"
+    d = Drawing(draw_dot(out, expand_dot=True))
+    for product in (1.0, 3.0):
+        (box,) = [t for t in d.values().values() if t[0] == f"data {show(product)}"]
+        assert box == [f"data {show(product)}", f"grad {show(slope)}"]
+
+
+def _slots_into(d: Drawing, op: str) -> dict[str, list[str]]:
+    """slot -> the texts of the box that feeds it, for one op node."""
+    return {slot: d.nodes[tail]["texts"] for tail, head, slot in d.slots if head == op and slot}
+
+
+@needs_dot
+def test_order_matters_inputs_enter_named_slots():
+    """** (Value or number on either side), /, leaky_relu and a custom primitive draw a slot per input,
+    and each edge enters the slot of its role: the base, the numerator, the first argument."""
+    primitive = pytest.importorskip("autograd_tiny.engine").primitive
+
+    @primitive(derivatives=lambda x, y, out: (1.0, -2.0))
+    def minus_twice(x, y):
+        return x - 2 * y
+
+    a, b = Value(3.0, label="a"), Value(2.0, label="b")
+    cases = [  # (value, op text, {slot: the texts' first entry of what feeds it})
+        (a**b, "**", {"base": "a", "exp": "b"}),
+        (a**3, "**", {"base": "a", "exp": "data 3"}),
+        (2**a, "**", {"base": "data 2", "exp": "a"}),
+        (a / b, "/", {"num": "a", "den": "b"}),
+        (3 / a, "/", {"num": "data 3", "den": "a"}),
+        (a.leaky_relu(0.1), "leaky_relu", {"x": "a", "slope": "data 0.1"}),
+        (minus_twice(b, a), "minus_twice", {"1": "b", "2": "a"}),
+    ]
+    for out, text, wanted in cases:
+        d = Drawing(draw_dot(out))
+        ((op, texts),) = d.ops().items()
+        assert texts == [*wanted, text]  # the slots, then the op's name
+        assert {slot: feed[0] for slot, feed in _slots_into(d, op).items()} == wanted
+    for rankdir in ("TB", "RL", "BT"):  # the slots face the inputs in every direction
+        d = Drawing(draw_dot(a**b, rankdir=rankdir))
+        assert {slot: feed[0] for slot, feed in _slots_into(d, "v2op").items()} == {"base": "a", "exp": "b"}
+
+
+@needs_dot
+def test_a_power_of_itself_has_two_edges_into_its_two_slots():
+    """a ** a draws two edges from a, one into base and one into exp; grad a**a (ln a + 1) from closed form."""
+    a = Value(2.0, label="a")
+    y = a**a
+    y.backward()
+    d = Drawing(draw_dot(y))
+    assert sorted(slot for tail, _, slot in d.slots if tail == "v0") == ["base", "exp"]
+    assert d.by_label("a") == ["a", "data 2", f"grad {show(4 * (math.log(2) + 1))}"]
+
+
+@needs_dot
+def test_division_is_one_op():
+    """a / b is drawn as one '/' op (not ** -1 then *), with a / b and the grads 1/b, -a/b**2."""
+    a, b = Value(3.0, label="a"), Value(7.0, label="b")
+    y = a / b
+    y.backward()
+    d = Drawing(draw_dot(y))
+    assert list(d.ops().values()) == [["num", "den", "/"]] and len(d.values()) == 3
+    assert d.by_label("a") == ["a", "data 3", f"grad {show(1 / 7)}"]
+    assert d.by_label("b") == ["b", "data 7", f"grad {show(-3 / 49)}"]
+    (out,) = [n["texts"] for n in d.nodes.values() if n["kind"] == "output"]
+    assert out == [f"data {show(3 / 7)}", "grad 1"]
+
+
+@needs_dot
+def test_repr_says_what_the_drawing_is_and_how_to_save_it():
+    """repr(draw_dot(y)) counts the values, ops and edges the SVG has and says how to save and show it."""
+    o, _ = lecture_neuron()
+    g = draw_dot(o)
+    d = Drawing(g)
+    text = repr(g)
+    assert f"{len(d.values())} values, {len(d.ops())} operations, {len(d.edges)} edges" in text
+    assert "save_graph(drawing, 'graph.svg')" in text and "view()" in text and " at 0x" not in text
+
+
+@needs_dot
+def test_key_explains_kinds_steps_and_shading():
+    """With number_backward, color_by_grad and legend, the key names each kind drawn, says what the
+    step numbers mean, and shows the fill for |grad| 0, half and the largest (1.5 = |x1.grad|)."""
+    o, leaf = lecture_neuron()
+    d = Drawing(draw_dot(o, params=[leaf["w1"], leaf["w2"], leaf["b"]], number_backward=True,
+                         color_by_grad=True, legend=True))  # fmt: skip
+    (key,) = [n["texts"] for n in d.nodes.values() if n["kind"] == "key"]
+    for kind in ("input", "parameter", "value", "output"):
+        assert kind in key
+    assert "constant" not in key  # none drawn
+    assert "k: op" in key and any("step k of backward()" in t for t in key)
+    assert any(t.startswith("fill: |grad|") for t in key)
+    assert [t for t in key if t.startswith("|grad| ")] == ["|grad| 0", "|grad| 0.75", "|grad| 1.5"]
+    x = Value(2.0, label="x")
+    y = x * 3
+    y.backward()
+    (key,) = [n["texts"] for n in Drawing(draw_dot(y, legend=True)).nodes.values() if n["kind"] == "key"]
+    assert "constant" in key and any("no grad" in t for t in key)
+
+
+@needs_dot
+def test_box_names_follow_trace_order():
+    """The box of trace(root)[0][i] is v{i} and its op v{i}op, the contract tools built on drawings use."""
+    rng = random.Random(12)
+    pool = [Value(rng.uniform(0.5, 1.5), label=f"x{i}") for i in range(3)]
+    for _ in range(20):
+        a, b = rng.choice(pool), rng.choice(pool)
+        pool.append(rng.choice([a + b, a * b, a.tanh(), a / b, a**2, 2 * b]))
+    root = pool[-1] + pool[-2]
+    root.backward()
+    nodes, _ = trace(root)
+    d = Drawing(draw_dot(root, max_nodes=None))
+    for i, v in enumerate(nodes):
+        texts = d.nodes[f"v{i}"]["texts"]
+        assert f"data {show(v.data)}" in texts
+        assert (f"v{i}op" in d.nodes) == bool(v.parents)
+        if v.parents:
+            assert d.nodes[f"v{i}op"]["texts"][-1] == v.op
+
+
+@needs_dot
+def test_far_uses_are_drawn_again_beside_them():
+    """x + x + ... + x (100 terms): x is drawn once and again beside far uses, marked 'again' and dotted;
+    the 100 uses all keep their edge, and small drawings have no copies."""
+    x = Value(1.0, label="x")
+    y = x
+    for _ in range(99):
+        y = y + x
+    y.backward()
+    d = Drawing(draw_dot(y))
+    copies = [n for n in d.nodes if n.startswith("v0again")]
+    assert copies and all(d.nodes[n]["texts"] == ["again", "x", "data 1", "grad 100"] for n in copies)
+    assert all("stroke-dasharray" in d.nodes[n]["shape"] for n in copies)
+    assert d.by_label("x") == ["x", "data 1", "grad 100"]
+    uses = [head for tail, head in d.edges if tail == "v0" or tail in copies]
+    assert len(uses) == 100 and all(head.endswith("op") for head in uses)
+    o, _ = lecture_neuron()
+    assert not any("again" in n for n in Drawing(draw_dot(o)).nodes)
 
 
 # ---------------------------------------------------------------------- saving
@@ -581,7 +833,9 @@ def test_without_the_dot_program(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "PATH"} | {"PATH": str(empty)}
-    done = subprocess.run([sys.executable, "-c", script], cwd=work, env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=work, env=env, capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stderr
     # no half-written g.svg and no temp file ('h' is the DOT source graphviz's render saves first)
     assert done.stdout.strip() == "['g.dot', 'h']"
