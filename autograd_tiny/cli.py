@@ -430,12 +430,12 @@ def _training_recorder(model: nn.MLP, run: dict, X: list, y: list):
 
 def _write_training_view(recorder, out: str, written: list[str]) -> dict[str, str]:
     """Write training.html; without Graphviz's dot, say so and carry on (as without matplotlib)."""
-    from .viz import GraphvizNotFoundError
+    from .viz import RenderError
 
     path = os.path.join(out, "training.html")
     try:
         recorder.save(path)
-    except GraphvizNotFoundError as err:
+    except RenderError as err:  # no dot (GraphvizNotFoundError), or dot failed
         print(f"autograd-tiny: no training.html: {err}", file=sys.stderr)
         return {}
     written.append("training.html")
@@ -445,13 +445,13 @@ def _write_training_view(recorder, out: str, written: list[str]) -> dict[str, st
 def _write_explorer(out, path: str, max_nodes: int) -> None:
     """`graph --html`: the page that steps through the forward and backward pass of `out`."""
     from .explorer import explore
-    from .viz import GraphTooLargeError, GraphvizNotFoundError
+    from .viz import GraphTooLargeError, RenderError
 
     try:
         written = explore(out, max_nodes=max_nodes).save(path)
-    except GraphvizNotFoundError as err:
+    except (RenderError, RuntimeError) as err:  # no dot (GraphvizNotFoundError), or dot failed
         raise CLIError(f"graph: cannot write {shorten(path, 200)!r}: {err}") from None
-    except (GraphTooLargeError, RuntimeError) as err:
+    except GraphTooLargeError as err:
         raise CLIError(f"graph: {err}") from None
     except OSError as err:
         raise CLIError(f"graph: cannot write {shorten(path, 200)!r}: {err.strerror or err}") from None
@@ -520,7 +520,7 @@ def run_graph(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .expr import ExprError, evaluate, parse
-    from .viz import INSTALL_HINT, SUFFIX_FORMATS, GraphTooLargeError, GraphvizNotFoundError
+    from .viz import INSTALL_HINT, SUFFIX_FORMATS, GraphTooLargeError, GraphvizNotFoundError, RenderError
     from .viz import draw_dot, save_graph
 
     path = args.output or DEFAULT_DRAWING
@@ -567,6 +567,9 @@ def run_graph(args: argparse.Namespace) -> int:
     except GraphTooLargeError:
         return cannot_draw(f"the graph has more than --max-nodes {max_nodes} nodes; raise --max-nodes to draw it "
                            "(Graphviz gets slow and the picture unreadable past a few hundred), or use --no-draw")
+    except RenderError as err:  # dot failed, was killed, or ran out of time
+        why = str(err)
+        return cannot_draw(why.split(": ", 2)[-1] if why.startswith("save_graph: cannot write") else why)
     except OSError as err:
         return cannot_draw(str(err.strerror or err))
     print(f"wrote {written}")

@@ -290,3 +290,19 @@ def test_a_long_expression_is_shortened_in_errors(capsys):
     status, _, err = run(capsys, text, "x=1")
     assert status == 2 and len(err) == 1 and len(err[0]) < 200
     assert "at the end: expected a number, a name or '(' after '*'" in err[0] and " ... " in err[0]
+
+
+@pytest.mark.parametrize("argv", [["-o", "g.svg"], ["--html", "g.html", "--no-draw"]])
+def test_a_failing_dot_is_one_line_and_status_2(tmp_path, argv):
+    """When Graphviz's dot fails, the command says so in one line naming the file, exit 2, no traceback."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "dot").write_text("#!/bin/sh\necho 'Error: broken layout' >&2\nexit 1\n")
+    (fake / "dot").chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}"}
+    cmd = [sys.executable, "-m", "autograd_tiny", "graph", "x*y", "x=1", "y=2", *argv]
+    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert len(done.stderr.splitlines()) == 1 and "Error: broken layout" in done.stderr
+    assert done.stderr.startswith("autograd-tiny: error: graph: ") and "g." in done.stderr
+    assert not (tmp_path / argv[1]).exists()
