@@ -12,6 +12,7 @@ Example:
 from . import data, losses, nn, optim
 from .dual import Dual, jvp
 from .engine import DomainError, Value, enable_grad, is_grad_enabled, no_grad, primitive
+from .exercises import check_gradients
 from .functional import GradcheckError, grad, gradcheck, hessian, hvp, jacobian, value_and_grad, vjp
 from .viz import draw_dot, save_graph, trace
 
@@ -28,6 +29,7 @@ __all__ = [
     "hessian",
     "gradcheck",
     "GradcheckError",
+    "check_gradients",
     "primitive",
     "jvp",
     "vjp",
