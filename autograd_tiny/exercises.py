@@ -31,6 +31,7 @@ class GradientCheck(NamedTuple):
         return None if self.yours is None else abs(self.yours - self.correct)
 
     def verdict(self) -> str:
+        """'ok', 'no answer yet', or 'WRONG: off by ...' with a hint (a flipped sign, a ratio)."""
         if self.yours is None:
             return "no answer yet"
         if self.ok:
@@ -38,14 +39,18 @@ class GradientCheck(NamedTuple):
         hint = ""
         if self.correct != 0 and math.isfinite(self.yours):
             ratio = self.yours / self.correct
-            hint = "; the sign is flipped" if abs(ratio + 1) < 1e-6 else f"; {ratio:.4g} times the correct value"
+            hint = (
+                "; the sign is flipped" if abs(ratio + 1) < 1e-6 else f"; {ratio:.4g} times the correct value"
+            )
         return f"WRONG: off by {self.error:.4g}{hint}"
 
 
 class GradientReport(list):
     """The result of `check_gradients`: one `GradientCheck` per input, shown as a table.
 
-    ``report.ok`` is True when every gradient is right; ``report.wrong`` names the others.
+    The table gives your answers and the verdicts but not the correct values, so that it does
+    not give the exercise away (each line's ``.correct`` has them). ``report.ok`` is True when
+    every gradient is right; ``report.wrong`` and ``report.missing`` name the others.
     """
 
     @property
@@ -54,17 +59,24 @@ class GradientReport(list):
 
     @property
     def wrong(self) -> list[str]:
-        return [line.name for line in self if not line.ok]
+        return [line.name for line in self if line.yours is not None and not line.ok]
+
+    @property
+    def missing(self) -> list[str]:
+        return [line.name for line in self if line.yours is None]
 
     def __repr__(self) -> str:
         width = max(len("input"), *(len(line.name) for line in self))
-        rows = [f"{'input':<{width}}  {'yours':>12}  {'correct':>12}  verdict"]
+        rows = [f"{'input':<{width}}  {'yours':>12}  verdict"]
         for line in self:
             yours = "-" if line.yours is None else f"{line.yours:.6g}"
-            rows.append(f"{line.name:<{width}}  {yours:>12}  {line.correct:>12.6g}  {line.verdict()}")
-        n_ok = sum(line.ok for line in self)
-        rows.append(f"{n_ok} of {len(self)} right" + ("" if self.ok else f"; to fix: {', '.join(self.wrong)}"))
-        return "\n".join(rows)
+            rows.append(f"{line.name:<{width}}  {yours:>12}  {line.verdict()}")
+        summary = f"{sum(line.ok for line in self)} of {len(self)} right"
+        if self.wrong:
+            summary += f"; wrong: {', '.join(self.wrong)}"
+        if self.missing:
+            summary += f"; no answer yet: {', '.join(self.missing)}"
+        return "\n".join(rows + [summary])
 
 
 def check_gradients(
@@ -89,21 +101,21 @@ def check_gradients(
     Returns:
         A `GradientReport`: it prints as a table with a verdict per input (ok, no answer
         yet, or how far off and how many times the correct value); ``.ok`` is True when
-        all are right and ``.wrong`` lists the others.
+        all are right, ``.wrong`` and ``.missing`` name the others.
 
     Example:
         >>> check_gradients(lambda x, y: x * y + y, {"x": 2.0, "y": 3.0}, {"x": 3.0, "y": -3.0})
-        input         yours       correct  verdict
-        x                 3             3  ok
-        y                -3             3  WRONG: off by 6; the sign is flipped
-        1 of 2 right; to fix: y
+        input         yours  verdict
+        x                 3  ok
+        y                -3  WRONG: off by 6; the sign is flipped
+        1 of 2 right; wrong: y
     """
     names, values = _names_and_values("inputs", inputs)
     answers = _answers(yours, names)
-    if isinstance(inputs, Mapping):
-        call = lambda *args: f(**dict(zip(names, args)))  # noqa: E731
-    else:
-        call = f
+
+    def call(*args: Value) -> Value:  # value_and_grad passes inputs by position
+        return f(**dict(zip(names, args))) if isinstance(inputs, Mapping) else f(*args)
+
     _, correct = value_and_grad(call, argnums=tuple(range(len(values))))(*values)
     report = GradientReport()
     for name, mine, right in zip(names, answers, correct):
@@ -118,7 +130,9 @@ def _names_and_values(what: str, given) -> tuple[list[str], list[float]]:
     elif isinstance(given, Sequence) and not isinstance(given, str):
         names, values = [f"x[{i}]" for i in range(len(given))], list(given)
     else:
-        raise TypeError(f"check_gradients: {what} must be a dict of numbers or a list of numbers, got {given!r}")
+        raise TypeError(
+            f"check_gradients: {what} must be a dict of numbers or a list of numbers, got {given!r}"
+        )
     if not names:
         raise ValueError(f"check_gradients: {what} is empty; give at least one input")
     for name, v in zip(names, values):
@@ -131,7 +145,9 @@ def _answers(yours, names: list[str]) -> list[float | None]:
     if isinstance(yours, Mapping):
         extra = [k for k in yours if k not in names]
         if extra:
-            raise ValueError(f"check_gradients: yours has {extra[0]!r}, which is not an input (inputs: {names})")
+            raise ValueError(
+                f"check_gradients: yours has {extra[0]!r}, which is not an input (inputs: {names})"
+            )
         given = [yours.get(name) for name in names]
     elif isinstance(yours, Sequence) and not isinstance(yours, str):
         if len(yours) != len(names):
@@ -140,6 +156,10 @@ def _answers(yours, names: list[str]) -> list[float | None]:
     else:
         raise TypeError(f"check_gradients: yours must be a dict or a list of gradients, got {yours!r}")
     for name, g in zip(names, given):
-        if g is not None and g.__class__ is not Value and (isinstance(g, bool) or not isinstance(g, numbers.Real)):
+        if (
+            g is not None
+            and g.__class__ is not Value
+            and (isinstance(g, bool) or not isinstance(g, numbers.Real))
+        ):
             raise TypeError(f"check_gradients: your gradient for {name} must be a number or None, got {g!r}")
     return [None if g is None else float(g) for g in given]  # a Value counts as its number
