@@ -32,6 +32,8 @@ _WHERE = {
     "draw_dot": "viz", "trace": "viz", "save_graph": "viz",
     "explore": "explorer", "Explorer": "explorer", "TrainingRecorder": "training_view",
     "save_animation": "animation",
+    # exercises: check gradients worked out by hand (notebook 10)
+    "check_gradients": "exercises",
 }  # fmt: skip
 _SUBMODULES = ("nn", "losses", "optim", "data")
 
@@ -58,6 +60,7 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
     from .animation import save_animation
     from .dual import Dual, jvp
     from .engine import DomainError, Value, enable_grad, is_grad_enabled, no_grad, primitive
+    from .exercises import check_gradients
     from .explorer import Explorer, explore
     from .functional import GradcheckError, grad, gradcheck, hessian, hvp, jacobian, value_and_grad, vjp
     from .training_view import TrainingRecorder
