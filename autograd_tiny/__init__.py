@@ -10,6 +10,7 @@ Example:
 """
 
 from . import data, losses, nn, optim
+from .compiler import compile  # autograd_tiny.compile; not in __all__, so * keeps Python's compile
 from .engine import DomainError, Value, enable_grad, is_grad_enabled, no_grad
 from .functional import GradcheckError, grad, gradcheck, hessian, value_and_grad
 from .viz import draw_dot, save_graph, trace

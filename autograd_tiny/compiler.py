@@ -57,7 +57,6 @@ from __future__ import annotations
 import builtins
 import collections
 import functools
-import inspect
 import keyword
 import math
 import numbers
@@ -183,9 +182,9 @@ class Compiled:
             return _Graph(trace, result, start, call, self.backward)
 
     def _eager(self, args: tuple, grad: bool) -> Any:
-        """The call done by the engine itself: fn(*args).backward()."""
+        """The call done by the engine itself: fn(*args).backward(), floats given as Values."""
         self.fallbacks += 1
-        result = self.fn(*args)
+        result = self.fn(*[_floats_as_values(a) for a in args])
         if grad:
             _loss_of(result, self.backward).backward()
         return _as_numbers(result)
@@ -238,6 +237,18 @@ def _walk(x, key: list, floats: list, values: list) -> None:
         key.append((cls, id(x), x))  # static: compared by identity (the key keeps it alive)
 
 
+def _floats_as_values(x):
+    """The argument as fn sees it: every float a new Value (fn is a function of Values)."""
+    cls = x.__class__
+    if cls is float or isinstance(x, float) and not isinstance(x, bool):
+        return Value(float(x))
+    if cls is list or cls is tuple:
+        return cls([_floats_as_values(v) for v in x])
+    if cls is dict:
+        return {k: _floats_as_values(v) for k, v in x.items()}
+    return x
+
+
 class _Arguments:
     """The arguments as fn sees them while traced: each float a new Value, each Value a stand-in
     (so that a Value fn also reaches by another path is told apart from the argument)."""
@@ -274,6 +285,8 @@ class _Arguments:
 
 
 def _parameter_names(fn: Callable, n: int) -> list[str]:
+    import inspect  # only here: it is slow to import
+
     try:
         params = [p for p in inspect.signature(fn).parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     except (TypeError, ValueError):
@@ -918,7 +931,7 @@ _RULES = {  # the local derivatives, as comments in the backward pass
 }
 
 _FIXED = {"D", "A", "backward", "step", "data_of", "grad_of", "exp", "log", "tanh", "sin", "cos", "inf", "nan",
-          "Retrace", "backward_through", "pos"}
+          "Retrace", "backward_through", "pos", "p", "g"}  # the names the code itself uses
 _RESERVED = frozenset(keyword.kwlist) | frozenset(dir(builtins)) | _FIXED
 
 
