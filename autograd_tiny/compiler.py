@@ -887,11 +887,16 @@ def _plan_loops(graph: _Graph) -> list[_Loop]:
             if guarded and any(guarded.intersection(ops) or guarded.intersection(holes) for ops, holes, _ in matches):
                 continue  # a comparison inside a term: straight-line code checks it
             loop = _Loop(total, template, positions, matches)
-            for k, (ops, holes, _) in enumerate(matches):
-                for same, node in (*zip(template.ops, ops), *zip(template.holes, holes)):
+            for ops, holes, _ in matches:
+                for node in ops:
                     node.loop = loop
-                    if node in outputs:  # an output inside a term: the loop collects it
-                        loop.exports.setdefault(same, [None] * loop.size)[k] = node
+                for node in holes:
+                    node.loop = loop
+            if any(node.loop is loop for node in outputs):  # outputs inside terms: the loop collects them
+                for k, (ops, holes, _) in enumerate(matches):
+                    for same, node in (*zip(template.ops, ops), *zip(template.holes, holes)):
+                        if node in outputs:
+                            loop.exports.setdefault(same, [None] * loop.size)[k] = node
             loops.append(loop)
     return loops
 
