@@ -924,14 +924,13 @@ _RULES = {  # the local derivatives, as comments in the backward pass
     "tanh": "d/dx = 1 - out**2",
     "sigmoid": "d/dx = out (1 - out)",
     "softplus": "the engine's rule (sigmoid)",
-    "relu": "d/dx = 1 where out > 0; nothing flows elsewhere",
+    "relu": "d/dx = 1 where out > 0; where out = 0, nothing flows",
     "leaky_relu": "d/dx = 1 (x > 0) or slope; d/dslope = 0 or x",
     "abs": "d/dx = sign(x)",
     "sin": "d/dx = cos(x)",
     "cos": "d/dx = -sin(x)",
     "sum": "1 for each input",
     "logsumexp": "softmax: e**(x_i - out) for each input",
-    "neuron": "act'(z) x_i for w_i, act'(z) w_i for x_i, act'(z) for b",
     "custom": "its rule, computed in the forward pass",
 }
 
@@ -1300,7 +1299,7 @@ class _Writer:
             self.line(f"{self.grad[node]} = 0.0", "no gradient arrived here")
             self.inited.add(node)
         g, o = self.grad[node], self.v(node)
-        self.line(f"# {_describe(node, o)}; {_RULES.get(how, '')}")
+        self.line(f"# {_describe(node, o)}; {_rule(node)}")
         if node in self.terms:  # a total computed by loops: the terms outside them, here
             lst = self.terms[node]
             rest = [(q, p) for q, p in enumerate(ins) if p.loop is None]
@@ -1375,7 +1374,7 @@ class _Writer:
             cond = f"{o} != 0.0"  # a flat relu passes nothing to any input
         elif act in ("tanh", "sigmoid"):
             slope = self.fresh("s")
-            self.line(f"{slope} = " + (f"1 - {o} * {o}" if act == "tanh" else f"{o} * (1 - {o})"), "act'(z)")
+            self.line(f"{slope} = " + (f"1 - {o} * {o}" if act == "tanh" else f"{o} * (1 - {o})"), f"{act}'(z)")
             s = f"{slope} * "
         items = [(ins[i], f"{s}{a[n + i]} * {g}") for i in range(n)]  # d/dw[i] = act'(z) x[i]
         items += [(ins[n + i], f"{s}{a[i]} * {g}") for i in range(n)]  # d/dx[i] = act'(z) w[i]
@@ -1582,10 +1581,11 @@ def _natural(name: str) -> tuple:
 
 
 def _describe(node: _Node, name: str) -> str:
-    """A comment for a node: its op, and its label when the variable is not named after it."""
+    """A comment for a node: what it is, and its label when the variable is not named after it."""
     if node.how == "neuron":
         act = node.op.activation
-        text = f"a neuron: {act or 'w·x+b'}" + (f"(w·x+b)" if act else "") + f", {len(node.ins) // 2} inputs"
+        text = f"a neuron, {act}(w·x+b)" if act else "a neuron, w·x+b"
+        text += f" of {len(node.ins) // 2} input(s)"
     elif node.how == "custom":
         text = f"custom primitive {_quote(node.op.name)}"
     elif node.how == "detach":
@@ -1597,6 +1597,19 @@ def _describe(node: _Node, name: str) -> str:
     if node.label and node.label != name:
         text += f", label {_quote(node.label)}"
     return f"{name}: {text}"
+
+
+def _rule(node: _Node) -> str:
+    """The local derivatives of a node, for the comment above its lines in the backward pass."""
+    if node.how != "neuron":
+        return _RULES.get(node.how, "")
+    act = node.op.activation
+    if act == "relu":
+        return "where relu is on (out > 0): d/dw_i = x_i, d/dx_i = w_i, d/db = 1; where off, nothing flows"
+    if act is None:
+        return "d/dw_i = x_i, d/dx_i = w_i, d/db = 1"
+    slope = {"tanh": "1 - out**2", "sigmoid": "out (1 - out)"}[act]
+    return f"d/dw_i = s x_i, d/dx_i = s w_i, d/db = s, with s = {act}'(z) = {slope}"
 
 
 # ---------------------------------------------------------------------- running
