@@ -1015,11 +1015,17 @@ class _Writer:
         self.grad[node] = "g_" + name  # no variable starts with g_, so these never collide
         return name
 
-    def register(self, obj: Any, wanted: str) -> str:
-        """obj in the namespace of the code, under a free name: the code never holds user text."""
+    def register(self, obj: Any, wanted: str, numbered: bool = False) -> str:
+        """obj in the namespace of the code, under a free name (its own, like 'sigmoid', or a
+        numbered one, like 'H0'): the code never holds user text, only names."""
         name = self._registered.get(id(obj))
         if name is None:
-            name = wanted if _safe_name(wanted) and wanted not in self.taken else self.fresh(wanted[:1].upper() or "F")
+            if numbered:
+                name = self.fresh(wanted)
+            elif _safe_name(wanted) and wanted not in self.taken:
+                name = wanted
+            else:
+                name = self.fresh("op")
             self.taken.add(name)
             self.namespace[name] = obj
             self._registered[id(obj)] = name
@@ -1124,7 +1130,7 @@ class _Writer:
                     self.line(f"{name} = {source}[{k}]" + ("" if kind == "number" else ".data"), label)
             else:
                 every = source == "E" and where == list(range(len(self.outside)))
-                items = source if every else f"{self.register(operator.itemgetter(*where), 'ITEMS')}({source})"
+                items = source if every else f"{self.register(operator.itemgetter(*where), 'ITEMS', True)}({source})"
                 self.wrapped("(", names, f") = {items}" if kind == "number" else f") = map(data_of, {items})")
 
     # -------------------------------------------------------------- forward
@@ -1231,7 +1237,7 @@ class _Writer:
             for leaf in outside:
                 self.line(f"{self.grad[leaf]} = E[{self.outside.index(leaf.obj)}].grad")
         else:
-            self._outside_grads = self.register(tuple(leaf.obj for leaf in outside), "EG")
+            self._outside_grads = self.register(tuple(leaf.obj for leaf in outside), "EG", True)
             self.wrapped("(", [self.grad[leaf] for leaf in outside], f") = map(grad_of, {self._outside_grads})")
         for leaf in leaves:
             if leaf.kind == "upstream":  # made by an op: backward() starts those from 0
@@ -1265,7 +1271,7 @@ class _Writer:
             self.lines.append([self.depth + 1, "p.grad = g"])
         upstream = [leaf for leaf in leaves if leaf.kind == "upstream"]
         if upstream:
-            objects = self.register(tuple(leaf.obj for leaf in upstream), "UP")
+            objects = self.register(tuple(leaf.obj for leaf in upstream), "UP", True)
             self.wrapped(f"backward_through({objects}, (", [self.grad[leaf] for leaf in upstream], ",))")
 
     def _add(self, cond: str | None, items: list, otherwise: list = ()) -> None:
@@ -1409,10 +1415,10 @@ class _Writer:
             if any(c != column[0] and not (c != c and column[0] != column[0]) for c in column):
                 name = self.const_of[(node, i)] = self.fresh("c")  # a number that varies
                 loop.names.append(name)
-                loop.columns.append(self.register(tuple(column), "C"))
+                loop.columns.append(self.register(tuple(column), "C", True))
         loop.pos = None
         if not whole or loop.total.how == "logsumexp":
-            loop.pos = self.register(tuple(loop.positions), "POS")
+            loop.pos = self.register(tuple(loop.positions), "POS", True)
         for node in loop.template:
             self.name(node, "t", label=False)
             if node.how == "custom":
@@ -1438,7 +1444,12 @@ class _Writer:
         if loop.pos and not whole:
             names.append("pos")
             columns.append(loop.pos)
-        self._for(names, columns, n)
+        what = []
+        if loop.holes:
+            what.append("h: the term's own leaves")
+        if any(name.startswith("c") for name in names):
+            what.append("c: its numbers that differ from term to term")
+        self._for(names, columns, n, comment="; ".join(what))
         self.depth += 1
         for node in loop.template:
             self._forward(node)
@@ -1452,7 +1463,7 @@ class _Writer:
         """The code's list of a term leaf's numbers, one per term."""
         kind = hole.kind
         if kind == "constant":
-            return self.register(tuple(leaf.data for leaf in column), "C")
+            return self.register(tuple(leaf.data for leaf in column), "H", True)
         name = self.fresh("H")
         if kind == "number":
             slots = [leaf.slot for leaf in column]
@@ -1461,29 +1472,29 @@ class _Writer:
                 stride = f":{step}" if step > 1 else ""
                 self.line(f"{name} = D[{slots[0]}:{slots[-1] + 1}{stride}]")
             else:
-                self.line(f"{name} = list({self.register(operator.itemgetter(*slots), 'ITEMS')}(D))")
+                self.line(f"{name} = list({self.register(operator.itemgetter(*slots), 'ITEMS', True)}(D))")
             return name
         if kind == "value":
-            objects = self.fresh("O")
+            objects = self.fresh("O", True)
             getter = self.register(operator.itemgetter(*[leaf.slot for leaf in column]), "ITEMS")
             self.line(f"{objects} = {getter}(A)")
         else:
-            objects = self.register(tuple(leaf.obj for leaf in column), "O")
+            objects = self.register(tuple(leaf.obj for leaf in column), "O", True)
             if hole.reach:
                 self.grad_objects += [leaf.obj for leaf in column]
         loop.objects[hole] = objects
         self.line(f"{name} = list(map(data_of, {objects}))")
         return name
 
-    def _for(self, names: list[str], columns: list[str], n: int, reverse: bool = False) -> None:
+    def _for(self, names: list[str], columns: list[str], n: int, reverse: bool = False, comment: str = "") -> None:
         if reverse:
             columns = [f"reversed({c})" for c in columns]
         if not names:
-            self.line(f"for _ in range({n}):")
+            self.line(f"for _ in range({n}):", comment)
         elif len(names) == 1:
-            self.line(f"for {names[0]} in {columns[0]}:")
+            self.line(f"for {names[0]} in {columns[0]}:", comment)
         else:
-            self.line(f"for {', '.join(names)} in zip({', '.join(columns)}):")
+            self.line(f"for {', '.join(names)} in zip({', '.join(columns)}):", comment)
 
     def _loop_backward(self, loop: _Loop) -> None:
         if not loop.root.wants:
