@@ -10,7 +10,6 @@ Example:
 """
 
 from . import data, losses, nn, optim
-from .compiler import compile  # autograd_tiny.compile; not in __all__, so * keeps Python's compile
 from .engine import DomainError, Value, enable_grad, is_grad_enabled, no_grad
 from .functional import GradcheckError, grad, gradcheck, hessian, value_and_grad
 from .viz import draw_dot, save_graph, trace
@@ -36,3 +35,7 @@ __all__ = [
     "optim",
     "data",
 ]
+
+# compile (issue 10): a function's forward and backward pass written out as plain Python.
+# Not in __all__, so that `from autograd_tiny import *` keeps Python's own compile().
+from .compiler import compile  # noqa: E402
