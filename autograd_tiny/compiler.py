@@ -465,7 +465,7 @@ class _Node:
     """One node of the compiled graph: a leaf, an op, or the copy made by detach()."""
 
     __slots__ = ("how", "op", "ins", "data", "label", "kind", "slot", "obj", "nograd", "wants", "reach", "users",
-                 "loop", "index")
+                 "loop", "index", "start")
 
     def __init__(self, how: str, data: float, label: str = "") -> None:
         self.how = how  # 'leaf', 'detach', or what the op is ('+', 'tanh', 'neuron', 'custom', ...)
@@ -484,6 +484,7 @@ class _Node:
         self.users = 0  # how many op inputs are this node
         self.loop = None  # the loop it is computed in, if any
         self.index = -1  # ops: the position in the graph's list of nodes
+        self.start = None  # a chain of '+' (see _fold_chains): the number sum() starts from, if any
 
 
 def _builtin_ops() -> dict:
@@ -869,13 +870,52 @@ class _Loop:
         self.saved_spot: list | None = None
 
 
+_FOLDED = object()  # the `loop` of a '+' node folded into a chain: written by the chain's last node
+
+
+def _fold_chains(graph: _Graph, outputs: set, guarded: set) -> None:
+    """Python's sum(), and `total = total + term` in a loop, make a chain of '+' nodes, one per
+    term. Fold each long chain into its last node, which then holds the terms (as Value.sum
+    would), so that they can become a loop; the code still adds them one by one, in order."""
+    for last in reversed(graph.nodes):
+        if last.how != "+" or last.loop is not None:
+            continue
+        links, terms, node = [last], [], last
+        while True:
+            i = _previous_link(node, outputs, guarded)
+            if i is None:
+                break
+            terms.append(node.ins[1 - i])
+            node = node.ins[i]
+            links.append(node)
+        a, b = node.ins  # the chain's first node: sum() starts it with 0 + the first term
+        init = a if a.__class__ is not _Node else b if b.__class__ is not _Node else None
+        first = [t for t in (a, b) if t.__class__ is _Node]
+        terms = first + terms[::-1]
+        if len(terms) < ROLL_MIN or any(t.__class__ is not _Node for t in terms):
+            continue
+        for node in links[1:]:
+            node.loop = _FOLDED
+        last.how, last.ins, last.start = "chain", terms, init
+
+
+def _previous_link(node: _Node, outputs: set, guarded: set) -> int | None:
+    """Which input of a '+' node is the previous node of a chain of '+' (used by it alone)."""
+    for i, p in enumerate(node.ins):
+        if (p.__class__ is _Node and p.how == "+" and p.users == 1 and p.nograd is node.nograd
+                and p not in outputs and p not in guarded):  # fmt: skip
+            return i
+    return None
+
+
 def _plan_loops(graph: _Graph) -> list[_Loop]:
     loops: list[_Loop] = []
     guarded = {n for x, _, y, _, _ in graph.guards for n in (x, y) if n.__class__ is _Node}
     outputs = set(_nodes_in(graph.outputs))
+    _fold_chains(graph, outputs, guarded)
     for total in reversed(graph.nodes):
         terms = total.ins
-        if total.how not in ("sum", "logsumexp") or total.loop is not None or len(terms) < ROLL_MIN:
+        if total.how not in ("sum", "logsumexp", "chain") or total.loop is not None or len(terms) < ROLL_MIN:
             continue
         if any(t.__class__ is not _Node or t.users != 1 for t in terms):
             continue
@@ -941,12 +981,13 @@ _RULES = {  # the local derivatives, as comments in the backward pass
     "sin": "d/dx = cos(x)",
     "cos": "d/dx = -sin(x)",
     "sum": "1 for each input",
+    "chain": "1 for each term (through every +)",
     "logsumexp": "softmax: e**(x_i - out) for each input",
     "custom": "its rule, computed in the forward pass",
 }
 
 _FIXED = {"D", "A", "backward", "step", "data_of", "grad_of", "exp", "log", "tanh", "sin", "cos", "inf", "nan",
-          "Retrace", "backward_through", "pos", "p", "g"}  # the names the code itself uses
+          "Retrace", "backward_through", "reduce", "add", "pos", "p", "g"}  # the names the code itself uses
 _RESERVED = frozenset(keyword.kwlist) | frozenset(dir(builtins)) | _FIXED
 
 
@@ -990,6 +1031,7 @@ class _Writer:
             "exp": math.exp, "log": math.log, "tanh": math.tanh, "sin": math.sin, "cos": math.cos,
             "inf": math.inf, "nan": math.nan, "data_of": operator.attrgetter("data"),
             "grad_of": operator.attrgetter("grad"), "Retrace": _Retrace, "backward_through": _backward_through,
+            "reduce": functools.reduce, "add": operator.add,
         }  # fmt: skip
         self._registered: dict[int, str] = {id(math.tanh): "tanh"}  # the engine's tanh is math's
         self.val: dict[_Node, str] = {}  # node -> its forward value: a variable or a number
@@ -1180,8 +1222,13 @@ class _Writer:
         comment = _describe(node, o)
         if node in self.terms:  # a total whose terms loops computed
             lst = self.terms[node]
-            f = "sum" if how == "sum" else self.register(node.op.fn, "logsumexp")
-            self.line(f"{o} = {f}({lst})" if how == "sum" else f"{o} = {f}(*{lst})", comment)
+            if how == "sum":
+                self.line(f"{o} = sum({lst})", comment)
+            elif how == "chain":  # the chain's additions, one by one, in order
+                start = "" if node.start is None else f", {_literal(node.start)}"
+                self.line(f"{o} = reduce(add, {lst}{start})", comment)
+            else:
+                self.line(f"{o} = {self.register(node.op.fn, 'logsumexp')}(*{lst})", comment)
             return
         a = [self.arg(node, i) for i in range(len(node.ins))]
         if how in ("+", "*", "/"):
@@ -1204,6 +1251,9 @@ class _Writer:
             self.line(f"{o} = abs({a[0]})", comment)
         elif how == "sum":  # the engine's sum(xs): the same additions in the same order
             self.wrapped(f"{o} = sum((", a, ",))" if len(a) == 1 else "))", comment)
+        elif how == "chain":
+            start = "" if node.start is None else f", {_literal(node.start)}"
+            self.wrapped(f"{o} = reduce(add, (", a, f"){start})", comment)
         elif how == "logsumexp":
             self.wrapped(f"{o} = {self.register(node.op.fn, 'logsumexp')}(", a, ")", comment)
         elif how == "neuron":
@@ -1320,7 +1370,7 @@ class _Writer:
         if node in self.terms:  # a total computed by loops: the terms outside them, here
             lst = self.terms[node]
             rest = [(q, p) for q, p in enumerate(ins) if p.loop is None]
-            if how == "sum":
+            if how in ("sum", "chain"):
                 self._add(None, [(p, g) for _, p in rest])
             else:
                 d = self.slopes[node] = self.fresh("d")
@@ -1328,7 +1378,7 @@ class _Writer:
                 self._add(None, [(p, f"{d}[{q}] * {g}") for q, p in rest])
             return
         a = [self.arg(node, i) for i in range(len(ins))]
-        if how in ("+", "sum"):
+        if how in ("+", "sum", "chain"):
             self._add(None, [(p, g) for p in ins])
         elif how == "*":
             self._add(None, [(ins[0], f"{a[1]} * {g}"), (ins[1], f"{a[0]} * {g}")])
@@ -1550,7 +1600,7 @@ class _Writer:
         if saved and loop.saved:  # the numbers the forward loop kept for this
             packed = f"({', '.join(saved)},)" if len(saved) > 1 else saved[0]
             loop.saved_start[1] = f"{loop.saved} = []"
-            loop.saved_spot[1] = f"{loop.saved}.append({packed})"
+            loop.saved_spot[1] = _wrap(f"{loop.saved}.append((", saved, ",))") if len(saved) > 1 else f"{loop.saved}.append({packed})"
             if len(saved) > 1:
                 kept = self.fresh("kept")
                 names.append(kept)
@@ -1612,6 +1662,8 @@ def _describe(node: _Node, name: str) -> str:
         text = f"custom primitive {_quote(node.op.name)}"
     elif node.how == "detach":
         text = "detach(): the same number, no gradient"
+    elif node.how == "chain":
+        text = f"{len(node.ins)} '+' nodes in a chain, as Python's sum() makes"
     else:
         text = f"'{node.how}'"
     if node.nograd:

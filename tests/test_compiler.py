@@ -336,6 +336,48 @@ def test_outputs_besides_the_loss_come_back_as_numbers():
     assert compiled.fallbacks == 0 and "for " in compiled.source
 
 
+def test_pythons_sum_is_a_loop_too():
+    """micrograd's way, Python's sum() over the points (a chain of '+' nodes) and over the
+    squared parameters: the same numbers as the engine over SGD steps, and code as short for
+    300 points as for 30 (the chain's terms are one point's code in a loop)."""
+    X, labels = moons(300, noise=0.1, seed=0)
+    y = signed_labels(labels)
+
+    def loss(model, n):
+        losses = [(1 + -yi * model(x)).relu() for x, yi in zip(X[:n], y[:n])]
+        return sum(losses) * (1.0 / len(losses)) + 1e-4 * sum(p * p for p in model.parameters())
+
+    sizes = []
+    for n in (30, 300):
+        ours, theirs = MLP(2, [8, 8, 1], seed=0), MLP(2, [8, 8, 1], seed=0)
+        step = compile(lambda: loss(ours, n))
+        for _ in range(3):
+            ours.zero_grad()
+            theirs.zero_grad()
+            assert close(step(), eager(loss, theirs, n))
+            assert all(close(p.grad, q.grad) for p, q in zip(ours.parameters(), theirs.parameters()))
+            for model in (ours, theirs):
+                for p in model.parameters():
+                    p.data -= 0.5 * p.grad
+        sizes.append(step.source.count("\n"))
+        assert step.fallbacks == 0 and "reduce(add, " in step.source
+    assert sizes[0] == sizes[1]
+
+
+def test_a_partial_sum_fn_returns_stays_a_node():
+    """A partial sum that fn also returns (or compares) is not folded away: it is computed and
+    returned as the engine computes it."""
+    xs = [Value(float(i)) for i in range(12)]
+
+    def f():
+        half = sum(x * x for x in xs[:6])
+        return half + sum(x * x for x in xs[6:]), half
+
+    total, half = compile(f)()
+    assert half == sum(float(i * i) for i in range(6)) and total == sum(float(i * i) for i in range(12))
+    assert all(x.grad == 2 * x.data for x in xs)
+
+
 def test_several_shapes_of_terms_give_several_loops():
     """Cross-entropy picks a different logit per class: terms of three shapes, three loops, the
     engine's loss and gradients (summed in another order: within 1e-10)."""
