@@ -1041,6 +1041,7 @@ class _Writer:
         self.const_of: dict[tuple[_Node, int], str] = {}  # numbers that vary from term to term
         self.terms: dict[_Node, str] = {}  # a total computed by loops -> the list of its terms
         self.slopes: dict[_Node, str] = {}  # a logsumexp total -> its local derivatives
+        self.merged: dict[_Node, str] = {}  # a total of several loops -> what its terms keep
         self.exports: list[str] = []  # lists of per-term outputs, returned after the outputs
         self.outside: list[Value] = []  # Values the code reads: E[0], E[1], ...
         self.grad_objects: list[Value] = []  # Values whose .grad the code reads and writes
@@ -1314,8 +1315,8 @@ class _Writer:
         for node in reversed(graph.nodes):
             if node.loop is None and node.reach and node.wants:
                 self._backward(node)
-                for loop in self.loops_of.get(node, ()):
-                    self._loop_backward(loop)
+                if node in self.loops_of:
+                    self._loops_backward(node)
         self._write_grads(leaves, outside)
 
     def _write_grads(self, leaves: list[_Node], outside: list[_Node]) -> None:
@@ -1458,6 +1459,11 @@ class _Writer:
         self.line("")
         if not whole:
             self.line(f"{lst} = [0.0] * {len(total.ins)}", "the terms, filled in below")
+        if (len(loops) > 1 and all(t.loop is not None for t in total.ins) and total.reach and total.wants
+                and not any(h.reach and h.kind in ("value", "outside") for loop in loops for h in loop.holes)):
+            # terms of several shapes, all in loops: the backward pass walks them in one loop
+            shared = self.merged[total] = self.fresh("S")
+            self.line(f"{shared} = [None] * {len(total.ins)}", "what each term keeps for the backward pass")
         for loop in loops:
             self._loop_forward(loop, lst, whole)
         if not whole:
@@ -1498,7 +1504,9 @@ class _Writer:
         if whole:
             self.line(f"{lst} = []")
         loop.saved = None
-        if loop.root.wants and loop.total.reach:
+        if loop.total in self.merged:
+            loop.saved = self.merged[loop.total]
+        elif loop.root.wants and loop.total.reach:
             loop.saved = self.fresh("S")
             loop.saved_start = self.placeholder()
         names, columns = list(loop.names), list(loop.columns)
@@ -1557,16 +1565,54 @@ class _Writer:
         else:
             self.line(f"for {', '.join(names)} in zip({', '.join(columns)}):", comment)
 
-    def _loop_backward(self, loop: _Loop) -> None:
-        if not loop.root.wants:
+    def _loops_backward(self, total: _Node) -> None:
+        """Back through the terms computed by loops, last first, as backward() goes."""
+        loops = [loop for loop in self.loops_of[total] if loop.root.wants]
+        if not loops:
             return
+        self.line(f"# back through the {sum(loop.size for loop in loops)} terms, last first, as backward() goes")
+        for loop in loops:
+            for node in loop.template:  # the gradients the terms add to (shared nodes) start here
+                for p in node.ins:
+                    if p.__class__ is _Node and p.wants and p.loop is not loop and p not in self.inited:
+                        self.line(f"{self.grad[p]} = 0.0")
+                        self.inited.add(p)
+        if total in self.merged:
+            self._merged_backward(total, loops)
+        else:
+            for loop in loops:
+                self._loop_backward(loop)
+
+    def _merged_backward(self, total: _Node, loops: list[_Loop]) -> None:
+        """One loop over terms of several shapes, each term by the code of its shape: the
+        parameters' gradients add up in the engine's order (shape loops one after the other
+        would add the same numbers in another order)."""
+        kinds = [0] * len(total.ins)
+        for k, loop in enumerate(loops):
+            for q in loop.positions:
+                kinds[q] = k
+        shapes = self.register(tuple(kinds), "SHAPE", True)
+        kept = self.fresh("kept")
+        lst = self.merged[total]
+        if total.how == "logsumexp":
+            self.line(f"for pos, shape, {kept} in zip(range({len(kinds) - 1}, -1, -1), reversed({shapes}), reversed({lst})):")
+        else:
+            self.line(f"for shape, {kept} in zip(reversed({shapes}), reversed({lst})):")
+        self.depth += 1
+        for k, loop in enumerate(loops):
+            self.line(f"{'if' if k == 0 else 'elif'} shape == {k}:")
+            self.depth += 1
+            unpack = self.placeholder()
+            saved = self._term_backward(loop, [])
+            if saved:
+                packed = f"({', '.join(saved)},)" if len(saved) > 1 else saved[0]
+                loop.saved_spot[1] = _wrap(f"{lst}[pos] = (", saved, ",)") if len(saved) > 1 else f"{lst}[pos] = {packed}"
+                unpack[1] = _wrap("(", saved, f",) = {kept}") if len(saved) > 1 else f"{saved[0]} = {kept}"
+            self.depth -= 1
+        self.depth -= 1
+
+    def _loop_backward(self, loop: _Loop) -> None:
         total = loop.total
-        self.line(f"# back through the {loop.size} terms, last first, as backward() goes")
-        for node in loop.template:  # gradients the terms add to (shared nodes) start here
-            for p in node.ins:
-                if p.__class__ is _Node and p.wants and p.loop is not loop and p not in self.inited:
-                    self.line(f"{self.grad[p]} = 0.0")
-                    self.inited.add(p)
         holes = [h for h in loop.holes if h.reach and h.kind in ("value", "outside")]
         collected = {h: self.fresh("GH") for h in holes}
         objects = {h: self.fresh("o") for h in holes}
@@ -1575,26 +1621,11 @@ class _Writer:
         header = self.placeholder()
         self.depth += 1
         unpack = self.placeholder()
-        body = len(self.lines)
         for h in holes:
             self.line(f"{self.grad[h]} = {objects[h]}.grad")
-        self.inited.difference_update(loop.template)
-        self.inited.update(holes)
-        g_total = self.grad[total]
-        slope = f"{self.slopes[total]}[pos] * {g_total}" if total.how == "logsumexp" else g_total
-        root = loop.root
-        if root in self.inited:
-            self.line(f"{self.grad[root]} += {slope}")
-        else:
-            self.line(f"{self.grad[root]} = {slope}", "d total / d term, times the total's gradient")
-            self.inited.add(root)
-        for node in reversed(loop.template):
-            if node.reach and node.wants:
-                self._backward(node)
+        saved = self._term_backward(loop, holes)
         for h in holes:
             self.line(f"{collected[h]}.append({self.grad[h]})")
-        used = {word for _, text in self.lines[body:] for word in _WORD.findall(text.split("#")[0])}
-        saved = sorted(used & loop.locals, key=_natural)  # what the forward loop must keep
         self.depth -= 1
         names, columns = [], []
         if saved and loop.saved:  # the numbers the forward loop kept for this
@@ -1625,6 +1656,27 @@ class _Writer:
         for h in holes:
             self.line(f"for p, g in zip(reversed({loop.objects[h]}), {collected[h]}):")
             self.lines.append([self.depth + 1, "p.grad = g"])
+
+    def _term_backward(self, loop: _Loop, holes: list[_Node]) -> list[str]:
+        """One term's backward pass (the template's); returns the names it reads from the
+        forward pass, which the forward loop must keep."""
+        body = len(self.lines)
+        total = loop.total
+        self.inited.difference_update(loop.template)
+        self.inited.update(holes)
+        g_total = self.grad[total]
+        slope = f"{self.slopes[total]}[pos] * {g_total}" if total.how == "logsumexp" else g_total
+        root = loop.root
+        if root in self.inited:
+            self.line(f"{self.grad[root]} += {slope}")
+        else:
+            self.line(f"{self.grad[root]} = {slope}", "d total / d term, times the total's gradient")
+            self.inited.add(root)
+        for node in reversed(loop.template):
+            if node.reach and node.wants:
+                self._backward(node)
+        used = {word for _, text in self.lines[body:] for word in _WORD.findall(text.split("#")[0])}
+        return sorted(used & loop.locals, key=_natural)
 
 
 def _wrap(head: str, items: list[str], tail: str, comment: str = "") -> list[tuple[int, str]]:
