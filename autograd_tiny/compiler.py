@@ -299,7 +299,11 @@ def _parameter_names(fn: Callable, n: int) -> list[str]:
     import inspect  # only here: it is slow to import
 
     try:
-        params = [p for p in inspect.signature(fn).parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        params = [
+            p
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
     except (TypeError, ValueError):
         params = []
     return [params[i].name if i < len(params) else f"arg{i}" for i in range(n)]
@@ -418,7 +422,7 @@ _WRAPPERS: list[tuple[type, str, Callable]] = [
     *[(Value, name, _reading(name)) for name in ("__float__", "item", "__round__", "__format__", "__repr__")],
     (Value, "__init__", _made),
     (Value, "detach", _detach),
-    (Value, "backward", _refuse("backward", "return the loss instead: the compiled call runs the backward pass")),
+    (Value, "backward", _refuse("backward", "return the loss: the compiled call runs backward itself")),
     (Value, "register_hook", _refuse("register_hook", "compiled code does not run hooks")),
     (no_grad, "__enter__", _grad_mode(False)),
     (no_grad, "__exit__", _grad_mode(None)),
@@ -464,8 +468,23 @@ class _recording:
 class _Node:
     """One node of the compiled graph: a leaf, an op, or the copy made by detach()."""
 
-    __slots__ = ("how", "op", "ins", "data", "label", "kind", "slot", "obj", "nograd", "wants", "reach", "users",
-                 "loop", "index", "start")
+    __slots__ = (
+        "how",
+        "op",
+        "ins",
+        "data",
+        "label",
+        "kind",
+        "slot",
+        "obj",
+        "nograd",
+        "wants",
+        "reach",
+        "users",
+        "loop",
+        "index",
+        "start",
+    )
 
     def __init__(self, how: str, data: float, label: str = "") -> None:
         self.how = how  # 'leaf', 'detach', or what the op is ('+', 'tanh', 'neuron', 'custom', ...)
@@ -550,7 +569,9 @@ class _Graph:
                 recording = switches.get(v, recording)
                 continue
             op = v.primitive
-            node = _Node(kinds.get(op) or ("neuron" if isinstance(op, NeuronOp) else "custom"), v.data, v.label)
+            node = _Node(
+                kinds.get(op) or ("neuron" if isinstance(op, NeuronOp) else "custom"), v.data, v.label
+            )
             node.op = op
             wants = False
             ins = []
@@ -641,7 +662,7 @@ class _Graph:
             known.update((id(new), id(source)))
         detached = collections.Counter(id(n.ins[0]) for n in self.nodes if n.how == "detach")
         counts = getattr(sys, "getrefcount", None)
-        for k, (leaf, node) in enumerate(self._pending):
+        for leaf, node in self._pending:
             # references: the graph's edges, our records, trace.made, self._of, _pending's
             # tuple, `leaf` here and getrefcount's argument
             edges = node.users - detached[id(node)]  # a detach() copy is no edge of the graph
@@ -814,7 +835,11 @@ class _Template:
                     into, k = (ops, spec[1]) if tag == "n" else (holes, spec[1])
                     if into[k] is None:
                         model = self.ops[k] if tag == "n" else self.holes[k]
-                        if (p.how == "leaf") != (tag == "h") or p.kind != model.kind or p.users != model.users:
+                        if (
+                            (p.how == "leaf") != (tag == "h")
+                            or p.kind != model.kind
+                            or p.users != model.users
+                        ):
                             return None
                         into[k] = p
                     elif into[k] is not p:
@@ -935,7 +960,9 @@ def _plan_loops(graph: _Graph) -> list[_Loop]:
         for template, positions, matches in shapes:
             if len(positions) < ROLL_MIN:
                 continue
-            if guarded and any(guarded.intersection(ops) or guarded.intersection(holes) for ops, holes, _ in matches):
+            if guarded and any(
+                guarded.intersection(ops) or guarded.intersection(holes) for ops, holes, _ in matches
+            ):
                 continue  # a comparison inside a term: straight-line code checks it
             loop = _Loop(total, template, positions, matches)
             for ops, holes, _ in matches:
@@ -986,8 +1013,28 @@ _RULES = {  # the local derivatives, as comments in the backward pass
     "custom": "its rule, computed in the forward pass",
 }
 
-_FIXED = {"D", "A", "backward", "step", "data_of", "grad_of", "exp", "log", "tanh", "sin", "cos", "inf", "nan",
-          "Retrace", "backward_through", "reduce", "add", "pos", "p", "g"}  # the names the code itself uses
+_FIXED = {
+    "D",
+    "A",
+    "backward",
+    "step",
+    "data_of",
+    "grad_of",
+    "exp",
+    "log",
+    "tanh",
+    "sin",
+    "cos",
+    "inf",
+    "nan",
+    "Retrace",
+    "backward_through",
+    "reduce",
+    "add",
+    "pos",
+    "p",
+    "g",
+}  # the names the code itself uses
 _RESERVED = frozenset(keyword.kwlist) | frozenset(dir(builtins)) | _FIXED
 
 
@@ -1030,7 +1077,8 @@ class _Writer:
         self.namespace: dict[str, Any] = {
             "exp": math.exp, "log": math.log, "tanh": math.tanh, "sin": math.sin, "cos": math.cos,
             "inf": math.inf, "nan": math.nan, "data_of": operator.attrgetter("data"),
-            "grad_of": operator.attrgetter("grad"), "Retrace": _Retrace, "backward_through": _backward_through,
+            "grad_of": operator.attrgetter("grad"), "Retrace": _Retrace,
+            "backward_through": _backward_through,
             "reduce": functools.reduce, "add": operator.add,
         }  # fmt: skip
         self._registered: dict[int, str] = {id(math.tanh): "tanh"}  # the engine's tanh is math's
@@ -1184,7 +1232,11 @@ class _Writer:
                     self.line(f"{name} = {source}[{k}]" + ("" if kind == "number" else ".data"), label)
             else:
                 every = source == "E" and where == list(range(len(self.outside)))
-                items = source if every else f"{self.register(operator.itemgetter(*where), 'ITEMS', True)}({source})"
+                items = (
+                    source
+                    if every
+                    else f"{self.register(operator.itemgetter(*where), 'ITEMS', True)}({source})"
+                )
                 self.wrapped("(", names, f") = {items}" if kind == "number" else f") = map(data_of, {items})")
 
     # -------------------------------------------------------------- forward
@@ -1236,7 +1288,9 @@ class _Writer:
             self.line(f"{o} = {a[0]} {how} {a[1]}", comment)
         elif how == "**":
             x, y = self.number(node, 0), self.number(node, 1)
-            if (y is not None and math.isfinite(y) and y.is_integer()) or (x is not None and 0 < x < math.inf):
+            if (y is not None and math.isfinite(y) and y.is_integer()) or (
+                x is not None and 0 < x < math.inf
+            ):
                 self.line(f"{o} = {a[0]} ** {a[1]}", comment)  # here ** is the engine's pow
             else:
                 self.line(f"{o} = {self.register(node.op.fn, 'power')}({a[0]}, {a[1]})", comment)
@@ -1300,7 +1354,9 @@ class _Writer:
                 self.line(f"{self.grad[leaf]} = E[{self.outside.index(leaf.obj)}].grad")
         else:
             self._outside_grads = self.register(tuple(leaf.obj for leaf in outside), "EG", True)
-            self.wrapped("(", [self.grad[leaf] for leaf in outside], f") = map(grad_of, {self._outside_grads})")
+            self.wrapped(
+                "(", [self.grad[leaf] for leaf in outside], f") = map(grad_of, {self._outside_grads})"
+            )
         for leaf in leaves:
             if leaf.kind == "upstream":  # made by an op: backward() starts those from 0
                 self.line(f"{self.grad[leaf]} = 0.0")
@@ -1329,7 +1385,9 @@ class _Writer:
             for leaf in outside:
                 self.line(f"E[{self.outside.index(leaf.obj)}].grad = {self.grad[leaf]}")
         else:
-            self.wrapped(f"for p, g in zip({self._outside_grads}, (", [self.grad[leaf] for leaf in outside], ")):")
+            self.wrapped(
+                f"for p, g in zip({self._outside_grads}, (", [self.grad[leaf] for leaf in outside], ")):"
+            )
             self.lines.append([self.depth + 1, "p.grad = g"])
         upstream = [leaf for leaf in leaves if leaf.kind == "upstream"]
         if upstream:
@@ -1420,7 +1478,11 @@ class _Writer:
         x, y = self.number(node, 0), self.number(node, 1)
         if y is not None:  # x ** number: y x**(y-1); x ** 0 is flat, nothing flows
             if y != 0:
-                slope = f"{_literal(y)} * {a[0]}" if y - 1 == 1 else f"{_literal(y)} * {a[0]} ** {_literal(y - 1)}"
+                slope = (
+                    f"{_literal(y)} * {a[0]}"
+                    if y - 1 == 1
+                    else f"{_literal(y)} * {a[0]} ** {_literal(y - 1)}"
+                )
                 self._add(None, [(node.ins[0], f"({slope}) * {g}")])
         elif x is not None:  # number ** y: out log(x), 0 at x = 0, nan below
             if x > 0:
@@ -1442,7 +1504,9 @@ class _Writer:
             cond = f"{o} != 0.0"  # a flat relu passes nothing to any input
         elif act in ("tanh", "sigmoid"):
             slope = self.fresh("s")
-            self.line(f"{slope} = " + (f"1 - {o} * {o}" if act == "tanh" else f"{o} * (1 - {o})"), f"{act}'(z)")
+            self.line(
+                f"{slope} = " + (f"1 - {o} * {o}" if act == "tanh" else f"{o} * (1 - {o})"), f"{act}'(z)"
+            )
             s = f"{slope} * "
         items = [(ins[i], f"{s}{a[n + i]} * {g}") for i in range(n)]  # d/dw[i] = act'(z) x[i]
         items += [(ins[n + i], f"{s}{a[i]} * {g}") for i in range(n)]  # d/dx[i] = act'(z) w[i]
@@ -1459,8 +1523,13 @@ class _Writer:
         self.line("")
         if not whole:
             self.line(f"{lst} = [0.0] * {len(total.ins)}", "the terms, filled in below")
-        if (len(loops) > 1 and all(t.loop is not None for t in total.ins) and total.reach and total.wants
-                and not any(h.reach and h.kind in ("value", "outside") for loop in loops for h in loop.holes)):
+        if (
+            len(loops) > 1
+            and all(t.loop is not None for t in total.ins)
+            and total.reach
+            and total.wants
+            and not any(h.reach and h.kind in ("value", "outside") for loop in loops for h in loop.holes)
+        ):
             # terms of several shapes, all in loops: the backward pass walks them in one loop
             shared = self.merged[total] = self.fresh("S")
             self.line(f"{shared} = [None] * {len(total.ins)}", "what each term keeps for the backward pass")
@@ -1555,7 +1624,9 @@ class _Writer:
         self.line(f"{name} = list(map(data_of, {objects}))")
         return name
 
-    def _for(self, names: list[str], columns: list[str], n: int, reverse: bool = False, comment: str = "") -> None:
+    def _for(
+        self, names: list[str], columns: list[str], n: int, reverse: bool = False, comment: str = ""
+    ) -> None:
         if reverse:
             columns = [f"reversed({c})" for c in columns]
         if not names:
@@ -1570,7 +1641,9 @@ class _Writer:
         loops = [loop for loop in self.loops_of[total] if loop.root.wants]
         if not loops:
             return
-        self.line(f"# back through the {sum(loop.size for loop in loops)} terms, last first, as backward() goes")
+        self.line(
+            f"# back through the {sum(loop.size for loop in loops)} terms, last first, as backward() goes"
+        )
         for loop in loops:
             for node in loop.template:  # the gradients the terms add to (shared nodes) start here
                 for p in node.ins:
@@ -1595,7 +1668,10 @@ class _Writer:
         kept = self.fresh("kept")
         lst = self.merged[total]
         if total.how == "logsumexp":
-            self.line(f"for pos, shape, {kept} in zip(range({len(kinds) - 1}, -1, -1), reversed({shapes}), reversed({lst})):")
+            self.line(
+                f"for pos, shape, {kept} in zip(range({len(kinds) - 1}, -1, -1), reversed({shapes}), "
+                f"reversed({lst})):"
+            )
         else:
             self.line(f"for shape, {kept} in zip(reversed({shapes}), reversed({lst})):")
         self.depth += 1
@@ -1606,7 +1682,9 @@ class _Writer:
             saved = self._term_backward(loop, [])
             if saved:
                 packed = f"({', '.join(saved)},)" if len(saved) > 1 else saved[0]
-                loop.saved_spot[1] = _wrap(f"{lst}[pos] = (", saved, ",)") if len(saved) > 1 else f"{lst}[pos] = {packed}"
+                loop.saved_spot[1] = (
+                    _wrap(f"{lst}[pos] = (", saved, ",)") if len(saved) > 1 else f"{lst}[pos] = {packed}"
+                )
                 unpack[1] = _wrap("(", saved, f",) = {kept}") if len(saved) > 1 else f"{saved[0]} = {kept}"
             self.depth -= 1
         self.depth -= 1
@@ -1631,7 +1709,11 @@ class _Writer:
         if saved and loop.saved:  # the numbers the forward loop kept for this
             packed = f"({', '.join(saved)},)" if len(saved) > 1 else saved[0]
             loop.saved_start[1] = f"{loop.saved} = []"
-            loop.saved_spot[1] = _wrap(f"{loop.saved}.append((", saved, ",))") if len(saved) > 1 else f"{loop.saved}.append({packed})"
+            loop.saved_spot[1] = (
+                _wrap(f"{loop.saved}.append((", saved, ",))")
+                if len(saved) > 1
+                else f"{loop.saved}.append({packed})"
+            )
             if len(saved) > 1:
                 kept = self.fresh("kept")
                 names.append(kept)
@@ -1701,7 +1783,7 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 
 def _natural(name: str) -> tuple:
     head = name.rstrip("0123456789")
-    return (head, int(name[len(head):] or 0))
+    return (head, int(name[len(head) :] or 0))
 
 
 def _describe(node: _Node, name: str) -> str:

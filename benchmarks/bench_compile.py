@@ -139,7 +139,11 @@ def main() -> None:
     assert abs(forward() - plain_forward(W, B, X, y)) <= 1e-12
     twin = MLP(2, [16, 16, 1], init="uniform", seed=1337)
     ours, engine, plain = compiled_step(), engine_step(twin, X, y), plain_step(W, B, X, y)
-    assert abs(ours - engine) <= 1e-12 and abs(ours - plain) <= 1e-9 * max(1.0, abs(plain)), (ours, engine, plain)
+    assert abs(ours - engine) <= 1e-12 and abs(ours - plain) <= 1e-9 * max(1.0, abs(plain)), (
+        ours,
+        engine,
+        plain,
+    )
 
     rows = []
     for name, a, b in [
@@ -150,19 +154,25 @@ def main() -> None:
         rows.append((name, t_ours, t_plain))
     t_engine, t_plain = interleaved_ms(lambda: engine_step(twin, X, y), lambda: plain_step(W, B, X, y), 10)
 
-    print(f"micrograd's demo step: MLP(2, [16, 16, 1]), 100 moons points, CPU time, median of {args.repeats}, "
-          "interleaved")  # fmt: skip
+    print(f"micrograd's demo step: MLP(2, [16, 16, 1]), 100 moons points, CPU time, median of {args.repeats},"
+          " interleaved")  # fmt: skip
     print(f"{'':22}{'compiled':>12}{'plain Python':>15}{'ratio':>9}")
     for name, t_ours, t_plain in rows:
         print(f"{name:22}{t_ours:9.2f} ms{t_plain:12.2f} ms{t_ours / t_plain:8.2f}x")
-    print(f"{'(the engine, eager)':22}{t_engine:9.2f} ms{t_plain:12.2f} ms{t_engine / t_plain:8.2f}x   (median of 10)")
+    print(
+        f"{'(the engine, eager)':22}{t_engine:9.2f} ms{t_plain:12.2f} ms{t_engine / t_plain:8.2f}x"
+        "   (median of 10)"
+    )
     print("bar: training step <= 0.4x (stretch 0.3x)")
 
     if args.no_scale:
         return
     print()
     print("compiling: the first call (trace, write, compile(), run) in a fresh process")
-    print(f"{'':42}{'wall':>8}{'cpu':>8}{'peak RSS':>10}{'(before)':>10}{'next call':>11}{'lines':>7}{'source':>9}")
+    print(
+        f"{'':42}{'wall':>8}{'cpu':>8}{'peak RSS':>10}{'(before)':>10}{'next call':>11}"
+        f"{'lines':>7}{'source':>9}"
+    )
     for name, setup in SCALE.items():
         wall, cpu, before, peak, again, lines, size = compile_cost(setup)
         print(f"{name:42}{wall:7.2f}s{cpu:7.2f}s{peak:7.0f} MB{before:7.0f} MB{1000 * again:8.1f} ms"

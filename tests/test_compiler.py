@@ -45,7 +45,10 @@ def test_demo_matches_the_engine_over_50_sgd_steps_while_relus_flip():
     each of 50 steps, while the relus of the hidden layers switch on and off, with one trace."""
     X, labels = moons(100, noise=0.1, seed=0)
     y = signed_labels(labels)
-    ours, theirs = MLP(2, [16, 16, 1], init="uniform", seed=1337), MLP(2, [16, 16, 1], init="uniform", seed=1337)
+    ours, theirs = (
+        MLP(2, [16, 16, 1], init="uniform", seed=1337),
+        MLP(2, [16, 16, 1], init="uniform", seed=1337),
+    )
 
     def loss(model):
         return hinge([model(x) for x in X], y) + l2(model.parameters(), 1e-4)
@@ -76,7 +79,12 @@ def test_demo_matches_the_engine_over_50_sgd_steps_while_relus_flip():
 def test_micrograd_neuron_gradients_match_closed_forms():
     """The neuron of micrograd's lecture, compiled: o = tanh(x1 w1 + x2 w2 + b), with every
     gradient as calculus gives it (do/dn = 1 - o², do/dw1 = x1 (1 - o²), ...)."""
-    x1, x2, w1, w2 = Value(2.0, label="x1"), Value(0.0, label="x2"), Value(-3.0, label="w1"), Value(1.0, label="w2")
+    x1, x2, w1, w2 = (
+        Value(2.0, label="x1"),
+        Value(0.0, label="x2"),
+        Value(-3.0, label="w1"),
+        Value(1.0, label="w2"),
+    )
     b = Value(6.8813735870195432, label="b")
     neuron = compile(lambda: (x1 * w1 + x2 * w2 + b).tanh())
     o = neuron()
@@ -527,7 +535,13 @@ def test_unsafe_or_clashing_labels_are_not_used_as_names():
     assigned = [n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
     assert assigned.count("x") == 1
     assert not set(assigned) & {"ｘ", "sum", "exp", "class", "D", "_y", "a" * 30}
-    loop_targets = [n.id for f in ast.walk(tree) if isinstance(f, ast.For) for n in ast.walk(f.target) if isinstance(n, ast.Name)]
+    loop_targets = [
+        n.id
+        for f in ast.walk(tree)
+        if isinstance(f, ast.For)
+        for n in ast.walk(f.target)
+        if isinstance(n, ast.Name)
+    ]
     assert assigned.count("p") == loop_targets.count("p")  # the code's own loop variable only
 
 
