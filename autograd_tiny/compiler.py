@@ -245,7 +245,23 @@ def _walk(x, key: list, floats: list, values: list) -> None:
     elif x is None or isinstance(x, (numbers.Number, str, bytes)):
         key.append((cls, x))  # static: compared by value
     else:
-        key.append((cls, id(x), x))  # static: compared by identity (the key keeps it alive)
+        key.append((cls, _Same(x)))  # static: compared by identity
+
+
+class _Same:
+    """An object in a key, compared by identity (a model, say): the key keeps it alive, so its
+    id is never another object's."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is _Same and other.obj is self.obj  # type: ignore[attr-defined]
 
 
 def _floats_as_values(x):
@@ -376,8 +392,8 @@ def _reading(name: str) -> Callable:
     return read
 
 
-def _made(self, data, label=""):
-    _ENGINE["__init__"](self, data, label)
+def _made(self, *args, **kwargs):
+    _ENGINE["__init__"](self, *args, **kwargs)
     trace = _active.get(get_ident())
     if trace is not None:
         trace.made.add(self)
@@ -654,7 +670,7 @@ class _Graph:
         """
         if not self._pending:
             return
-        known = collections.Counter(id(v) for v in _values_in(result))
+        known = collections.Counter(id(v) for v in _each(result, Value))
         for x, _, y, _, _ in trace.comparisons:
             known.update((id(x), id(y)))
         known.update(id(v) for v, _, _ in trace.readings)
@@ -692,7 +708,7 @@ class _Graph:
 def _creation_order(trace: _Trace, result: Any, start: Value) -> list[Value]:
     """Every node fn made (and the markers) in creation order, after the nodes made before it:
     the engine's topological order of one node joining everything the trace needs."""
-    roots = [start, *_values_in(result), *(m for m, _ in trace.modes)]
+    roots = [start, *_each(result, Value), *(m for m, _ in trace.modes)]
     for x, _, y, _, mark in trace.comparisons:
         roots += [v for v in (x, y) if v.__class__ is Value] + [mark]
     for v, _, mark in trace.readings:
@@ -717,15 +733,16 @@ def _loss_of(result: Any, backward: bool) -> Value | None:
     )
 
 
-def _values_in(x):
-    if isinstance(x, Value):
+def _each(x, cls: type):
+    """The objects of class cls in x, a nested structure of lists, tuples and dicts."""
+    if isinstance(x, cls):
         yield x
     elif isinstance(x, (list, tuple)):
         for v in x:
-            yield from _values_in(v)
+            yield from _each(v, cls)
     elif isinstance(x, dict):
         for v in x.values():
-            yield from _values_in(v)
+            yield from _each(v, cls)
 
 
 def _map_values(x, fn: Callable):
@@ -936,7 +953,7 @@ def _previous_link(node: _Node, outputs: set, guarded: set) -> int | None:
 def _plan_loops(graph: _Graph) -> list[_Loop]:
     loops: list[_Loop] = []
     guarded = {n for x, _, y, _, _ in graph.guards for n in (x, y) if n.__class__ is _Node}
-    outputs = set(_nodes_in(graph.outputs))
+    outputs = set(_each(graph.outputs, _Node))
     _fold_chains(graph, outputs, guarded)
     for total in reversed(graph.nodes):
         terms = total.ins
@@ -977,17 +994,6 @@ def _plan_loops(graph: _Graph) -> list[_Loop]:
                             loop.exports.setdefault(same, [None] * loop.size)[k] = node
             loops.append(loop)
     return loops
-
-
-def _nodes_in(x):
-    if x.__class__ is _Node:
-        yield x
-    elif isinstance(x, (list, tuple)):
-        for v in x:
-            yield from _nodes_in(v)
-    elif isinstance(x, dict):
-        for v in x.values():
-            yield from _nodes_in(v)
 
 
 # ---------------------------------------------------------------------- writing the code
@@ -1190,7 +1196,7 @@ class _Writer:
         self.line("")
         self.line("# ---------------------------------------------------------------- forward pass")
         self._forward_pass()
-        returned = [self.val[node] for node in _nodes_in(graph.outputs) if node.loop is None] + self.exports
+        returned = [self.val[node] for node in _each(graph.outputs, _Node) if node.loop is None] + self.exports
         outputs = f"({', '.join(returned)},)" if returned else "()"
         if graph.loss is not None and graph.loss.reach:
             self.line("if not backward:")
@@ -1871,7 +1877,7 @@ def _output_builder(outputs: Any, loops: list[_Loop], exports: list[str]) -> Cal
     tuple holds the outputs computed outside loops, then each loop's list of a per-term output."""
     if isinstance(outputs, _Node) and outputs.loop is None:
         return operator.itemgetter(0)
-    flat = [node for node in _nodes_in(outputs) if node.loop is None]
+    flat = [node for node in _each(outputs, _Node) if node.loop is None]
     at = {node: k for k, node in enumerate(flat)}
     lists = {name: len(flat) + k for k, name in enumerate(exports)}
     for loop in loops:
