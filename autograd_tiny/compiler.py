@@ -1196,7 +1196,9 @@ class _Writer:
         self.line("")
         self.line("# ---------------------------------------------------------------- forward pass")
         self._forward_pass()
-        returned = [self.val[node] for node in _each(graph.outputs, _Node) if node.loop is None] + self.exports
+        returned = [
+            self.val[node] for node in _each(graph.outputs, _Node) if node.loop is None
+        ] + self.exports
         outputs = f"({', '.join(returned)},)" if returned else "()"
         if graph.loss is not None and graph.loss.reach:
             self.line("if not backward:")
