@@ -1019,28 +1019,9 @@ _RULES = {  # the local derivatives, as comments in the backward pass
     "custom": "its rule, computed in the forward pass",
 }
 
-_FIXED = {
-    "D",
-    "A",
-    "backward",
-    "step",
-    "data_of",
-    "grad_of",
-    "exp",
-    "log",
-    "tanh",
-    "sin",
-    "cos",
-    "inf",
-    "nan",
-    "Retrace",
-    "backward_through",
-    "reduce",
-    "add",
-    "pos",
-    "p",
-    "g",
-}  # the names the code itself uses
+# the names the code itself uses (its arguments, its namespace, its loop variables)
+_FIXED = {"D", "A", "E", "backward", "step", "data_of", "grad_of", "exp", "log", "tanh", "sin", "cos", "inf",
+          "nan", "Retrace", "backward_through", "reduce", "add", "pos", "p", "g", "shape"}  # fmt: skip
 _RESERVED = frozenset(keyword.kwlist) | frozenset(dir(builtins)) | _FIXED
 
 

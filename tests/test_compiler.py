@@ -517,7 +517,7 @@ def test_labels_and_names_never_reach_the_code():
 def test_unsafe_or_clashing_labels_are_not_used_as_names():
     """A label becomes a variable only if it is a short ASCII identifier, no keyword, no name the
     code uses (sum, exp, D, ...) and not taken: fullwidth 'ｘ' would normalize to 'x'."""
-    labels = ["x", "ｘ", "sum", "exp", "class", "D", "x", "g_x", "_y", "a" * 30, "p", "g"]
+    labels = ["x", "ｘ", "sum", "exp", "class", "D", "x", "g_x", "_y", "a" * 30, "p", "g", "E", "shape"]
     vals = [Value(1.0 + k, label=label) for k, label in enumerate(labels)]
 
     def f():
@@ -534,7 +534,7 @@ def test_unsafe_or_clashing_labels_are_not_used_as_names():
     tree = ast.parse(compiled.source)
     assigned = [n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
     assert assigned.count("x") == 1
-    assert not set(assigned) & {"ｘ", "sum", "exp", "class", "D", "_y", "a" * 30}
+    assert not set(assigned) & {"ｘ", "sum", "exp", "class", "D", "_y", "a" * 30, "E", "shape"}
     loop_targets = [
         n.id
         for f in ast.walk(tree)
