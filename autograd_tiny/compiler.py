@@ -32,7 +32,8 @@ How a call works:
   and the rest anything made of Values and static objects. The call returns the same with
   numbers for Values, and adds the gradients of the loss into ``.grad`` of every leaf Value,
   exactly as ``fn(*args).backward()`` (``[0].backward()``) would: the same float operations in
-  the same order, so ``zero_grad()`` loops work unchanged. Inside ``no_grad()``, or compiled with
+  the same order (the same numbers, but for the sign of a zero), so ``zero_grad()`` loops work
+  unchanged. Inside ``no_grad()``, or compiled with
   ``backward=False``, only the forward pass runs (and fn may return any structure).
 - **Guards.** What could make fn build another graph is checked on every call: the shape of
   the arguments, the outcome of every comparison fn made on a Value (``if v > 0``, ``max``),
@@ -1207,9 +1208,7 @@ class _Writer:
             self.line("")
             self.line(f"# {what}")
             names = [self.name(leaf, prefix) for leaf in group]
-            if kind == "number":
-                where = [leaf.slot for leaf in group]
-            elif kind == "value":
+            if kind in ("number", "value"):
                 where = [leaf.slot for leaf in group]
             else:
                 where = list(range(len(self.outside), len(self.outside) + len(group)))
