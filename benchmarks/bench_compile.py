@@ -81,17 +81,27 @@ SCALE = {
 
 MEASURE = """
 import resource, time
+
+
+def peak_mb():  # this process's own peak (ru_maxrss would include the parent's, on Linux)
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 from autograd_tiny import Value, compile
 from autograd_tiny.data import moons, signed_labels
 from autograd_tiny.losses import hinge, l2
 from autograd_tiny.nn import MLP
 {setup}
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+before = peak_mb()
 wall, cpu = time.perf_counter(), time.process_time()
 compiled = compile(fn)
 compiled()
 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+peak = peak_mb()
 start = time.perf_counter()
 compiled()
 again = time.perf_counter() - start
