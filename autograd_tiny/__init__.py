@@ -9,33 +9,60 @@ Example:
     0.000726
 """
 
-from . import data, losses, nn, optim
-from .engine import DomainError, Value, enable_grad, is_grad_enabled, no_grad
-from .functional import GradcheckError, grad, gradcheck, hessian, value_and_grad
-from .viz import draw_dot, save_graph, trace
+from __future__ import annotations
+
+import importlib
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING (which type checkers also read), without importing typing
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Value",
-    "DomainError",
-    "no_grad",
-    "enable_grad",
-    "is_grad_enabled",
-    "grad",
-    "value_and_grad",
-    "hessian",
-    "gradcheck",
-    "GradcheckError",
-    "draw_dot",
-    "trace",
-    "save_graph",
-    "nn",
-    "losses",
-    "optim",
-    "data",
-]
+# Where each public name lives. A name is imported the first time it is used (PEP 562), so
+# `import autograd_tiny` costs almost nothing and `from autograd_tiny import Value` loads the
+# engine alone. Read the modules themselves for the code; this table is only the front door.
+_WHERE = {
+    # the engine and its transforms
+    "Value": "engine", "DomainError": "engine", "no_grad": "engine", "enable_grad": "engine",
+    "is_grad_enabled": "engine", "primitive": "engine",
+    "grad": "functional", "value_and_grad": "functional", "hessian": "functional",
+    "gradcheck": "functional", "GradcheckError": "functional", "vjp": "functional",
+    "jacobian": "functional", "hvp": "functional",
+    "jvp": "dual", "Dual": "dual",
+    # drawings, the explorer (issue 9)
+    "draw_dot": "viz", "trace": "viz", "save_graph": "viz",
+    "explore": "explorer", "Explorer": "explorer", "TrainingRecorder": "training_view",
+    "save_animation": "animation",
+    # compile (issue 10): a function's forward and backward pass written out as plain Python
+    "compile": "compiler",
+}  # fmt: skip
+_SUBMODULES = ("nn", "losses", "optim", "data")
 
-# compile (issue 10): a function's forward and backward pass written out as plain Python.
-# Not in __all__, so that `from autograd_tiny import *` keeps Python's own compile().
-from .compiler import compile  # noqa: E402
+# compile is left out, so that `from autograd_tiny import *` keeps Python's own compile()
+__all__ = [name for name in (*_WHERE, *_SUBMODULES) if name != "compile"]
+
+
+def __getattr__(name: str) -> object:
+    if name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    elif name in _WHERE:
+        value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    else:
+        raise AttributeError(f"module 'autograd_tiny' has no attribute {name!r}")
+    globals()[name] = value  # looked up once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if TYPE_CHECKING:  # what type checkers and editors see: the same names, imported plainly
+    from . import data, losses, nn, optim
+    from .animation import save_animation
+    from .compiler import compile
+    from .dual import Dual, jvp
+    from .engine import DomainError, Value, enable_grad, is_grad_enabled, no_grad, primitive
+    from .explorer import Explorer, explore
+    from .functional import GradcheckError, grad, gradcheck, hessian, hvp, jacobian, value_and_grad, vjp
+    from .training_view import TrainingRecorder
+    from .viz import draw_dot, save_graph, trace

@@ -1,6 +1,8 @@
 """The command line: `autograd-tiny train` (the main job) and `autograd-tiny graph`.
 
-Nothing in the package imports this module except `__main__.py`.
+Nothing in the package imports this module except `__main__.py`. A mistake in the input, or a
+run that cannot finish, is one line on stderr and exit status 2; Ctrl-C is exit status 130.
+Neither prints a traceback, and neither leaves a half-written output folder behind.
 """
 
 from __future__ import annotations
@@ -9,23 +11,23 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 import time
 
-from . import data, losses, nn, optim, plot
+from . import __version__, data, losses, nn, optim, plot
 from ._files import write_atomically
-from .compiler import compile  # compile (issue 10)
-from .engine import Value
+from .expr import shorten
 
 
 class CLIError(Exception):
-    """A problem with the user's input: printed as one line, exit status 2."""
+    """A problem with the user's input, or a run that cannot go on: printed as one line, exit status 2."""
 
 
 # ---------------------------------------------------------------------- train
 
-# What `train` does with an option left out: micrograd's demo (hinge loss, SGD with lr decaying
+# What `train` does with an option left out: micrograd's recipe (hinge loss, SGD with lr decaying
 # linearly from 1.0 to 0.1) for two classes; softmax cross-entropy and Adam for more classes.
 _TWO_CLASSES = {"loss": "hinge", "optimizer": "sgd", "steps": 100}
 _MORE_CLASSES = {"loss": "cross_entropy", "optimizer": "adam", "steps": 200}
@@ -35,6 +37,19 @@ _LOSSES = ("hinge", "mse", "bce", "cross_entropy")
 _OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW}
 _SCHEDULES = ("linear", "cosine", "constant")
 _INITS = ("kaiming", "uniform")
+_OUTPUTS = ("model.json", "loss.png", "decision_boundary.png", "run.json")
+
+# Sizes past these are surely mistakes: refused before any work, with the limit in the message.
+MAX_SAMPLES = 100_000
+MAX_STEPS = 100_000
+MAX_LAYERS = 100
+MAX_WIDTH = 10_000  # neurons in one layer
+# One step's graph holds about 32 bytes per (parameter, training point), and a step takes about
+# 0.35 s per million of them (measured): 1e7 is a third of a GB and several seconds a step.
+MAX_WORK = 10_000_000
+_BYTES_PER_WORK = 32
+# A loss this many times above where it started (or above 1, if it started lower) has diverged.
+_EXPLODED = 1e4
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,55 +57,81 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Train an MLP on a toy two-dimensional dataset, print its train and test accuracy, and "
         "write the model (JSON), its loss curve and its decision boundary (PNG) to a folder. "
-        "With no options: micrograd's moons demo."
+        "With no options: micrograd's recipe on 200 moons points, a quarter held out for testing."
     )
     parser.epilog = "example: autograd-tiny train --data spirals --hidden 32,32 --steps 300"
     add = parser.add_argument
+    names = ", ".join(name.replace("_", "-") for name in data.DATASETS)
     # Values are read as text and checked in run_train, so every mistake is one clear line.
-    add("--data", default="moons", metavar="NAME", help=f"the dataset: {', '.join(data.DATASETS)} (default moons)")
-    add("--samples", default="200", metavar="N", help="number of points, a quarter kept for testing (default 200)")
-    add("--hidden", default="16,16", metavar="SIZES", help="hidden layer sizes, comma-separated (default 16,16; '' for none)")
-    add("--activation", default="relu", metavar="NAME", help=f"hidden activation: {', '.join(nn.ACTIVATIONS)} (default relu)")
-    add("--init", default="kaiming", metavar="NAME", help="weights: kaiming (fan-in scaled) or uniform (micrograd's)")
-    add("--loss", metavar="NAME", help=f"{', '.join(_LOSSES)} (default hinge; cross_entropy for 3 or more classes)")
-    add("--l2", default="1e-4", metavar="ALPHA", help="L2 penalty added to the loss (default 1e-4, as micrograd)")
-    add("--optimizer", metavar="NAME", help="sgd, adam or adamw (default sgd; adam for 3 or more classes)")
-    add("--lr", metavar="LR", help="learning rate (default 1.0 for sgd, 0.2 for sgd with mse, 0.05 for adam)")
+    add("--data", default="moons", metavar="NAME", help=f"the dataset: {names} (default: moons)")
+    add("--samples", default="200", metavar="N",
+        help=f"number of points, a quarter of them held out for testing (default: 200; at most {MAX_SAMPLES:,})")
+    add("--hidden", default="16,16", metavar="SIZES",
+        help="hidden layer sizes, comma-separated; '' for none (default: 16,16)")
+    add("--activation", default="relu", metavar="NAME",
+        help=f"hidden activation: {', '.join(nn.ACTIVATIONS)} (default: relu)")
+    add("--init", default="kaiming", metavar="NAME",
+        help="weights: kaiming (scaled by fan-in) or uniform (micrograd's, in [-1, 1]) (default: kaiming)")
+    add("--loss", metavar="NAME",
+        help=f"{', '.join(_LOSSES)} (default: hinge for two classes, cross_entropy for three or more)")
+    add("--l2", default="1e-4", metavar="ALPHA", help="L2 penalty added to the loss (default: 1e-4, as micrograd)")
+    add("--optimizer", metavar="NAME", help="sgd, adam or adamw (default: sgd for two classes, adam for more)")
+    add("--lr", metavar="LR", help="learning rate (default: 1.0 for sgd, 0.2 for sgd with mse, 0.05 for adam and adamw)")
     add("--schedule", default="linear", metavar="NAME",
-        help="learning rate over the run: linear (down to lr/10, as micrograd), cosine (down to 0) or constant")
-    add("--steps", metavar="N", help="training steps, each over all training points (default 100; 200 for 3 classes)")
-    add("--seed", default="0", metavar="N", help="seeds the data, the train/test split and the weights (default 0)")
-    add("--out", metavar="DIR", help="output folder (default autograd_tiny_runs/<data>-seed<seed>-<time>)")
+        help="learning rate over the run: linear (down to lr/10, as micrograd), cosine (down to 0) or "
+             "constant (default: linear)")  # fmt: skip
+    add("--steps", metavar="N",
+        help=f"training steps, each over all training points (default: 100 for two classes, 200 for more; "
+             f"at most {MAX_STEPS:,})")  # fmt: skip
+    add("--seed", default="0", metavar="N",
+        help="seeds the data, the train/test split and the weights, from 0 to 2**32 - 1 (default: 0)")
+    add("--out", metavar="DIR",
+        help="output folder, made if needed (default: autograd_tiny_runs/<data>-seed<seed>-<date>-<time>)")
+    add("--html", action="store_true",  # explorer (issue 9)
+        help="also write training.html: step through the run (loss, boundary, one point's graph by neuron) "
+             "(default: off)")
     add("--compile", action="store_true",  # compile (issue 10)
         help="run each step's forward and backward pass as code written by autograd_tiny.compile: "
-             "the same numbers, several times faster")  # fmt: skip
+             "the same numbers, several times faster (default: off)")
 
 
 def run_train(args: argparse.Namespace) -> int:
     """Train a small MLP and write its model, loss curve and decision boundary."""
     run = _train_settings(args)
     X_train, X_test, y_train, y_test = data.train_test_split(run["X"], run["y"], test_fraction=0.25, seed=run["seed"])
-    out, created = _output_folder(args.out, run["data"], run["seed"])
-    model = nn.MLP(2, [*run["hidden"], run["outputs"]], activation=run["activation"], seed=run["seed"],
-                   init=run["init"])
-    opt = _OPTIMIZERS[run["optimizer"]](model.parameters(), lr=run["lr"])
-    schedule = _schedule(opt, run["schedule"], run["steps"])
-    print(f"autograd-tiny train: {run['data']} ({len(X_train)} training and {len(X_test)} test points), "
-          f"{model!r}, {run['loss']} loss + {run['l2']:g} L2, {type(opt).__name__} {_lr_words(run)}, "
-          f"{run['steps']} steps, seed {run['seed']}", flush=True)
+    out = args.out if args.out is not None else _new_folder_name(run["data"], run["seed"])
+    made = _outermost_missing(out)  # what this run makes, and so removes if it does not finish
+    written: list[str] = []
     try:
-        history = _fit(model, opt, schedule, run, X_train, y_train)
-    except (CLIError, KeyboardInterrupt):
-        if created and not os.listdir(out):  # leave no empty folder behind
-            os.rmdir(out)
+        _make_folder(out)
+        model = nn.MLP(2, [*run["hidden"], run["outputs"]], activation=run["activation"], seed=run["seed"],
+                       init=run["init"])
+        opt = _OPTIMIZERS[run["optimizer"]](model.parameters(), lr=run["lr"])
+        schedule = _schedule(opt, run["schedule"], run["steps"])
+        print(f"autograd-tiny train: {run['data']} ({len(X_train)} training and {len(X_test)} test points), "
+              f"{model!r}, {run['loss']} loss + {run['l2']:g} L2, {type(opt).__name__} {_lr_words(run)}, "
+              f"{run['steps']} steps, seed {run['seed']}", flush=True)
+        recorder = _training_recorder(model, run, X_train, y_train) if getattr(args, "html", False) else None
+        history = _fit(model, opt, schedule, run, X_train, y_train, recorder)
+        run["train_accuracy"] = data.accuracy(plot.predict(model, X_train), y_train)
+        run["test_accuracy"] = data.accuracy(plot.predict(model, X_test), y_test)
+        run["split"] = X_train, X_test, y_train, y_test
+        print(f"train accuracy {run['train_accuracy']:.1%} ({len(X_train)} points), "
+              f"test accuracy {run['test_accuracy']:.1%} ({len(X_test)} points)")
+        try:
+            files = _write_outputs(out, model, history, run, written)
+            if recorder is not None:
+                files.update(_write_training_view(recorder, out, written))
+        except (OSError, ValueError) as err:  # a full disk, a folder removed under us, a model that cannot be saved
+            what = err.strerror if isinstance(err, OSError) and err.strerror else err
+            raise CLIError(f"cannot write the outputs to {shorten(out, 200)!r} ({what})") from None
+    except BaseException as err:
+        note = _clean_up(out, made, written)  # no folder left half-written without a word
+        if isinstance(err, KeyboardInterrupt):
+            raise KeyboardInterrupt(note) from None
+        if isinstance(err, CLIError):
+            raise CLIError(f"{err}; {note}" if note else str(err)) from None
         raise
-
-    run["train_accuracy"] = data.accuracy(plot.predict(model, X_train), y_train)
-    run["test_accuracy"] = data.accuracy(plot.predict(model, X_test), y_test)
-    run["split"] = X_train, X_test, y_train, y_test
-    print(f"train accuracy {run['train_accuracy']:.1%} ({len(X_train)} points), "
-          f"test accuracy {run['test_accuracy']:.1%} ({len(X_test)} points)")
-    files = _write_outputs(out, model, history, run, len(X_train), len(X_test))
     print(f"outputs in {out}{os.sep}")
     width = max(map(len, files))
     for name, what in files.items():
@@ -98,55 +139,94 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _outermost_missing(path: str) -> str | None:
+    """The outermost folder on `path` that does not exist yet (None if `path` exists)."""
+    path, missing = os.path.abspath(path), None
+    while not os.path.exists(path) and os.path.dirname(path) != path:
+        path, missing = os.path.dirname(path), path
+    return missing
+
+
+def _clean_up(out: str, made: str | None, written: list[str]) -> str:
+    """After a failed or interrupted run: remove the folders this run made; otherwise say what `out` holds."""
+    if made is not None and os.path.isdir(out):
+        for name in os.listdir(out):
+            # ours: the outputs, the write test, and atomic writes' temporary files (.model.json.x1y2.tmp)
+            if name in _OUTPUTS or name.startswith((".write-test-", *(f".{o}." for o in _OUTPUTS))):
+                os.unlink(os.path.join(out, name))
+        folder = os.path.abspath(out)
+        try:
+            while True:  # out, then each parent this run made, up to `made`
+                os.rmdir(folder)
+                if folder == made:
+                    break
+                folder = os.path.dirname(folder)
+        except OSError:
+            return f"{shorten(out, 200)} holds partial results" if os.path.isdir(out) else ""
+        return f"removed the unfinished {shorten(out, 200)}" if written else ""
+    if written:
+        missing = [name for name in _OUTPUTS if name not in written]
+        return f"{shorten(out, 200)} holds partial results ({', '.join(written)} written; not {', '.join(missing)})"
+    return ""
+
+
 def _train_settings(args: argparse.Namespace) -> dict:
     """Every option checked and every default filled in; the dataset made (its classes decide defaults)."""
-    name = args.data
+    name = args.data.strip().lower().replace("-", "_")  # yin-yang or yin_yang
     if name not in data.DATASETS:
-        raise CLIError(f"--data: unknown dataset {name!r} (choose from {', '.join(data.DATASETS)})")
-    seed = _int_option("--seed", args.seed, least=0)
-    samples = _int_option("--samples", args.samples, least=4)
+        choices = ", ".join(n.replace("_", "-") for n in data.DATASETS)
+        raise CLIError(f"--data: unknown dataset {shorten(args.data)!r} (choose from {choices})")
+    seed = _int_option("--seed", args.seed, least=0, most=2**32 - 1)
+    samples = _int_option("--samples", args.samples, least=4, most=MAX_SAMPLES)
+    hidden = _hidden_sizes(args.hidden)
+    steps = None if args.steps is None else _int_option("--steps", args.steps, least=1, most=MAX_STEPS)
     X, y = data.DATASETS[name](samples, seed=seed)
     classes = max(max(y) + 1, 2)  # it decides the defaults
     defaults = _TWO_CLASSES if classes == 2 else _MORE_CLASSES
 
-    loss = args.loss or defaults["loss"]
-    if loss not in _LOSSES:
-        raise CLIError(f"--loss: unknown loss {loss!r} (choose from {', '.join(_LOSSES)})")
+    loss = _choice("--loss", "loss", args.loss or defaults["loss"], _LOSSES)
     if loss != "cross_entropy" and classes != 2:
         raise CLIError(f"--loss {loss} needs two classes, but {name} has {classes}: use --loss cross_entropy")
-    optimizer = args.optimizer or defaults["optimizer"]
-    if optimizer not in _OPTIMIZERS:
-        raise CLIError(f"--optimizer: unknown optimizer {optimizer!r} (choose from {', '.join(_OPTIMIZERS)})")
+    optimizer = _choice("--optimizer", "optimizer", args.optimizer or defaults["optimizer"], _OPTIMIZERS)
     default_lr = _DEFAULT_LR_SGD_MSE if (optimizer, loss) == ("sgd", "mse") else _DEFAULT_LR[optimizer]
     lr = _float_option("--lr", args.lr, default_lr)
     if lr <= 0:
-        raise CLIError(f"--lr must be > 0, got {args.lr}")
+        raise CLIError(f"--lr must be > 0, got {shorten(args.lr)}")
     l2 = _float_option("--l2", args.l2, 0.0)
     if l2 < 0:
-        raise CLIError(f"--l2 must be >= 0, got {args.l2}")
-    if args.activation not in nn.ACTIVATIONS:
-        raise CLIError(f"--activation: unknown activation {args.activation!r} (choose from {', '.join(nn.ACTIVATIONS)})")
-    if args.init not in _INITS:
-        raise CLIError(f"--init: unknown initialisation {args.init!r} (choose from {', '.join(_INITS)})")
-    if args.schedule not in _SCHEDULES:
-        raise CLIError(f"--schedule: unknown schedule {args.schedule!r} (choose from {', '.join(_SCHEDULES)})")
+        raise CLIError(f"--l2 must be >= 0, got {shorten(args.l2)}")
+    activation = _choice("--activation", "activation", args.activation, nn.ACTIVATIONS)
+    init = _choice("--init", "initialisation", args.init, _INITS)
+    schedule = _choice("--schedule", "schedule", args.schedule, _SCHEDULES)
+    outputs = classes if loss == "cross_entropy" else 1
+    _check_work(hidden, outputs, samples - max(1, round(samples * 0.25)), args.hidden)
     return {
         "data": name, "X": X, "y": y, "samples": samples, "seed": seed,
-        "hidden": _hidden_sizes(args.hidden), "activation": args.activation, "init": args.init,
-        "loss": loss, "outputs": classes if loss == "cross_entropy" else 1, "l2": l2,
-        "optimizer": optimizer, "lr": lr, "schedule": args.schedule,
-        "steps": _int_option("--steps", args.steps or str(defaults["steps"]), least=1),
+        "hidden": hidden, "activation": activation, "init": init,
+        "loss": loss, "outputs": outputs, "l2": l2,
+        "optimizer": optimizer, "lr": lr, "schedule": schedule,
+        "steps": steps if steps is not None else defaults["steps"],
         "compile": args.compile,  # compile (issue 10)
     }
 
 
-def _int_option(option: str, text, least: int) -> int:
-    try:
-        value = int(str(text).strip())
-    except ValueError:
-        raise CLIError(f"{option} must be a whole number, got {text!r}") from None
+def _choice(option: str, what: str, text: str, choices) -> str:
+    if text not in choices:
+        raise CLIError(f"{option}: unknown {what} {shorten(text)!r} (choose from {', '.join(choices)})")
+    return text
+
+
+def _int_option(option: str, text, least: int, most: int | None = None) -> int:
+    text = str(text).strip()
+    if not re.fullmatch(r"[-+]?[0-9]+", text):
+        raise CLIError(f"{option} must be a whole number, got {shorten(text)!r}")
+    if len(text.lstrip("+-0")) > 18:  # int() refuses numbers past 4,300 digits; none past 18 makes sense here
+        raise CLIError(f"{option} {shorten(text)} is too large" + (f": at most {most:,}" if most is not None else ""))
+    value = int(text)
     if value < least:
         raise CLIError(f"{option} must be at least {least}, got {value}")
+    if most is not None and value > most:
+        raise CLIError(f"{option} {value:,} is too large: at most {most:,}")
     return value
 
 
@@ -156,9 +236,9 @@ def _float_option(option: str, text: str | None, default: float) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise CLIError(f"{option} must be a number, got {text!r}") from None
+        raise CLIError(f"{option} must be a number, got {shorten(text)!r}") from None
     if not math.isfinite(value):
-        raise CLIError(f"{option} must be a finite number, got {text!r}")
+        raise CLIError(f"{option} must be a finite number, got {shorten(text)!r}")
     return value
 
 
@@ -166,32 +246,50 @@ def _hidden_sizes(text: str) -> list[int]:
     """'16,16' -> [16, 16]; '' or 'none' -> [] (a linear model)."""
     if text.strip().lower() in ("", "none"):
         return []
-    sizes = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part.isdigit() or int(part) < 1:
-            raise CLIError(f"--hidden must be layer sizes >= 1 separated by commas, like 16,16; got {text!r}")
-        sizes.append(int(part))
-    return sizes
+    parts = [part.strip() for part in text.split(",")]
+    if not all(re.fullmatch("[0-9]+", part) and part.strip("0") for part in parts):
+        raise CLIError(f"--hidden must be layer sizes >= 1 separated by commas, like 16,16; got {shorten(text)!r}")
+    if len(parts) > MAX_LAYERS:
+        raise CLIError(f"--hidden: {len(parts):,} hidden layers is too many: at most {MAX_LAYERS}")
+    for part in parts:
+        if len(part.lstrip("0")) > 9 or int(part) > MAX_WIDTH:
+            raise CLIError(f"--hidden: a layer of {shorten(part)} neurons is too large: at most {MAX_WIDTH:,}")
+    return [int(part) for part in parts]
 
 
-def _output_folder(out: str | None, name: str, seed: int) -> tuple[str, bool]:
-    """The output folder, made and checked to be writable before any training; and whether it is new."""
-    if out is None:
-        base = os.path.join("autograd_tiny_runs", f"{name}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}")
-        out, n = base, 1
-        while os.path.exists(out):  # two runs in the same second
-            n += 1
-            out = f"{base}-{n}"
-    created = not os.path.exists(out)
+def _check_work(hidden: list[int], outputs: int, points: int, text: str) -> None:
+    """Refuse a network and data whose training step would not fit in memory, before building anything."""
+    sizes = [2, *hidden, outputs]
+    parameters = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+    work = parameters * points
+    if work > MAX_WORK:
+        need = work * _BYTES_PER_WORK / 1e9
+        raise CLIError(f"--hidden {shorten(text, 30)} on {points:,} training points is too large: {parameters:,} "
+                       f"parameters x {points:,} points = {work:,} per step (a graph of about {need:.2g} GB), "
+                       f"more than the limit of {MAX_WORK:,}; use smaller --hidden or fewer --samples")
+
+
+def _new_folder_name(name: str, seed: int) -> str:
+    """autograd_tiny_runs/<data>-seed<seed>-<date>-<time>, with a number added if two runs share a second."""
+    base = os.path.join("autograd_tiny_runs", f"{name}-seed{seed}-{time.strftime('%Y%m%d-%H%M%S')}")
+    out, n = base, 1
+    while os.path.exists(out):
+        n += 1
+        out = f"{base}-{n}"
+    return out
+
+
+def _make_folder(out: str) -> None:
+    """Make the output folder (if needed) and check that it takes files, before any training."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise CLIError(f"--out: {shorten(out, 200)!r} is not a folder")
     try:
         os.makedirs(out, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=out, prefix=".write-test-")
         os.close(fd)
         os.unlink(probe)
     except OSError as err:
-        raise CLIError(f"--out: cannot write to folder {out!r} ({err.strerror or err})") from None
-    return out, created
+        raise CLIError(f"--out: cannot write to folder {shorten(out, 200)!r} ({err.strerror or err})") from None
 
 
 def _schedule(opt: optim.Optimizer, name: str, steps: int) -> optim.LRScheduler | None:
@@ -216,8 +314,13 @@ def _loss_function(name: str, labels: list[int]):
     return lambda outputs: losses.cross_entropy(outputs, labels)
 
 
-def _fit(model: nn.MLP, opt: optim.Optimizer, schedule, run: dict, X: list, y: list) -> dict:
-    """The training loop; returns the loss and training accuracy at every step."""
+def _fit(model: nn.MLP, opt: optim.Optimizer, schedule, run: dict, X: list, y: list, recorder=None) -> dict:
+    """The training loop; returns the loss and training accuracy at every step (and records
+    each step in `recorder`, a TrainingRecorder, if given).
+
+    It stops with a CLIError as soon as the run diverges: a loss or a weight that is no longer
+    finite, or a loss `_EXPLODED` times above where it started.
+    """
     data_loss = _loss_function(run["loss"], y)
     params = model.parameters()
     history: dict[str, list[float]] = {"loss": [], "train accuracy": []}
@@ -230,22 +333,26 @@ def _fit(model: nn.MLP, opt: optim.Optimizer, schedule, run: dict, X: list, y: l
             loss = loss + losses.l2(params, run["l2"])
         return loss, outputs
 
-    compiled = compile(forward) if run["compile"] else None  # compile (issue 10)
+    compiled = _compiled(forward) if run["compile"] else None  # compile (issue 10)
     try:
         for step in range(1, run["steps"] + 1):
             if compiled is None:
                 loss, outputs = forward()
                 loss_value = loss.data
-            else:  # compile (issue 10): forward and backward in one call; it returns numbers
+            else:  # compile (issue 10): forward and backward in one call, which returns numbers
                 opt.zero_grad()
-                loss_value, numbers = compiled()
-                outputs = [Value(o) if isinstance(o, float) else [Value(v) for v in o] for o in numbers]
-            if not math.isfinite(loss_value):
-                raise CLIError(f"training diverged at step {step} (loss {loss_value}); try a smaller --lr than {run['lr']:g}")
+                loss_value, outputs = compiled()
+            first = history["loss"][0] if history["loss"] else loss_value
+            if not math.isfinite(loss_value) or loss_value > _EXPLODED * max(first, 1.0):
+                _diverged(run, step, f"the loss went from {first:.3g} to {loss_value:.3g}")
             if compiled is None:
                 opt.zero_grad()
                 loss.backward()
+            if recorder is not None:  # the weights and gradients of this step, before the update
+                recorder.record(loss_value, accuracy=data.accuracy([plot.label_of(o) for o in outputs], y))
             opt.step()
+            if not all(math.isfinite(p.data) for p in params):
+                _diverged(run, step, "a weight became infinite or nan")
             if schedule is not None:
                 schedule.step()
             accuracy = data.accuracy([plot.label_of(o) for o in outputs], y)  # before this step's update
@@ -257,9 +364,33 @@ def _fit(model: nn.MLP, opt: optim.Optimizer, schedule, run: dict, X: list, y: l
     return history
 
 
+def _compiled(forward):
+    """compile (issue 10): forward's loss and outputs, computed (with the gradients) by the code
+    autograd_tiny.compile writes; the outputs come back as Values holding its numbers, for
+    plot.label_of."""
+    from .compiler import compile  # only with --compile
+    from .engine import Value
+
+    step = compile(forward)
+
+    def run() -> tuple[float, list]:
+        loss, numbers = step()
+        return loss, [Value(o) if isinstance(o, float) else [Value(v) for v in o] for o in numbers]
+
+    return run
+
+
+def _diverged(run: dict, step: int, what: str) -> None:
+    lr = run["lr"]
+    raise CLIError(f"training diverged at step {step}: {what}; the learning rate is likely too large "
+                   f"(--lr {lr:g}): try --lr {lr / 10:g}")
+
+
 def _progress(steps: int):
-    """(report, close): tqdm's progress bar if tqdm is installed, else a line every tenth of the run."""
+    """(report, close): tqdm's progress bar on a terminal, if tqdm is installed; else a line every tenth of the run."""
     try:
+        if not sys.stderr.isatty():  # no bar in logs and pipes: it would fill them with carriage returns
+            raise ImportError
         from tqdm import tqdm
     except ImportError:
         every = max(1, steps // 10)
@@ -278,88 +409,141 @@ def _progress(steps: int):
     return report, bar.close
 
 
-def _draw(model: nn.MLP, history: dict, split: tuple, out: str, title: str) -> dict[str, str]:
-    """Write the two pictures; without matplotlib, say what to install and carry on."""
-    X_train, X_test, y_train, y_test = split
-    try:
-        plot.plot_loss(history, os.path.join(out, "loss.png"), title=title)
-        plot.plot_decision_boundary(model, X_train, y_train, os.path.join(out, "decision_boundary.png"),
-                                    X_test=X_test, y_test=y_test, title=title)
-    except ModuleNotFoundError as err:
-        if err.name != "matplotlib":
-            raise
-        print(f"autograd-tiny: no pictures, matplotlib is not installed: {plot.INSTALL_HINT}", file=sys.stderr)
-        return {}
-    return {"loss.png": "loss and training accuracy at every step",
-            "decision_boundary.png": "the model's score over the plane, its boundary, training points (o) and test points (^)"}
-
-
 def _lr_words(run: dict) -> str:
     lr = run["lr"]
     return {"linear": f"lr {lr:g} -> {lr / 10:g} linearly", "cosine": f"lr {lr:g} -> 0 (cosine)",
             "constant": f"lr {lr:g}"}[run["schedule"]]
 
 
-def _write_outputs(out: str, model: nn.MLP, history: dict, run: dict, n_train: int, n_test: int) -> dict[str, str]:
-    """model.json, the two pictures (if matplotlib is there) and run.json; returns {file: what it holds}."""
+def _write_outputs(out: str, model: nn.MLP, history: dict, run: dict, written: list[str]) -> dict[str, str]:
+    """model.json, the two pictures (if matplotlib is there) and run.json; returns {file: what it holds}.
+
+    Each file's name goes into `written` once it is complete, so a failure can say what is there.
+    """
     files = {"model.json": "the trained model (autograd_tiny.nn.load reads it)"}
     model.save(os.path.join(out, "model.json"))
+    written.append("model.json")
     title = f"{run['data']}: train {run['train_accuracy']:.1%}, test {run['test_accuracy']:.1%}"
-    files.update(_draw(model, history, run["split"], out, title))
-    files["run.json"] = "the settings, and the loss and accuracy at every step"
+    X_train, X_test, y_train, y_test = run["split"]
+    try:
+        plot.plot_loss(history, os.path.join(out, "loss.png"), title=title)
+        written.append("loss.png")
+        plot.plot_decision_boundary(model, X_train, y_train, os.path.join(out, "decision_boundary.png"),
+                                    X_test=X_test, y_test=y_test, title=title)
+        written.append("decision_boundary.png")
+        files["loss.png"] = "loss and training accuracy at every step"
+        files["decision_boundary.png"] = ("the model's score over the plane, its boundary, "
+                                          "training points (o) and test points (^)")
+    except ModuleNotFoundError as err:
+        if err.name != "matplotlib":
+            raise
+        print(f"autograd-tiny: no pictures, matplotlib is not installed: {plot.INSTALL_HINT}", file=sys.stderr)
     summary = {key: run[key] for key in ("data", "samples", "hidden", "activation", "init", "loss", "l2",
                                          "optimizer", "lr", "schedule", "steps", "seed")}
-    summary.update(train_points=n_train, test_points=n_test, train_accuracy=run["train_accuracy"],
+    summary.update(train_points=len(X_train), test_points=len(X_test), train_accuracy=run["train_accuracy"],
                    test_accuracy=run["test_accuracy"], history=history)
-    _write_json(os.path.join(out, "run.json"), summary)
+    write_atomically(os.path.join(out, "run.json"), json.dumps(summary, indent=1) + "\n")
+    written.append("run.json")
+    files["run.json"] = "the settings, and the loss and accuracy at every step"
     return files
 
 
-def _write_json(path: str, obj) -> None:
-    """Write JSON through a temporary file and a rename, so a crash leaves no half-written file."""
-    write_atomically(path, json.dumps(obj, indent=1) + "\n")
+# ---------------------------------------------------------------------- the explorer's pages (issue 9)
+
+
+def _training_recorder(model: nn.MLP, run: dict, X: list, y: list):
+    """A TrainingRecorder following the first training point, keeping about 100 steps whole."""
+    from .training_view import TrainingRecorder
+
+    point_loss = _loss_function(run["loss"], [y[0]])
+    return TrainingRecorder(model, X, y, point=0, point_loss=lambda output: point_loss([output]),
+                            every=max(1, run["steps"] // 100))
+
+
+def _write_training_view(recorder, out: str, written: list[str]) -> dict[str, str]:
+    """Write training.html; without Graphviz's dot, say so and carry on (as without matplotlib)."""
+    from .viz import GraphvizNotFoundError
+
+    path = os.path.join(out, "training.html")
+    try:
+        recorder.save(path)
+    except GraphvizNotFoundError as err:
+        print(f"autograd-tiny: no training.html: {err}", file=sys.stderr)
+        return {}
+    written.append("training.html")
+    return {"training.html": "step through the run: loss, boundary, one point's graph (opens offline)"}
+
+
+def _write_explorer(out, path: str, max_nodes: int) -> None:
+    """`graph --html`: the page that steps through the forward and backward pass of `out`."""
+    from .explorer import explore
+    from .viz import GraphTooLargeError, GraphvizNotFoundError
+
+    try:
+        written = explore(out, max_nodes=max_nodes).save(path)
+    except GraphvizNotFoundError as err:
+        raise CLIError(f"graph: cannot write {shorten(path, 200)!r}: {err}") from None
+    except (GraphTooLargeError, RuntimeError) as err:
+        raise CLIError(f"graph: {err}") from None
+    except OSError as err:
+        raise CLIError(f"graph: cannot write {shorten(path, 200)!r}: {err.strerror or err}") from None
+    print(f"wrote {written}")
 
 
 # ---------------------------------------------------------------------- graph
+
+DEFAULT_DRAWING = "graph.svg"
 
 
 def add_graph_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `autograd-tiny graph`."""
     parser.description = (
         "Evaluate an expression such as \"tanh(x*w + b)\" with the given inputs, run backward(), "
-        "print the output and every input's gradient, and draw the graph. Allowed: numbers, names, "
-        "+ - * / **, and tanh exp log relu sigmoid sqrt abs sin cos softplus leaky_relu, as "
-        "functions or methods ((x*2 + 1).relu()). Put -- before an expression starting with '-'."
+        f"print the output and every input's gradient, and draw the graph (to {DEFAULT_DRAWING} unless -o "
+        "says where). Allowed: numbers, names, + - * / **, and tanh exp log relu sigmoid sqrt abs sin cos "
+        "softplus leaky_relu(x, slope=0.01), as functions or methods ((x*2 + 1).relu()). Put -- before an "
+        "expression starting with '-', and any option before the --."
     )
-    parser.add_argument("expression", help='the expression, e.g. "tanh(x*w + b)"')
-    parser.add_argument("inputs", nargs="*", metavar="NAME=NUMBER", help="a value for each name, e.g. x=1")
-    parser.add_argument("-o", "--output", metavar="FILE",
-                        help="write the drawing here; .svg .png .pdf, or .dot (needs no Graphviz)")
-    parser.add_argument("--rankdir", choices=("LR", "TB", "RL", "BT"), default="LR",
-                        help="direction of the drawing (default: LR, left to right)")
-    parser.add_argument("--hide-grad", action="store_true", help="show data only, no gradients")
-    parser.add_argument("--color-by-grad", action="store_true", help="shade each value by |grad|")
-    parser.add_argument("--number-backward", action="store_true",
-                        help="number the ops in the order backward() visits them")
-    parser.add_argument("--legend", action="store_true", help="add a key of the kinds of node")
-    parser.add_argument("--max-nodes", type=int, default=1000, metavar="N",
-                        help="refuse to draw more nodes than this (default: 1000)")  # fmt: skip
+    add = parser.add_argument
+    add("expression", help='the expression, e.g. "tanh(x*w + b)"')
+    add("inputs", nargs="*", metavar="NAME=NUMBER", help="a value for each name, e.g. x=1")
+    add("-o", "--output", metavar="FILE",
+        help=f"write the drawing here: .svg .png .pdf, or .dot (needs no Graphviz) (default: {DEFAULT_DRAWING}, "
+             "replaced if it exists)")  # fmt: skip
+    add("--no-draw", action="store_true", help="print the numbers only, draw nothing (default: off)")
+    add("--rankdir", choices=("LR", "TB", "RL", "BT"), default="LR",
+        help="direction of the drawing (default: LR, left to right)")
+    add("--hide-grad", action="store_true", help="show data only, no gradients (default: off)")
+    add("--color-by-grad", action="store_true", help="shade each value by |grad| (default: off)")
+    add("--number-backward", action="store_true",
+        help="number the ops in the order backward() visits them (default: off)")
+    add("--legend", action="store_true", help="add a key of the kinds of node (default: off)")
+    add("--max-nodes", default="1000", metavar="N", help="refuse to draw more nodes than this (default: 1000)")
+    add("--html", metavar="FILE",  # explorer (issue 9)
+        help="also write a page that steps through the forward and backward pass (opens offline) (default: none)")
 
 
-def _graph_inputs(pairs: list[str]) -> dict[str, float]:
+def _graph_inputs(pairs: list[str], after_dashes: bool) -> dict[str, float]:
     """NAME=NUMBER arguments as a dict; a one-line CLIError for anything else."""
+    import unicodedata
+
     values: dict[str, float] = {}
     for i, pair in enumerate(pairs, start=1):
         name, eq, text = pair.partition("=")
-        name = name.strip()
+        name = unicodedata.normalize("NFC", name.strip())
+        if pair.startswith("-") and after_dashes:
+            raise CLIError(f"graph: input {i} is {shorten(pair)!r}: after '--', every argument is the expression "
+                           "or an input, so put options before the '--'")  # fmt: skip
         if not eq or not name.isidentifier():
-            raise CLIError(f"graph: input {i} is {pair!r}; give inputs as NAME=NUMBER, e.g. x=1.5")
+            raise CLIError(f"graph: input {i} is {shorten(pair)!r}; give inputs as NAME=NUMBER, e.g. x=1.5")
         if name in values:
-            raise CLIError(f"graph: input {i}: {name!r} is given twice")
+            raise CLIError(f"graph: input {i}: {shorten(name)!r} is given twice")
         try:
             values[name] = float(text)
         except ValueError:
-            raise CLIError(f"graph: input {i}: bad value for {name!r}: {text!r} is not a number") from None
+            raise CLIError(f"graph: input {i}: bad value for {shorten(name)!r}: {shorten(text)!r} is not a number") from None
+        if not math.isfinite(values[name]):
+            raise CLIError(f"graph: input {i}: {shorten(name)!r} must be a finite number, got {shorten(text)!r}")
     return values
 
 
@@ -367,43 +551,57 @@ def run_graph(args: argparse.Namespace) -> int:
     """Evaluate an expression, back-propagate, print the gradients and draw the graph."""
     from pathlib import Path
 
-    from .expr import ExprError, evaluate, input_names, parse
+    from .expr import ExprError, evaluate, parse
     from .viz import INSTALL_HINT, SUFFIX_FORMATS, GraphTooLargeError, GraphvizNotFoundError
     from .viz import draw_dot, save_graph
 
-    if args.output and Path(args.output).suffix.lower() not in SUFFIX_FORMATS:
-        raise CLIError(f"graph: cannot tell the format of {args.output!r} from its suffix; "
+    path = args.output or DEFAULT_DRAWING
+    if Path(path).suffix.lower() not in SUFFIX_FORMATS:
+        raise CLIError(f"graph: cannot tell the format of {shorten(path, 200)!r} from its suffix; "
                        "use .svg, .png, .pdf or .dot")  # fmt: skip
-    values = _graph_inputs(args.inputs)
+    max_nodes = _int_option("graph: --max-nodes", args.max_nodes, least=1)
+    values = _graph_inputs(args.inputs, args.after_dashes)
     try:
-        names = input_names(parse(args.expression))
-        unknown = [name for name in values if name not in names]
+        expression = parse(args.expression)
+        unknown = [name for name in values if name not in expression.names]
         if unknown:
-            uses = ", ".join(names) if names else "no names"
-            raise CLIError(f"graph: unknown name {unknown[0]!r} (given as {unknown[0]}=...); "
+            uses = shorten(", ".join(expression.names)) if expression.names else "no names"
+            raise CLIError(f"graph: unknown name {shorten(unknown[0])!r} (given as {shorten(unknown[0])}=...); "
                            f"the expression uses {uses}")  # fmt: skip
-        out, inputs = evaluate(args.expression, values)
+        out, inputs = evaluate(expression, values)
     except ExprError as err:
-        raise CLIError(f"graph: {args.expression!r}: {err}") from None
+        raise CLIError(f"graph: {shorten(args.expression)!r}: {err}") from None
     out.backward()
     print(f"out = {out.data:.10g}")
     for name, value in inputs.items():
         print(f"{name}.grad = {value.grad:.10g}")
-    if args.output:
-        try:
-            drawing = draw_dot(
-                out, rankdir=args.rankdir, show_grad=not args.hide_grad, color_by_grad=args.color_by_grad,
-                number_backward=args.number_backward, legend=args.legend, max_nodes=args.max_nodes,
-            )  # fmt: skip
-            path = save_graph(drawing, args.output)
-        except GraphvizNotFoundError:
-            raise CLIError(f"graph: cannot write {args.output!r}: the Graphviz program 'dot' was not found "
-                           f"on PATH; {INSTALL_HINT}, or write the DOT source with -o graph.dot") from None
-        except (GraphTooLargeError, ValueError) as err:
-            raise CLIError(str(err)) from None
-        except OSError as err:
-            raise CLIError(f"graph: cannot write {args.output!r}: {err.strerror or err}") from None
-        print(f"wrote {path}")
+    if args.html:
+        _write_explorer(out, args.html, max_nodes)
+    if args.no_draw:
+        return 0
+
+    def cannot_draw(why: str) -> int:
+        """With -o, an error; drawing to the default file is a convenience, so there a note."""
+        if args.output:
+            raise CLIError(f"graph: cannot write {shorten(path, 200)!r}: {why}")
+        print(f"autograd-tiny: note: no drawing in {path}: {why}", file=sys.stderr)
+        return 0
+
+    try:
+        drawing = draw_dot(
+            out, rankdir=args.rankdir, show_grad=not args.hide_grad, color_by_grad=args.color_by_grad,
+            number_backward=args.number_backward, legend=args.legend, max_nodes=max_nodes,
+        )  # fmt: skip
+        written = save_graph(drawing, path)
+    except GraphvizNotFoundError:
+        return cannot_draw(f"the Graphviz program 'dot' was not found on PATH; {INSTALL_HINT}, "
+                           "or write the DOT source with -o graph.dot")  # fmt: skip
+    except GraphTooLargeError:
+        return cannot_draw(f"the graph has more than --max-nodes {max_nodes} nodes; raise --max-nodes to draw it "
+                           "(Graphviz gets slow and the picture unreadable past a few hundred), or use --no-draw")
+    except OSError as err:
+        return cannot_draw(str(err.strerror or err))
+    print(f"wrote {written}")
     return 0
 
 
@@ -420,10 +618,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of `autograd-tiny` and its two subcommands."""
     parser = _Parser(
         prog="autograd-tiny",
         description="Train small neural networks and draw computation graphs with autograd_tiny.",
     )
+    parser.add_argument("--version", action="version", version=f"autograd-tiny {__version__}")
     sub = parser.add_subparsers(dest="command")
     train = sub.add_parser("train", help="train an MLP on a toy dataset (the default)")
     add_train_arguments(train)
@@ -435,18 +635,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run `autograd-tiny` with the given arguments (the command line's by default); return the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser()
-    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
-        argv = ["train", *argv]  # no subcommand: the main job
     try:
-        args = parser.parse_args(argv)
+        for stream in (sys.stdout, sys.stderr):  # user text (file names, names) may hold bytes that are not UTF-8
+            if hasattr(stream, "reconfigure"):
+                stream.reconfigure(errors="backslashreplace")
+        if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
+            argv = ["train", *argv]  # no subcommand: the main job
+        parser = build_parser()
+        args, extra = parser.parse_known_args(argv)
+        if extra and args.command == "graph" and not any(word.startswith("-") for word in extra):
+            args.inputs += extra  # inputs after an option: argparse reads positionals in one go only
+        elif extra:
+            where = f"{args.command}: " if args.command else ""
+            raise CLIError(f"{where}unrecognized arguments: {shorten(' '.join(extra))} (see --help)")
+        args.after_dashes = "--" in argv
         return args.run(args)
     except CLIError as err:
-        print(f"autograd-tiny: error: {err}", file=sys.stderr)
+        message = " ".join(str(err).split())  # one line, whatever the user's text held
+        print(f"autograd-tiny: error: {shorten(message, 1000)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("autograd-tiny: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as stop:
+        note = f"; {stop.args[0]}" if stop.args and stop.args[0] else ""
+        print(f"autograd-tiny: interrupted{note}", file=sys.stderr)
         return 130
 
 

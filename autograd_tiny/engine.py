@@ -53,85 +53,6 @@ class DomainError(ValueError):
     """An operation got an input outside its domain, e.g. ``log(-1.0)`` or ``x / 0``."""
 
 
-# ---------------------------------------------------------------------- grad mode, per thread
-# The threads that are inside `no_grad` (as PyTorch, the mode belongs to a thread). Ops check
-# the set only when it is not empty, so the common case costs one test.
-_threads_without_grad: set[int] = set()
-
-
-class _GradMode:
-    """A context manager and decorator that turns recording on or off in the current thread."""
-
-    _enabled = True
-
-    def __new__(cls, fn: Callable | None = None):
-        mode = super().__new__(cls)
-        mode._saved = {}
-        return mode if fn is None else mode(fn)  # `@no_grad` without parentheses
-
-    def __enter__(self) -> None:
-        me = get_ident()
-        self._saved.setdefault(me, []).append(me in _threads_without_grad)
-        if self._enabled:
-            _threads_without_grad.discard(me)
-        else:
-            _threads_without_grad.add(me)
-
-    def __exit__(self, *exc: object) -> None:
-        me = get_ident()
-        saved = self._saved[me]
-        if saved.pop():
-            _threads_without_grad.add(me)
-        else:
-            _threads_without_grad.discard(me)
-        if not saved:
-            del self._saved[me]
-
-    def __call__(self, fn: Callable) -> Callable:
-        @functools.wraps(fn)
-        def wrapped(*args, **kwargs):
-            with type(self)():
-                return fn(*args, **kwargs)
-
-        return wrapped
-
-
-class no_grad(_GradMode):
-    """Compute values without recording a graph, in this thread: for evaluation and updates.
-
-    Works as ``with no_grad():``, as ``@no_grad()`` and as ``@no_grad``. Other threads keep
-    recording.
-
-    Example:
-        >>> w = Value(2.0)
-        >>> with no_grad():
-        ...     y = w * 3
-        >>> y.data, y.parents
-        (6.0, ())
-    """
-
-    _enabled = False
-
-
-class enable_grad(_GradMode):
-    """Record graphs again inside a `no_grad` block (this thread only).
-
-    Example:
-        >>> with no_grad():
-        ...     with enable_grad():
-        ...         y = Value(2.0) * 3
-        >>> y.op
-        '*'
-    """
-
-    _enabled = True
-
-
-def is_grad_enabled() -> bool:
-    """True when operations in this thread record the graph (the default)."""
-    return get_ident() not in _threads_without_grad
-
-
 # ---------------------------------------------------------------------- Value
 
 
@@ -161,13 +82,16 @@ class Value:
     #             them, so sorting by _t puts every node after its inputs
     __slots__ = ("data", "grad", "label", "_op", "_x", "_y", "_dx", "_dy", "_t")
 
-    def __init__(self, data: Number, label: str = "") -> None:
-        self.data = _number("Value", data)
-        self.grad: float | Value = 0.0
-        self.label = label
-        self._op: Op | None = None
-        self._x = self._y = self._dx = self._dy = None
-        self._t = 0
+    def __init__(self, data: float, label: str = "") -> None:
+        self.data: float = _number("Value", data)
+        self.grad: Any = 0.0  # a float; a Value after backward(create_graph=True)
+        self.label: str = label
+        self._op: Any = None  # the graph's fields hold several kinds: see the comment above
+        self._x: Any = None
+        self._y: Any = None
+        self._dx: Any = None
+        self._dy: Any = None
+        self._t: int = 0
 
     def __repr__(self) -> str:
         name = f"label={self.label!r}, " if self.label else ""
@@ -180,15 +104,23 @@ class Value:
         y = other.data if other.__class__ is Value else _data(other)
         if y is None:
             return NotImplemented
-        # ADD's rule, written out for speed: 1 and 1 (None: a number gets no gradient)
-        return _node(ADD, self.data + y, self, other, 1.0, 1.0 if other.__class__ is Value else None)
+        x = self.data
+        out = x + y
+        dx, dy = ADD.rule(x, y, out)
+        if other.__class__ is not Value:
+            other, dy = y, None  # a number: kept as a float, no gradient
+        return _node(ADD, out, self, other, dx, dy)
 
     def __mul__(self, other: Value | Number) -> Value:  # x * y
         y = other.data if other.__class__ is Value else _data(other)
         if y is None:
             return NotImplemented
-        x = self.data  # MUL's rule, written out for speed: d/dx = y, d/dy = x
-        return _node(MUL, x * y, self, other, y, x if other.__class__ is Value else None)
+        x = self.data
+        out = x * y
+        dx, dy = MUL.rule(x, y, out)
+        if other.__class__ is not Value:
+            other, dy = y, None  # a number: kept as a float, no gradient
+        return _node(MUL, out, self, other, dx, dy)
 
     def __truediv__(self, other: Value | Number) -> Value:  # x / y
         y = _data(other)
@@ -285,7 +217,10 @@ class Value:
             >>> Value.sum([Value(1.0), 2, Value(3.0)]).data
             6.0
         """
-        values = _inputs("sum", values)
+        try:
+            values = _inputs("sum", values)
+        except _OtherKind as other:  # e.g. dual numbers: they do the op themselves
+            return other.kind.sum(other.values)
         return _many(SUM, values, _datas(values))
 
     @staticmethod
@@ -296,7 +231,10 @@ class Value:
             >>> Value.mean([Value(1.0), 2.0]).data
             1.5
         """
-        values = _inputs("mean", values)
+        try:
+            values = _inputs("mean", values)
+        except _OtherKind as other:
+            return other.kind.mean(other.values)
         if not values:
             raise ValueError("mean: needs at least one value, got none")
         return Value.sum(values) * (1.0 / len(values))
@@ -324,11 +262,13 @@ class Value:
         """
         if activation is not None and activation not in NEURONS:
             raise ValueError(f"dot: activation must be None, 'relu', 'tanh' or 'sigmoid', got {activation!r}")
-        weights, inputs = _inputs("dot", weights), _inputs("dot", inputs)
+        try:
+            weights, inputs = _inputs("dot", weights), _inputs("dot", inputs)
+            bias = bias if bias is None else _inputs("dot", [bias])[0]
+        except _OtherKind as other:
+            return other.kind.dot(weights, inputs, bias, activation)
         if len(weights) != len(inputs):
             raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
-        if bias is not None:
-            bias = _inputs("dot", [bias])[0]
         everything = (*weights, *inputs) if bias is None else (*weights, *inputs, bias)
         if all(v.__class__ is Value for v in everything):
             return neuron(weights, inputs, bias, activation)
@@ -342,7 +282,10 @@ class Value:
             >>> Value.logsumexp([0.0, math.log(3.0)]).data == math.log(4.0)
             True
         """
-        values = _inputs("logsumexp", values)
+        try:
+            values = _inputs("logsumexp", values)
+        except _OtherKind as other:
+            return other.kind.logsumexp(other.values)
         if not values:
             raise ValueError("logsumexp: needs at least one value, got none")
         return _many(LOGSUMEXP, values, _datas(values))
@@ -486,7 +429,7 @@ class Value:
             raise TypeError(f"register_hook: expected a function, got {type(hook).__name__}: {hook!r}")
         global _hooks_in_use
         _hooks_in_use = True
-        op = self._op if self._op is not None else Op("", None)
+        op = self._op if self._op is not None else Op("", _no_op, _no_op)
         self._op = op.with_hooks(op.hooks + (hook,))  # this node's own copy of its op
         return Hook(self, hook)
 
@@ -497,19 +440,6 @@ class Value:
     def detach(self) -> Value:
         """The same number as a new leaf: gradients do not flow through it."""
         return Value(self.data, self.label)
-
-
-class Hook:
-    """What `Value.register_hook` returns: ``remove()`` takes the hook off."""
-
-    def __init__(self, value: Value, hook: Callable) -> None:
-        self._value, self._hook = value, hook
-
-    def remove(self) -> None:
-        """Take the hook off (doing it twice is harmless)."""
-        op = self._value._op
-        if op is not None and self._hook in op.hooks:
-            self._value._op = op.with_hooks(tuple(h for h in op.hooks if h is not self._hook))
 
 
 # ---------------------------------------------------------------------- recording a node
@@ -553,7 +483,11 @@ def _binary(op: Op, x, y, xd: float, yd: float) -> Value:
     """Run a two-input op forward and record it (x or y may be a number: no gradient)."""
     out = op.fn(xd, yd)
     dx, dy = op.rule(xd, yd, out)
-    return _node(op, out, x, y, dx if x.__class__ is Value else None, dy if y.__class__ is Value else None)
+    if x.__class__ is not Value:
+        x, dx = xd, None  # a number is kept as a float, and gets no gradient
+    if y.__class__ is not Value:
+        y, dy = yd, None
+    return _node(op, out, x, y, dx, dy)
 
 
 def _many(op: Op, inputs: tuple, datas: list[float]) -> Value:
@@ -592,7 +526,7 @@ def topological_order(root: Value) -> list[Value]:
         >>> [v.op for v in topological_order(y)]
         ['*', 'tanh']
     """
-    nodes = [root] if root._x is not None else []
+    nodes: list[Value] = [root] if root._x is not None else []
     seen = set(nodes)
     for node in nodes:  # the list grows as we walk it: each node is looked at once
         x = node._x
@@ -613,6 +547,203 @@ def topological_order(root: Value) -> list[Value]:
 
 
 _created = operator.attrgetter("_t")
+
+
+# ---------------------------------------------------------------------- the rules
+#
+# One line per primitive: its function on floats, and its rule, rule(inputs..., out), the
+# local derivative of out with respect to each input. x, y are the inputs and out the output.
+# Rules use operations that work on floats *and* on Values (arithmetic, comparisons, and the
+# float-or-Value helpers _exp, _log, _sigmoid, _sin, _cos below), so the same line serves backward()
+# (floats, computed once in the forward pass) and backward(create_graph=True) (Values, so the
+# gradient can be differentiated again). None: no gradient flows back (a flat region).
+
+
+
+
+class Op:
+    """A primitive operation: its name (shown in drawings), its function on floats and its rule.
+
+    The rule takes the inputs and the output, ``rule(*inputs, out)``, and returns the local
+    derivative d out / d input for each input (None where no gradient flows). It is written
+    with operations that work on floats and on Values alike, so the same rule serves
+    ``backward()`` and ``backward(create_graph=True)``.
+    """
+
+    __slots__ = ("name", "fn", "rule", "hooks")
+
+    def __init__(self, name: str, fn: Callable[..., Any], rule: Callable[..., Any], hooks: tuple = ()) -> None:
+        self.name, self.fn, self.rule, self.hooks = name, fn, rule, hooks
+
+    def with_hooks(self, hooks: tuple) -> Op:
+        """A copy of this op carrying `hooks` (each node with hooks gets its own copy)."""
+        twin = type(self).__new__(type(self))
+        for slot in _op_slots(type(self)):
+            setattr(twin, slot, getattr(self, slot))
+        twin.hooks = hooks
+        return twin
+
+    def __repr__(self) -> str:
+        return f"Op({self.name!r})"
+
+
+def _op_slots(cls: type) -> list[str]:
+    return [s for c in cls.__mro__ for s in getattr(c, "__slots__", ())]
+
+
+def _d_pow(x, y, out):
+    # d/dx x**y = y * x**(y-1); d/dy x**y = out * log(x), which exists for x > 0 only.
+    dx = None if y == 0 else y * _pow(x, y - 1)  # x**0 is flat: nothing flows, even inf
+    if x > 0:
+        dy = out * _log(x)
+    elif x == 0:
+        dy = 0.0  # 0**y is 0 for every y > 0 (1 at y = 0): the slope in y is 0, as PyTorch
+    else:
+        dy = math.nan  # a negative base: x**y is real only at integer y
+    return dx, dy
+
+
+def _d_logsumexp(*args):
+    # d/dx[i] log(sum(e**x)) = e**(x[i] - out): the softmax, never overflowing.
+    *xs, out = args
+    return tuple([_exp(x - out) for x in xs])
+
+
+# fmt: off
+#        name          function on floats   rule(inputs..., out): d out / d each input
+ADD        = Op("+",        operator.add,   lambda x, y, out: (1.0, 1.0))
+MUL        = Op("*",        operator.mul,   lambda x, y, out: (y, x))
+DIV        = Op("/",        lambda x, y: _float_div(x, y),
+                                            lambda x, y, out: (1 / y, -out / y))  # -x/y**2, sure not to overflow
+POW        = Op("**",       lambda x, y: _float_pow(x, y), _d_pow)
+EXP        = Op("exp",      lambda x: _float_exp(x),  lambda x, out: (out,))
+LOG        = Op("log",      lambda x: _float_log(x),  lambda x, out: (1 / x,))
+TANH       = Op("tanh",     math.tanh,      lambda x, out: (1 - out * out,))
+SIGMOID    = Op("sigmoid",  lambda x: _float_sigmoid(x), lambda x, out: (out * (1 - out),))
+SOFTPLUS   = Op("softplus", lambda x: _float_softplus(x), lambda x, out: (_sigmoid(x),))
+RELU       = Op("relu",     lambda x: 0.0 if x <= 0 else x,  # relu(nan) is nan
+                                            lambda x, out: (None if out <= 0 else 1.0,))  # flat below 0
+LEAKY_RELU = Op("leaky_relu", lambda x, s: x if x > 0 else s * x,
+                                            lambda x, s, out: (1.0, 0.0) if x > 0 else (s, x))
+ABS        = Op("abs",      abs,            lambda x, out: (1.0 if x > 0 else -1.0 if x < 0 else 0.0,))
+SIN        = Op("sin",      lambda x: _float_trig(math.sin, x), lambda x, out: (_cos(x),))
+COS        = Op("cos",      lambda x: _float_trig(math.cos, x), lambda x, out: (-_sin(x),))
+SUM        = Op("sum",      lambda *xs: sum(xs),
+                                            lambda *xs_out: (1.0,) * (len(xs_out) - 1))
+LOGSUMEXP  = Op("logsumexp", lambda *xs: _float_logsumexp(xs), _d_logsumexp)
+# fmt: on
+
+# Not an op: the mark of a value computed under no_grad (it has no inputs and no rule).
+def _no_op(*args: Any) -> Any:
+    raise RuntimeError("a value with no inputs has no function or rule")
+
+
+NOT_RECORDED = Op("", _no_op, _no_op)
+
+
+# ---------------------------------------------------------------------- a neuron in one node
+#
+# A speed-up, not a new idea: act(w · x + b) as ONE node with 2n + 1 inputs instead of n `*`
+# nodes, n `+` nodes and an activation node. Its local derivatives follow from the chain rule
+# inside the node: d out / d w[i] = act'(z) * x[i], d out / d x[i] = act'(z) * w[i],
+# d out / d b = act'(z), with act'(z) taken from the activation's own rule above.
+
+NEURONS: dict[str | None, NeuronOp] = {}
+
+
+def neuron(w: Sequence[Value], x: Sequence[Value], b: Value | None, activation: str | None = None,
+           x_data: list[float] | None = None) -> Value:
+    """act(w · x + b) as one node, for inputs that are all Values (`Value.dot` takes numbers too).
+
+    `nn` calls it; activation: None, 'relu', 'tanh' or 'sigmoid'. x_data: the numbers of x,
+    when the caller has them already (a layer reads them once for all its neurons).
+
+    Example:
+        >>> neuron([Value(2.0)], [Value(3.0)], Value(-1.0), "relu").data
+        5.0
+    """
+    op = NEURONS[activation]
+    act = op.act  # the activation's own Op (None: a plain dot product)
+    inputs = (*w, *x) if b is None else (*w, *x, b)
+    wd = list(map(_data_of, w))
+    xd = x_data if x_data is not None else list(map(_data_of, x))
+    z = sum(map(operator.mul, wd, xd))
+    if b is not None:
+        z += b.data
+    if act is None:
+        out, s = z, 1.0
+    else:
+        out = act.fn(z)
+        s = act.rule(z, out)[0]  # act'(z), from the activation's rule
+    if s is None:  # a flat region (a relu below 0): nothing flows back to any input
+        local = None
+    elif s == 1.0:
+        local = (*xd, *wd, 1.0) if b is not None else (*xd, *wd)
+    else:
+        local = tuple([s * v for v in xd] + [s * v for v in wd] + ([s] if b is not None else []))
+    return _node(op, out, inputs, None, local, None)
+
+
+_data_of = operator.attrgetter("data")
+
+
+class NeuronOp(Op):
+    """The op of a neuron node: act(w · x + b) with act one of the activations' Ops (or none)."""
+
+    __slots__ = ("activation", "act")
+
+    def __init__(self, activation: str | None) -> None:
+        act = _ACTIVATION_OPS.get(activation)
+        super().__init__("dot" if act is None else f"{activation}(w·x+b)", self._forward, self._rule)
+        self.activation, self.act = activation, act
+
+    def slope(self, z, out):
+        """act'(z), from the activation's own rule (None where it is flat; 1 for a plain dot)."""
+        return 1.0 if self.act is None else self.act.rule(z, out)[0]
+
+    def _forward(self, *inputs: float) -> float:
+        n = len(inputs) // 2
+        z = sum(map(operator.mul, inputs[:n], inputs[n : 2 * n])) + sum(inputs[2 * n :])
+        return z if self.act is None else self.act.fn(z)
+
+    def _rule(self, *args):
+        # d out / d w[i] = act'(z) x[i], d out / d x[i] = act'(z) w[i], d out / d b = act'(z)
+        *inputs, out = args
+        n = len(inputs) // 2
+        w, x, b = inputs[:n], inputs[n : 2 * n], inputs[2 * n :]
+        s = 1.0 if self.act is None else self.slope(_dot_of(w, x) + (b[0] if b else 0.0), out)
+        if s is None:
+            return (None,) * len(inputs)
+        return (*[s * v for v in x], *[s * v for v in w], *([s] if b else []))
+
+
+def _dot_of(w, x):
+    if any(v.__class__ is Value for v in (*w, *x)):
+        return neuron(w, x, None, None)
+    return sum(map(operator.mul, w, x))
+
+
+_ACTIVATION_OPS: dict[str | None, Op] = {"relu": RELU, "tanh": TANH, "sigmoid": SIGMOID}
+NEURONS.update({name: NeuronOp(name) for name in (None, "relu", "tanh", "sigmoid")})
+
+
+# ---------------------------------------------------------------------- backward, rarer paths
+# Hooks, and gradients that are Values, make backward look at the leaves too, which it
+# otherwise never visits; create_graph recomputes each node's local derivatives as Values;
+# gradients() is backward for `grad` and friends.
+
+
+class Hook:
+    """What `Value.register_hook` returns: ``remove()`` takes the hook off."""
+
+    def __init__(self, value: Value, hook: Callable) -> None:
+        self._value, self._hook = value, hook
+
+    def remove(self) -> None:
+        """Take the hook off (doing it twice is harmless)."""
+        op = self._value._op
+        if op is not None and self._hook in op.hooks:
+            self._value._op = op.with_hooks(tuple(h for h in op.hooks if h is not self._hook))
 
 
 def _leaf_parents(order: list[Value]) -> Iterable[Value]:
@@ -728,36 +859,6 @@ def _check_unchanged(node: Value, local: Sequence) -> None:
 # ---------------------------------------------------------------------- custom primitives
 
 
-class Op:
-    """A primitive operation: its name (shown in drawings), its function on floats and its rule.
-
-    The rule takes the inputs and the output, ``rule(*inputs, out)``, and returns the local
-    derivative d out / d input for each input (None where no gradient flows). It is written
-    with operations that work on floats and on Values alike, so the same rule serves
-    ``backward()`` and ``backward(create_graph=True)``.
-    """
-
-    __slots__ = ("name", "fn", "rule", "hooks")
-
-    def __init__(self, name: str, fn: Callable | None, rule: Callable | None = None, hooks: tuple = ()) -> None:
-        self.name, self.fn, self.rule, self.hooks = name, fn, rule, hooks
-
-    def with_hooks(self, hooks: tuple) -> Op:
-        """A copy of this op carrying `hooks` (each node with hooks gets its own copy)."""
-        twin = type(self).__new__(type(self))
-        for slot in _op_slots(type(self)):
-            setattr(twin, slot, getattr(self, slot))
-        twin.hooks = hooks
-        return twin
-
-    def __repr__(self) -> str:
-        return f"Op({self.name!r})"
-
-
-def _op_slots(cls: type) -> list[str]:
-    return [s for c in cls.__mro__ for s in getattr(c, "__slots__", ())]
-
-
 def primitive(derivatives: Callable) -> Callable[[Callable], Callable[..., Value]]:
     """Make a function on floats into an op of its own, with your derivative rule.
 
@@ -786,10 +887,10 @@ def primitive(derivatives: Callable) -> Callable[[Callable], Callable[..., Value
 
         @functools.wraps(fn)
         def apply(*inputs: Value | Number) -> Value:
-            other = _foreign(inputs)
-            if other is not None:  # e.g. dual numbers in forward mode
-                return other.apply(op, inputs)
-            return _apply(op, inputs)
+            try:
+                return _apply(op, inputs)
+            except _OtherKind as other:  # e.g. dual numbers: they do the op themselves
+                return other.kind.apply(op, other.values)
 
         apply.op = op  # type: ignore[attr-defined]
         return apply
@@ -819,153 +920,84 @@ def _checked_rule(name: str, rule: Callable) -> Callable:
     return checked
 
 
-def _foreign(inputs: Iterable) -> Any:
-    """An input of another kind that handles ops itself (a dual number in forward mode)."""
-    for v in inputs:
-        if v.__class__ is not Value and hasattr(v, "apply") and hasattr(v, "tangent"):
-            return v
-    return None
+# ---------------------------------------------------------------------- grad mode, per thread
+# The threads that are inside `no_grad` (as PyTorch, the mode belongs to a thread). Ops check
+# the set only when it is not empty, so the common case costs one test.
+_threads_without_grad: set[int] = set()
 
 
-# ---------------------------------------------------------------------- the rules
-#
-# One line per primitive: its function on floats, and its rule, rule(inputs..., out), the
-# local derivative of out with respect to each input. x, y are the inputs and out the output.
-# Rules use operations that work on floats *and* on Values (arithmetic, comparisons, and the
-# float-or-Value helpers _exp, _log, _sin, _cos below), so the same line serves backward()
-# (floats, computed once in the forward pass) and backward(create_graph=True) (Values, so the
-# gradient can be differentiated again). None: no gradient flows back (a flat region).
+class _GradMode:
+    """A context manager and decorator that turns recording on or off in the current thread."""
+
+    _enabled = True
+    _saved: dict[int, list[bool]]
+
+    def __new__(cls, fn: Callable | None = None):
+        mode = super().__new__(cls)
+        mode._saved = {}
+        return mode if fn is None else mode(fn)  # `@no_grad` without parentheses
+
+    def __enter__(self) -> None:
+        me = get_ident()
+        self._saved.setdefault(me, []).append(me in _threads_without_grad)
+        if self._enabled:
+            _threads_without_grad.discard(me)
+        else:
+            _threads_without_grad.add(me)
+
+    def __exit__(self, *exc: object) -> None:
+        me = get_ident()
+        saved = self._saved[me]
+        if saved.pop():
+            _threads_without_grad.add(me)
+        else:
+            _threads_without_grad.discard(me)
+        if not saved:
+            del self._saved[me]
+
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapped(*args, **kwargs):
+            with type(self)():
+                return fn(*args, **kwargs)
+
+        return wrapped
 
 
-def _d_pow(x, y, out):
-    # d/dx x**y = y * x**(y-1); d/dy x**y = out * log(x), which exists for x > 0 only.
-    dx = None if y == 0 else y * _pow(x, y - 1)  # x**0 is flat: nothing flows, even inf
-    if x > 0:
-        dy = out * _log(x)
-    elif x == 0:
-        dy = 0.0  # 0**y is 0 for every y > 0 (1 at y = 0): the slope in y is 0, as PyTorch
-    else:
-        dy = math.nan  # a negative base: x**y is real only at integer y
-    return dx, dy
+class no_grad(_GradMode):
+    """Compute values without recording a graph, in this thread: for evaluation and updates.
 
-
-def _d_logsumexp(*args):
-    # d/dx[i] log(sum(e**x)) = e**(x[i] - out): the softmax, never overflowing.
-    *xs, out = args
-    return tuple([_exp(x - out) for x in xs])
-
-
-# fmt: off
-#        name          function on floats   rule(inputs..., out): d out / d each input
-ADD        = Op("+",        operator.add,   lambda x, y, out: (1.0, 1.0))
-MUL        = Op("*",        operator.mul,   lambda x, y, out: (y, x))
-DIV        = Op("/",        lambda x, y: _float_div(x, y),
-                                            lambda x, y, out: (1 / y, -out / y))  # -x/y**2, sure not to overflow
-POW        = Op("**",       lambda x, y: _float_pow(x, y), _d_pow)
-EXP        = Op("exp",      lambda x: _float_exp(x),  lambda x, out: (out,))
-LOG        = Op("log",      lambda x: _float_log(x),  lambda x, out: (1 / x,))
-TANH       = Op("tanh",     math.tanh,      lambda x, out: (1 - out * out,))
-SIGMOID    = Op("sigmoid",  lambda x: _float_sigmoid(x), lambda x, out: (out * (1 - out),))
-SOFTPLUS   = Op("softplus", lambda x: _float_softplus(x), lambda x, out: (1 - _exp(-out),))  # sigmoid(x)
-RELU       = Op("relu",     lambda x: 0.0 if x <= 0 else x,  # relu(nan) is nan
-                                            lambda x, out: (None if out <= 0 else 1.0,))  # flat below 0
-LEAKY_RELU = Op("leaky_relu", lambda x, s: x if x > 0 else s * x,
-                                            lambda x, s, out: (1.0, 0.0) if x > 0 else (s, x))
-ABS        = Op("abs",      abs,            lambda x, out: (1.0 if x > 0 else -1.0 if x < 0 else 0.0,))
-SIN        = Op("sin",      lambda x: _float_trig(math.sin, x), lambda x, out: (_cos(x),))
-COS        = Op("cos",      lambda x: _float_trig(math.cos, x), lambda x, out: (-_sin(x),))
-SUM        = Op("sum",      lambda *xs: sum(xs),
-                                            lambda *xs_out: (1.0,) * (len(xs_out) - 1))
-LOGSUMEXP  = Op("logsumexp", lambda *xs: _float_logsumexp(xs), _d_logsumexp)
-# fmt: on
-
-# Not an op: the mark of a value computed under no_grad (it has no inputs and no rule).
-NOT_RECORDED = Op("", None)
-
-
-# ---------------------------------------------------------------------- a neuron in one node
-#
-# A speed-up, not a new idea: act(w · x + b) as ONE node with 2n + 1 inputs instead of n `*`
-# nodes, n `+` nodes and an activation node. Its local derivatives follow from the chain rule
-# inside the node: d out / d w[i] = act'(z) * x[i], d out / d x[i] = act'(z) * w[i],
-# d out / d b = act'(z), with act'(z) taken from the activation's own rule above.
-
-NEURONS: dict[str | None, Op] = {}
-
-
-def neuron(w: Sequence[Value | Number], x: Sequence[Value | Number], b: Value | Number | None,
-           activation: str | None = None) -> Value:
-    """act(w · x + b) as one node, for inputs that are all Values (`Value.dot` takes numbers too).
-
-    `nn.Neuron` calls it; activation: None, 'relu', 'tanh' or 'sigmoid'.
+    Works as ``with no_grad():``, as ``@no_grad()`` and as ``@no_grad``. Other threads keep
+    recording.
 
     Example:
-        >>> neuron([Value(2.0)], [Value(3.0)], Value(-1.0), "relu").data
-        5.0
+        >>> w = Value(2.0)
+        >>> with no_grad():
+        ...     y = w * 3
+        >>> y.data, y.parents
+        (6.0, ())
     """
-    op = NEURONS[activation]
-    act = op.act  # the activation's own Op (None: a plain dot product)
-    inputs = (*w, *x) if b is None else (*w, *x, b)
-    wd = list(map(_data_of, w))
-    xd = list(map(_data_of, x))
-    z = sum(map(operator.mul, wd, xd))
-    if b is not None:
-        z += b.data
-    if act is None:
-        out, s = z, 1.0
-    else:
-        out = act.fn(z)
-        s = act.rule(z, out)[0]  # act'(z), from the activation's rule
-    if s is None:  # a flat region (a relu below 0): nothing flows back to any input
-        local = None
-    elif s == 1.0:
-        local = (*xd, *wd, 1.0) if b is not None else (*xd, *wd)
-    else:
-        local = tuple([s * v for v in xd] + [s * v for v in wd] + ([s] if b is not None else []))
-    return _node(op, out, inputs, None, local, None)
+
+    _enabled = False
 
 
-_data_of = operator.attrgetter("data")
+class enable_grad(_GradMode):
+    """Record graphs again inside a `no_grad` block (this thread only).
+
+    Example:
+        >>> with no_grad():
+        ...     with enable_grad():
+        ...         y = Value(2.0) * 3
+        >>> y.op
+        '*'
+    """
+
+    _enabled = True
 
 
-class NeuronOp(Op):
-    """The op of a neuron node: act(w · x + b) with act one of the activations' Ops (or none)."""
-
-    __slots__ = ("activation", "act")
-
-    def __init__(self, activation: str | None) -> None:
-        act = _ACTIVATION_OPS.get(activation)
-        super().__init__("dot" if act is None else f"{activation}(w·x+b)", self._forward, self._rule)
-        self.activation, self.act = activation, act
-
-    def slope(self, z, out):
-        """act'(z), from the activation's own rule (None where it is flat; 1 for a plain dot)."""
-        return 1.0 if self.act is None else self.act.rule(z, out)[0]
-
-    def _forward(self, *inputs: float) -> float:
-        n = len(inputs) // 2
-        z = sum(map(operator.mul, inputs[:n], inputs[n : 2 * n])) + sum(inputs[2 * n :])
-        return z if self.act is None else self.act.fn(z)
-
-    def _rule(self, *args):
-        # d out / d w[i] = act'(z) x[i], d out / d x[i] = act'(z) w[i], d out / d b = act'(z)
-        *inputs, out = args
-        n = len(inputs) // 2
-        w, x, b = inputs[:n], inputs[n : 2 * n], inputs[2 * n :]
-        s = 1.0 if self.act is None else self.slope(_dot_of(w, x) + (b[0] if b else 0.0), out)
-        if s is None:
-            return (None,) * len(inputs)
-        return (*[s * v for v in x], *[s * v for v in w], *([s] if b else []))
-
-
-def _dot_of(w, x):
-    if any(v.__class__ is Value for v in (*w, *x)):
-        return neuron(w, x, None, None)
-    return sum(map(operator.mul, w, x))
-
-
-_ACTIVATION_OPS = {"relu": RELU, "tanh": TANH, "sigmoid": SIGMOID}
-NEURONS.update({name: NeuronOp(name) for name in (None, "relu", "tanh", "sigmoid")})
+def is_grad_enabled() -> bool:
+    """True when operations in this thread record the graph (the default)."""
+    return get_ident() not in _threads_without_grad
 
 
 # ---------------------------------------------------------------------- numeric helpers
@@ -1013,7 +1045,7 @@ def _ieee_div(x: float, y: float) -> float:
 def _float_pow(x: float, y: float) -> float:
     if x == 0 and y < 0:
         return _domain_error(f"pow: 0 cannot be raised to a negative power ({x!r} ** {y!r})", lambda: _ieee_pow(x, y))
-    if x < 0 and math.isfinite(y) and not y.is_integer():
+    if -math.inf < x < 0 and math.isfinite(y) and not y.is_integer():
         return _domain_error(f"pow: negative base with a non-integer exponent ({x!r} ** {y!r})", lambda: math.nan)
     return _ieee_pow(x, y)
 
@@ -1083,6 +1115,10 @@ def _log(v):
     return v.log() if v.__class__ is Value else _float_log(v)
 
 
+def _sigmoid(v):
+    return v.sigmoid() if v.__class__ is Value else _float_sigmoid(v)
+
+
 def _sin(v):
     return v.sin() if v.__class__ is Value else _float_trig(math.sin, v)
 
@@ -1128,15 +1164,29 @@ def _inputs(op: str, values: Iterable) -> tuple:
     """The inputs of a many-input op: Values stay, numbers become floats, anything else fails."""
     if isinstance(values, (Value, str, bytes)) or not isinstance(values, Iterable):
         raise TypeError(f"{op}: expected a list of Values or numbers, got {type(values).__name__}: {_short(values)}")
+    values = list(values)
     out = []
     for v in values:
         if v.__class__ is Value or v.__class__ is float:
             out.append(v)
         elif isinstance(v, numbers.Real):
             out.append(_number(op, v))
+        elif _is_other_kind(v):
+            raise _OtherKind(type(v), values)
         else:
             raise TypeError(f"{op}: expected a Value or a number, got {type(v).__name__}: {_short(v)}")
     return tuple(out)
+
+
+class _OtherKind(Exception):
+    """An input is another kind of number that does ops itself: a dual number in forward mode."""
+
+    def __init__(self, kind: Any, values: list) -> None:
+        self.kind, self.values = kind, values
+
+
+def _is_other_kind(v) -> bool:
+    return hasattr(v, "apply") and hasattr(v, "tangent")
 
 
 def _datas(values: Sequence) -> list[float]:

@@ -1,4 +1,5 @@
-"""Derivatives as functions, in the style of JAX: `grad`, `value_and_grad`, `hessian`, `gradcheck`.
+"""Derivatives as functions, in the style of JAX: `grad`, `value_and_grad`, `hessian`, `gradcheck`,
+`vjp`, `jacobian` and `hvp` (`jvp`, forward mode, is in `dual`).
 
 They are thin layers over the engine's backward pass. `grad(f)` is a new function that returns
 df/dx; because the gradient it computes is itself recorded as a graph when asked, `grad(grad(f))`
@@ -9,11 +10,11 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from .engine import Value, enable_grad, gradients, is_grad_enabled, no_grad
 
-__all__ = ["grad", "value_and_grad", "hessian", "gradcheck", "GradcheckError"]
+__all__ = ["grad", "value_and_grad", "hessian", "gradcheck", "GradcheckError", "vjp", "jacobian", "hvp"]
 
 
 def _as_input(arg) -> Value:
@@ -25,7 +26,7 @@ def _as_input(arg) -> Value:
     if isinstance(arg, Value):
         return arg + 0.0  # a node of our own in front of the caller's Value
     if isinstance(arg, numbers.Real):
-        return Value(arg)
+        return Value(float(arg))
     raise TypeError(f"grad: arguments to differentiate must be numbers or Values, got {type(arg).__name__}: {arg!r}")
 
 
@@ -182,3 +183,91 @@ def _compare(what: str, analytic: float, numeric: float, atol: float, rtol: floa
         raise GradcheckError(
             f"gradcheck: {what} at {at}: backward gives {analytic!r}, central differences give {numeric!r}"
         )
+
+
+# ---------------------------------------------------------------------- vjp, jacobian, hvp
+
+
+def vjp(f: Callable[..., Value | Sequence[Value]], *primals: float) -> tuple:
+    """f's value at `primals`, and a function that pulls an output cotangent back to the inputs.
+
+    ``out, pullback = vjp(f, *x)``; ``pullback(c)`` returns ``c @ J(x)`` (one number per
+    input), J being f's Jacobian: reverse mode, one backward pass per call. For a function
+    returning a list of Values, ``c`` is a list of the same length.
+
+    Example:
+        >>> out, pullback = vjp(lambda x, y: [x * y, x + y], 2.0, 3.0)
+        >>> out, pullback([1.0, 0.0]), pullback([0.0, 1.0])
+        ([6.0, 5.0], (3.0, 2.0), (1.0, 1.0))
+    """
+    inputs = [_as_input(x) for x in primals]
+    with enable_grad():
+        out = f(*inputs)
+    outs: list[Any] = list(out) if isinstance(out, (list, tuple)) else [out]
+    for o in outs:
+        if not isinstance(o, (Value, numbers.Real)):
+            raise TypeError(f"vjp: the function must return a Value or a list of Values, got {type(o).__name__}")
+
+    def pullback(cotangent) -> tuple:
+        cs = list(cotangent) if isinstance(out, (list, tuple)) else [cotangent]
+        if len(cs) != len(outs):
+            raise ValueError(f"vjp: {len(outs)} outputs but a cotangent of {len(cs)}")
+        total = Value.dot([o if isinstance(o, Value) else Value(float(o)) for o in outs], cs)
+        return tuple(_plain(g) for g in gradients(total, inputs))
+
+    values = [_plain(o) for o in outs]
+    return (values if isinstance(out, (list, tuple)) else values[0]), pullback
+
+
+def jacobian(f: Callable[..., Value | Sequence[Value]]) -> Callable[..., list]:
+    """The matrix of first derivatives of f: ``jacobian(f)(*x)[i][j]`` is d out[i] / d x[j].
+
+    For a function returning one Value the result is its gradient, a list. The mode is chosen
+    by shape, as each pass gives a whole line of the matrix: forward mode (`jvp`, one column
+    per input) when there are no more inputs than outputs, reverse mode (`vjp`, one row per
+    output) when there are more inputs than outputs.
+
+    Example:
+        >>> jacobian(lambda x, y: [x * y, x + y, x])(2.0, 3.0)
+        [[3.0, 2.0], [1.0, 1.0], [1.0, 0.0]]
+    """
+    from .dual import jvp  # forward mode lives in its own module
+
+    def wrapped(*args):
+        n = len(args)
+        out, pullback = vjp(f, *args)
+        single = not isinstance(out, list)
+        m = 1 if single else len(out)
+        if n <= m:  # forward mode: one pass per input gives a column
+            columns = []
+            for j in range(n):
+                _, tangent = jvp(f, args, [1.0 if k == j else 0.0 for k in range(n)])
+                columns.append([tangent] if single else tangent)
+            rows = [[columns[j][i] for j in range(n)] for i in range(m)]
+        else:  # reverse mode: one pass per output gives a row
+            rows = [list(pullback(1.0 if single else [1.0 if k == i else 0.0 for k in range(m)])) for i in range(m)]
+        return rows[0] if single else rows
+
+    return wrapped
+
+
+def hvp(f: Callable[..., Value], primals: Sequence[float], vector: Sequence[float]) -> list[float]:
+    """The Hessian of f at `primals` times `vector`, without forming the Hessian.
+
+    It is the gradient of ``grad(f) · vector``: reverse mode over reverse mode, through
+    ``create_graph`` (two backward passes, whatever the number of inputs).
+
+    Example:
+        >>> hvp(lambda x, y: x * x * y, [1.0, 2.0], [1.0, 0.0])  # H = [[2y, 2x], [2x, 0]]
+        [4.0, 2.0]
+    """
+    primals, vector = list(primals), list(vector)
+    if len(primals) != len(vector):
+        raise ValueError(f"hvp: {len(primals)} primals but a vector of {len(vector)}")
+    everything = tuple(range(len(primals)))
+    first = grad(f, argnums=everything)
+
+    def directional(*x):
+        return Value.dot(list(first(*x)), vector)
+
+    return list(grad(directional, argnums=everything)(*primals))

@@ -259,7 +259,12 @@ class Layer(Module):
 
     def _fire(self, x: list[Value]) -> list[Value]:
         """The layer on inputs that are already Values (checked by the caller)."""
-        return [n._fire(x) if n.fused else n(x) for n in self.neurons]
+        if not self.neurons[0].fused:
+            return [n(x) for n in self.neurons]
+        xd = [v.data for v in x]  # read once for every neuron of the layer
+        act, after = _FUSED[self.activation]
+        outs = [neuron(n.w, x, n.b, act, xd) for n in self.neurons]
+        return outs if after is None else [after(o) for o in outs]
 
     def parameters(self) -> list[Value]:
         return [p for n in self.neurons for p in n.parameters()]

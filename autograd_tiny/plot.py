@@ -16,10 +16,15 @@ Example:
     (50, True)
     >>> fig = plot_decision_boundary(model, X, y, "boundary.png")  # doctest: +SKIP
     >>> fig = plot_loss({"lr = 0.01": [1.0, 0.9], "lr = 0.3": [1.0, 0.2]}, log=True)  # doctest: +SKIP
+
+One colour scheme runs through every picture: class k (and the k-th curve) is drawn in
+``CLASS_COLORS[k]``: blue, orange, green, red, purple, brown. Legends sit outside the plotting
+area, so they never cover a point or a curve.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from numbers import Real
 from typing import Any, Callable, Mapping, Sequence
@@ -27,15 +32,19 @@ from typing import Any, Callable, Mapping, Sequence
 from ._files import atomic_path
 from .engine import Value, no_grad
 
-__all__ = ["label_of", "predict", "plot_loss", "plot_decision_boundary", "INSTALL_HINT"]
+__all__ = ["label_of", "predict", "plot_points", "plot_loss", "plot_decision_boundary", "CLASS_COLORS",
+           "INSTALL_HINT"]
 
 INSTALL_HINT = "pip install 'autograd_tiny[plot]'"
 
-# class colours: light for the regions, strong for the points
-_LIGHT = ["#a6cee3", "#fdbf6f", "#b2df8a", "#fb9a99", "#cab2d6", "#ffff99"]
-_STRONG = ["#1f78b4", "#ff7f00", "#33a02c", "#e31a1c", "#6a3d9a", "#b15928"]
+# Class k's colour, strong for points and curves (ColorBrewer's "Paired", dark half), and light for its region.
+CLASS_COLORS = ("#1f78b4", "#ff7f00", "#33a02c", "#e31a1c", "#6a3d9a", "#b15928")
+_LIGHT = ("#a6cee3", "#fdbf6f", "#b2df8a", "#fb9a99", "#cab2d6", "#ffff99")
 # a binary model's score: class 0's colour below the threshold, white on it, class 1's above
-_SCORE = ["#5e9fd0", "#ffffff", "#ffa64d"]
+_SCORE = ("#5e9fd0", "#ffffff", "#ffa64d")
+_BOUNDARY = "#333333"  # the decision boundary, and its mark on the colour bar
+# A loss curve drawn on a log scale by default when it spans this factor (two decades) or more.
+LOG_SPAN = 100.0
 
 
 def _need_matplotlib() -> None:
@@ -98,8 +107,44 @@ def predict(model: Callable, X: Sequence[Sequence[float]], threshold: float = 0.
         return [label_of(model(x), threshold) for x in X]
 
 
+def plot_points(X: Sequence[Sequence[float]], y: Sequence[int], path: str | os.PathLike | None = None, *,
+                title: str | None = None, ax: Any = None):
+    """Two-dimensional labelled points, class k in ``CLASS_COLORS[k]`` (the colours of every other picture).
+
+    Args:
+        X, y: the points and their int labels.
+        path: where to write the PNG (None: only return the figure).
+        title: the Axes' title (None: none).
+        ax: an Axes to draw into; None makes a new figure.
+
+    Returns:
+        The matplotlib Figure (the one holding `ax`, when given).
+
+    Example:
+        >>> from autograd_tiny.data import moons
+        >>> X, y = moons(100, seed=0)
+        >>> fig = plot_points(X, y, title="moons: 100 points")  # doctest: +SKIP
+    """
+    _check_points(X, y, "X, y", empty=False, caller="plot_points")
+    if ax is None:
+        ax = _figure(figsize=(5.0, 4.0), layout="constrained").add_subplot()
+    _scatter(ax, X, y, "o", 20)
+    from matplotlib.lines import Line2D
+
+    classes = sorted(set(y))
+    _legend_below(ax, [Line2D([], [], marker="o", linestyle="", color=CLASS_COLORS[c % len(CLASS_COLORS)],
+                              markeredgecolor="black", markeredgewidth=0.5, label=f"class {c}") for c in classes],
+                  ncols=min(len(classes), 6))
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    if title:
+        ax.set_title(title)
+    return _finish(ax.figure, path)
+
+
 def plot_loss(history: Sequence[float] | Mapping[str, Sequence[float]], path: str | os.PathLike | None = None,
-              title: str | None = "training", *, log: bool = False, overlay: bool = True, ax: Any = None):
+              title: str | None = "training", *, log: bool | None = None, overlay: bool = True, ax: Any = None):
     """Loss curves by step: one, or several named ones overlaid or side by side.
 
     A plain list is one curve called "loss". In a mapping every entry is a curve (say one per
@@ -111,8 +156,9 @@ def plot_loss(history: Sequence[float] | Mapping[str, Sequence[float]], path: st
             or ``{"lr = 0.01": [...], "lr = 0.3": [...]}``.
         path: where to write the PNG (None: only return the figure).
         title: the title (of the whole figure when side by side; None: none).
-        log: a logarithmic loss axis (steps whose loss is <= 0 are not drawn).
-        overlay: True draws every curve on one Axes with a legend; False gives each curve its own
+        log: a logarithmic loss axis (steps whose loss is <= 0 are not drawn); None (the default)
+            chooses it when the losses are all positive and span `LOG_SPAN` (two decades) or more.
+        overlay: True draws every curve on one Axes, with a legend below it; False gives each curve its own
             panel, side by side, sharing the step axis and the loss axis so heights compare.
         ax: an Axes to draw into (with ``overlay=False``, a sequence of Axes, one per curve);
             None makes a new figure.
@@ -125,6 +171,8 @@ def plot_loss(history: Sequence[float] | Mapping[str, Sequence[float]], path: st
         >>> fig = plot_loss(runs, log=True, overlay=False)  # doctest: +SKIP
     """
     curves = _curves(history)
+    if log is None:
+        log = _spans_decades([v for name, values in curves.items() if "accuracy" not in name for v in values])
     _need_matplotlib()
     if overlay:
         if ax is None:
@@ -185,10 +233,34 @@ def _curves(history) -> dict[str, list[float]]:
     return curves
 
 
+def _spans_decades(losses: list[float]) -> bool:
+    """Whether finite, positive losses range over `LOG_SPAN` or more (a log scale shows them better)."""
+    finite = [v for v in losses if math.isfinite(v)]
+    return bool(finite) and min(finite) > 0 and max(finite) >= LOG_SPAN * min(finite)
+
+
 def _line(ax, values: list[float], i: int, name: str) -> list:
     """One curve, in the i-th colour; dots on short runs, so a run stopped after a few steps shows."""
     marker = {"marker": "o", "markersize": 3} if len(values) <= 20 else {}
-    return ax.plot(range(1, len(values) + 1), values, color=_STRONG[i % len(_STRONG)], label=name, **marker)
+    return ax.plot(range(1, len(values) + 1), values, color=CLASS_COLORS[i % len(CLASS_COLORS)], label=name, **marker)
+
+
+def _legend_below(ax, handles: list, ncols: int):
+    """A legend under the Axes' tick labels and x label, so it never covers what the Axes shows."""
+    import matplotlib as mpl
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.transforms import ScaledTranslation
+
+    rc = mpl.rcParams
+
+    def line(size) -> float:  # the height of a line of text, in points
+        return 1.2 * FontProperties(size=size).get_size_in_points()
+
+    below = (rc["xtick.major.size"] + rc["xtick.major.pad"] + line(rc["xtick.labelsize"])
+             + rc["axes.labelpad"] + line(rc["axes.labelsize"]) + 2.0)
+    under_the_label = ax.transAxes + ScaledTranslation(0, -below / 72, ax.figure.dpi_scale_trans)
+    return ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=under_the_label,
+                     ncols=ncols, fontsize="small", frameon=False, borderaxespad=0.0)
 
 
 def _overlay(ax, curves: dict[str, list[float]], log: bool) -> None:
@@ -209,8 +281,8 @@ def _overlay(ax, curves: dict[str, list[float]], log: bool) -> None:
             handles[-1].set_alpha(0.7)
         else:
             handles += _line(ax, values, i, name)
-    if len(handles) > 1:  # "best" cannot see the twin's lines; a falling loss and a rising accuracy leave the middle free
-        ax.legend(handles=handles, loc="center right" if right else "best")
+    if len(handles) > 1:
+        _legend_below(ax, handles, ncols=min(len(handles), 3))
 
 
 def plot_decision_boundary(model: Callable, X: Sequence[Sequence[float]], y: Sequence[int],
@@ -223,9 +295,11 @@ def plot_decision_boundary(model: Callable, X: Sequence[Sequence[float]], y: Seq
     The model is evaluated (under `no_grad`) on a `resolution` x `resolution` grid that covers
     the points with a margin. One output (a score): the shading is the score itself, in class 0's
     colour below `threshold`, white on it, class 1's colour above, and the boundary is the line
-    where the score equals `threshold`. Several outputs (logits): each class's region, where its
-    logit beats every other, is shaded in its colour and outlined; both lines are traced by
-    interpolating the scores between grid points, so they are smooth at a modest resolution.
+    where the score equals `threshold`; a colour bar beside the plot reads the score, with the
+    threshold marked. Several outputs (logits): each class's region, where its logit beats every
+    other, is shaded in its colour and outlined, and the colour bar names the classes. Both lines
+    are traced by interpolating the scores between grid points, so they are smooth at a modest
+    resolution. The axes are labelled x1 and x2; the key to the markers sits below the plot.
 
     Args:
         model: any callable from ``[x1, x2]`` to a Value (a score) or a list of Values (logits).
@@ -260,8 +334,8 @@ def plot_decision_boundary(model: Callable, X: Sequence[Sequence[float]], y: Seq
         outputs = [model([a, b]) for b in gy.tolist() for a in gx.tolist()]
     scores = _scores(outputs).reshape(resolution, resolution, -1)  # [row (y), column (x), output]
     if ax is None:
-        height = min(max(6.0 * (y1 - y0) / (x1 - x0), 2.5), 9.0)  # equal scales on both axes
-        ax = _figure(figsize=(6.0, height + 0.5), layout="constrained").add_subplot()
+        height = min(max(5.2 * (y1 - y0) / (x1 - x0), 2.5), 9.0)  # equal scales on both axes
+        ax = _figure(figsize=(6.4, height + (1.2 if X_test else 0.9)), layout="constrained").add_subplot()
     # image pixels are centred on the grid points
     dx, dy = (x1 - x0) / (resolution - 1) / 2, (y1 - y0) / (resolution - 1) / 2
     extent = (x0 - dx, x1 + dx, y0 - dy, y1 + dy)
@@ -274,25 +348,25 @@ def plot_decision_boundary(model: Callable, X: Sequence[Sequence[float]], y: Seq
         from matplotlib.lines import Line2D
 
         _scatter(ax, X_test, y_test, "^", 34)
-        ax.legend(handles=[Line2D([], [], marker=m, linestyle="", color="#bbbbbb", markeredgecolor="black",
+        _legend_below(ax, [Line2D([], [], marker=m, linestyle="", color="#bbbbbb", markeredgecolor="black",
                                   markeredgewidth=0.5, label=name)
-                           for m, name in (("o", "training points"), ("^", "test points"))],
-                  loc="best", fontsize="small", framealpha=0.8)
+                           for m, name in (("o", "training points"), ("^", "test points"))], ncols=2)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal")
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
     if title:
         ax.set_title(title)
     return _finish(ax.figure, path)
 
 
-def _check_points(X, y, names: str, empty: bool) -> None:
+def _check_points(X, y, names: str, empty: bool, caller: str = "plot_decision_boundary") -> None:
     if len(X) != len(y) or (not X and not empty):
         least = "" if empty else " (at least one)"
-        raise ValueError(f"plot_decision_boundary: need as many labels as points{least}, "
-                         f"got {len(X)} and {len(y)} in {names}")
+        raise ValueError(f"{caller}: need as many labels as points{least}, got {len(X)} and {len(y)} in {names}")
     if any(len(x) != 2 for x in X):
-        raise ValueError(f"plot_decision_boundary: the points must be two-dimensional ({names})")
+        raise ValueError(f"{caller}: the points must be two-dimensional ({names})")
 
 
 def _scores(outputs: list):
@@ -312,6 +386,11 @@ def _scores(outputs: list):
     return np.array(rows, dtype=float)
 
 
+def _colour_bar(ax, mappable, **kwargs):
+    """A colour bar just right of the Axes, as tall as the plot itself (also when its aspect is fixed)."""
+    return ax.figure.colorbar(mappable, cax=ax.inset_axes([1.03, 0.0, 0.04, 1.0]), **kwargs)
+
+
 def _shade_score(ax, gx, gy, score, threshold: float, extent) -> None:
     """A binary model: the score in a diverging colour map centred on `threshold`, its level line drawn."""
     import numpy as np
@@ -321,9 +400,11 @@ def _shade_score(ax, gx, gy, score, threshold: float, extent) -> None:
     spread = float(np.percentile(np.abs(score - threshold), 90)) or 1.0
     norm = TwoSlopeNorm(vcenter=threshold, vmin=threshold - spread, vmax=threshold + spread)
     cmap = LinearSegmentedColormap.from_list("score", _SCORE, N=32)  # smooth to the eye; a PNG 40% smaller than 256
-    ax.imshow(score, origin="lower", extent=extent, cmap=cmap, norm=norm, interpolation="bilinear")
+    image = ax.imshow(score, origin="lower", extent=extent, cmap=cmap, norm=norm, interpolation="bilinear")
     if score.min() < threshold < score.max():
-        ax.contour(gx, gy, score, levels=[threshold], colors="#333333", linewidths=1.6)
+        ax.contour(gx, gy, score, levels=[threshold], colors=_BOUNDARY, linewidths=1.6)
+    bar = _colour_bar(ax, image, extend="both", label=f"model score (class 1 above {threshold:g})")
+    bar.ax.axhline(threshold, color=_BOUNDARY, linewidth=1.6)
 
 
 def _shade_classes(ax, gx, gy, scores, extent) -> None:
@@ -334,18 +415,19 @@ def _shade_classes(ax, gx, gy, scores, extent) -> None:
     k = scores.shape[2]
     light = ListedColormap([_LIGHT[c % len(_LIGHT)] for c in range(k)])
     # the argmax, one flat colour per grid cell, shows only in slivers where three regions meet
-    ax.imshow(scores.argmax(axis=2), origin="lower", extent=extent, cmap=light,
-              norm=BoundaryNorm([c - 0.5 for c in range(k + 1)], k), interpolation="nearest")
+    image = ax.imshow(scores.argmax(axis=2), origin="lower", extent=extent, cmap=light,
+                      norm=BoundaryNorm([c - 0.5 for c in range(k + 1)], k), interpolation="nearest")
     for c in range(k):
         margin = scores[:, :, c] - np.delete(scores, c, axis=2).max(axis=2)
         if margin.max() > 0:
             ax.contourf(gx, gy, margin, levels=[0.0, margin.max() + 1.0], colors=[_LIGHT[c % len(_LIGHT)]])
             if margin.min() < 0:
-                ax.contour(gx, gy, margin, levels=[0.0], colors="#333333", linewidths=1.0)
+                ax.contour(gx, gy, margin, levels=[0.0], colors=_BOUNDARY, linewidths=1.0)
+    _colour_bar(ax, image, ticks=range(k), label="the class whose score is highest")
 
 
 def _scatter(ax, X, y, marker: str, size: float) -> None:
-    ax.scatter([p[0] for p in X], [p[1] for p in X], c=[_STRONG[c % len(_STRONG)] for c in y], marker=marker,
+    ax.scatter([p[0] for p in X], [p[1] for p in X], c=[CLASS_COLORS[c % len(CLASS_COLORS)] for c in y], marker=marker,
                s=size, edgecolors="black", linewidths=0.5, zorder=3)
 
 

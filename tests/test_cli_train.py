@@ -7,6 +7,7 @@ import re
 import struct
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -112,7 +113,7 @@ def test_python_m_autograd_tiny_train_in_a_subprocess(tmp_path):
 
 
 def test_no_arguments_runs_the_moons_demo(tmp_path, capsys, monkeypatch):
-    """With no arguments: micrograd's moons demo, >= 97% held out, outputs in a folder it names."""
+    """With no arguments: micrograd's recipe on 200 moons points, >= 97% held out, outputs in a folder it names."""
     monkeypatch.chdir(tmp_path)
     assert main([]) == 0
     stdout = capsys.readouterr().out
@@ -121,6 +122,8 @@ def test_no_arguments_runs_the_moons_demo(tmp_path, capsys, monkeypatch):
     run = json.loads((tmp_path / folder / "run.json").read_text())
     assert (run["loss"], run["optimizer"], run["lr"], run["schedule"], run["steps"], run["l2"]) == (
         "hinge", "sgd", 1.0, "linear", 100, 1e-4)
+    assert (run["samples"], run["hidden"], run["init"], run["train_points"], run["test_points"]) == (
+        200, [16, 16], "kaiming", 150, 50)  # what the README and docs/make_training_pictures.py say
     check_run(tmp_path / folder, stdout, "moons", samples=200, seed=0)
     assert run["test_accuracy"] >= 0.97 and run["train_accuracy"] >= 0.97
 
@@ -212,6 +215,125 @@ def test_divergence_is_a_one_line_error_and_leaves_no_folder(tmp_path, capsys, m
     assert not out.exists()
 
 
+@pytest.mark.parametrize("options", [
+    ["--lr", "100"],  # the loss explodes, to 1e56 if let run
+    ["--lr", "1.7e308", "--optimizer", "adam"],  # the weights overflow
+    ["--lr", "1e300", "--loss", "mse"],
+    ["--loss", "mse", "--lr", "20", "--schedule", "constant"],
+])
+def test_a_diverging_run_stops_with_the_learning_rate_named(tmp_path, options):
+    """A run whose loss or weights blow up exits 2 with one line blaming --lr, and leaves no folder."""
+    out = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-m", "autograd_tiny", "train", *options, "--out", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    lr = float(options[options.index("--lr") + 1])
+    assert re.match(r"autograd-tiny: error: training diverged at step \d+: ", lines[0])
+    assert f"the learning rate is likely too large (--lr {lr:g}): try --lr {lr / 10:g}" in lines[0]
+    assert not out.exists()
+
+
+def test_a_loss_that_only_wobbles_is_not_divergence(tmp_path, capsys, monkeypatch):
+    """A run whose loss rises for a few steps, but never to 1e4 times its start, trains to the end."""
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    assert main(["train", *FAST, "--lr", "3", "--schedule", "constant", "--out", str(tmp_path / "r")]) == 0
+    history = json.loads((tmp_path / "r" / "run.json").read_text())["history"]["loss"]
+    assert len(history) == 12 and max(history) > history[0]  # it did go up, and that was fine
+
+
+@pytest.mark.parametrize("options, says", [
+    (["--samples", "2000000"], "--samples 2,000,000 is too large: at most 100,000"),
+    (["--hidden", "2000,2000"], "more than the limit of 10,000,000"),
+    (["--samples", "60000"], "45,000 training points is too large"),
+    (["--hidden", "20000"], "a layer of 20000 neurons is too large: at most 10,000"),
+    (["--hidden", "9" * 5000], "neurons is too large: at most 10,000"),
+    (["--hidden", ",".join(["1"] * 101)], "101 hidden layers is too many: at most 100"),
+    (["--steps", "1000001"], "--steps 1,000,001 is too large: at most 100,000"),
+    (["--steps", "9" * 5000], "is too large: at most 100,000"),
+    (["--seed", str(2**32)], "--seed 4,294,967,296 is too large: at most 4,294,967,295"),
+])
+def test_absurd_sizes_are_refused_at_once_with_the_limit(tmp_path, options, says):
+    """Sizes that would exhaust memory or time are refused before any work: exit 2, one line with the limit."""
+    out = tmp_path / "run"
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "autograd_tiny", "train", *options, "--out", str(out)],
+                          capture_output=True, text=True, timeout=60)
+    assert time.perf_counter() - started < 30  # refused up front: no data churned, no network built
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert says in lines[0] and len(lines[0]) < 400
+    assert not out.exists() and proc.stdout == ""
+
+
+def test_both_spellings_of_yin_yang_are_the_same_dataset(tmp_path, capsys):
+    """--data yin-yang (as the README writes it) and --data yin_yang run the same training."""
+    for spelling in ("yin-yang", "yin_yang", "Yin-Yang"):
+        assert main(["train", *FAST, "--data", spelling, "--out", str(tmp_path / spelling)]) == 0
+    runs = [json.loads((tmp_path / s / "run.json").read_text()) for s in ("yin-yang", "yin_yang", "Yin-Yang")]
+    assert {r["data"] for r in runs} == {"yin_yang"}
+    assert runs[0]["history"] == runs[1]["history"] == runs[2]["history"]
+    check_run(tmp_path / "yin-yang", capsys.readouterr().out.split("outputs in")[0], "yin_yang", 40, 0)
+
+
+def test_out_that_is_a_device_or_file_is_not_a_folder(tmp_path):
+    """--out /dev/null (or any file) says it is not a folder, in one line."""
+    proc = subprocess.run([sys.executable, "-m", "autograd_tiny", "train", "--out", os.devnull],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stderr.strip() == f"autograd-tiny: error: --out: {os.devnull!r} is not a folder"
+
+
+def interrupt_on(name: str, error: BaseException, monkeypatch) -> None:
+    """Make the output step `name` ('plot_loss', 'plot_decision_boundary' or 'save') fail with `error`."""
+    def fail(*args, **kwargs):
+        raise error
+
+    if name == "save":
+        monkeypatch.setattr(nn.Module, "save", fail)
+    else:
+        from autograd_tiny import plot
+
+        monkeypatch.setattr(plot, name, fail)
+
+
+def test_ctrl_c_while_writing_a_new_folder_removes_it(tmp_path, capsys, monkeypatch):
+    """Ctrl-C between two output files: exit 130, one line saying the unfinished folder was removed."""
+    interrupt_on("plot_decision_boundary", KeyboardInterrupt(), monkeypatch)
+    out = tmp_path / "new"
+    assert main(["train", *FAST, "--out", str(out)]) == 130
+    err = capsys.readouterr().err.strip()
+    assert err == f"autograd-tiny: interrupted; removed the unfinished {out}"
+    assert not out.exists()
+
+
+def test_ctrl_c_while_writing_into_an_existing_folder_says_what_is_there(tmp_path, capsys, monkeypatch):
+    """In a folder that was there before, an interrupted run leaves it, saying which files are new and which not."""
+    interrupt_on("plot_decision_boundary", KeyboardInterrupt(), monkeypatch)
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["train", *FAST, "--out", str(tmp_path)]) == 130
+    err = capsys.readouterr().err.strip()
+    assert err == (f"autograd-tiny: interrupted; {tmp_path} holds partial results "
+                   "(model.json, loss.png written; not decision_boundary.png, run.json)")
+    assert sorted(os.listdir(tmp_path)) == ["loss.png", "model.json", "notes.txt"]
+    check_png(tmp_path / "loss.png")
+    assert nn.load(tmp_path / "model.json").parameters()  # a complete model
+
+
+@pytest.mark.parametrize("step, error, says", [
+    ("save", OSError(28, "No space left on device"), "(No space left on device)"),
+    ("save", ValueError("save: parameter 3 is nan"), "(save: parameter 3 is nan)"),
+    ("plot_loss", OSError(13, "Permission denied"), "(Permission denied)"),
+])
+def test_a_failed_write_is_one_line_and_leaves_no_folder(tmp_path, capsys, monkeypatch, step, error, says):
+    """A model or picture that cannot be written is a one-line error naming the folder; the new folder goes."""
+    interrupt_on(step, error, monkeypatch)
+    out = tmp_path / "new"
+    assert main(["train", *FAST, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"autograd-tiny: error: cannot write the outputs to {str(out)!r} {says}")
+    assert len(err.splitlines()) == 1 and not out.exists()
+
+
 @pytest.mark.parametrize("options", [["--data", "nope"], ["--hidden", "a,b"], ["--out", os.devnull + "/x"]])
 def test_bad_option_in_a_subprocess(options):
     """Through `python -m autograd_tiny`, a bad option prints one line, no traceback, and exits non-zero."""
@@ -220,3 +342,21 @@ def test_bad_option_in_a_subprocess(options):
     assert proc.returncode != 0
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert proc.stdout == ""
+
+
+def test_a_failed_run_removes_the_parent_folders_it_made(tmp_path, capsys, monkeypatch):
+    """--out a/b/c where none exist: a run that fails removes c, b and a, and nothing it did not make."""
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    (tmp_path / "keep").mkdir()
+    out = tmp_path / "keep" / "a" / "b" / "c"
+    assert main(["train", "--samples", "20", "--steps", "50", "--lr", "1e6", "--out", str(out)]) == 2
+    assert "diverged" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [tmp_path / "keep"] and list((tmp_path / "keep").iterdir()) == []
+
+
+def test_the_default_folder_goes_too_when_the_run_fails(tmp_path, capsys, monkeypatch):
+    """With no --out, a failed first run leaves neither its folder nor autograd_tiny_runs/ behind."""
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--samples", "20", "--steps", "50", "--lr", "1e6"]) == 2
+    assert list(tmp_path.iterdir()) == []

@@ -321,3 +321,94 @@ def test_model_is_evaluated_without_graphs_and_bad_outputs_are_named():
         plot.plot_decision_boundary(half_plane, [[0.0, 0.0]], [0], X_test=[[1.0, 1.0]])
     with pytest.raises(ValueError, match=r"plot_decision_boundary: need as many labels as points, got 1 and 2 in X_test"):
         plot.plot_decision_boundary(half_plane, [[0.0, 0.0]], [0], X_test=[[1.0, 1.0]], y_test=[0, 1])
+
+
+# --- labels, colour bars, legends outside the data, one colour scheme, automatic log scale ----------
+
+def rendered(fig):
+    """Lay out and draw a Figure made without pyplot, so every artist has its final place."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    FigureCanvasAgg(fig).draw()
+    return fig.canvas.get_renderer()
+
+
+def test_decision_boundary_has_axis_labels_and_a_colour_bar_of_the_score():
+    """Axes x1 and x2; a colour bar reading the score, centred on the threshold and marked there."""
+    pytest.importorskip("matplotlib")
+    fig = plot.plot_decision_boundary(half_plane, SQUARE, plot.predict(half_plane, SQUARE, 0.25), threshold=0.25,
+                                      resolution=20)
+    ax = fig.axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("x1", "x2")
+    (image,) = ax.get_images()
+    bar = image.colorbar
+    assert bar is not None and "score" in bar.ax.get_ylabel() and "0.25" in bar.ax.get_ylabel()
+    assert bar.norm.vcenter == 0.25 and bar.norm.vmin < 0.25 < bar.norm.vmax
+    assert [list(line.get_ydata()) for line in bar.ax.get_lines()] == [[0.25, 0.25]]  # the threshold's mark
+    renderer = rendered(fig)
+    assert bar.ax.get_window_extent(renderer).x0 >= ax.get_window_extent(renderer).x1  # beside the plot, not on it
+
+
+def test_class_regions_have_a_colour_bar_naming_the_classes():
+    """With several outputs, the colour bar has one band per class, ticked 0, 1, 2, in the regions' colours."""
+    pytest.importorskip("matplotlib")
+    X = [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]
+    fig = plot.plot_decision_boundary(three_way, X, plot.predict(three_way, X), resolution=10)
+    (image,) = fig.axes[0].get_images()
+    bar = image.colorbar
+    assert list(bar.get_ticks()) == [0, 1, 2]
+    assert [tuple(bar.cmap(bar.norm(c))) for c in range(3)] == [tuple(image.cmap(image.norm(c))) for c in range(3)]
+
+
+def legend_is_clear(fig, ax) -> None:
+    """The Axes' legend lies wholly below its x label, so it covers no point, line or label."""
+    renderer = rendered(fig)
+    legend = ax.get_legend().get_window_extent(renderer)
+    label = ax.xaxis.label.get_window_extent(renderer)
+    ticks = ax.xaxis.get_tightbbox(renderer)
+    assert legend.y1 <= label.y0 and legend.y1 <= ticks.y0 and legend.y1 <= ax.get_window_extent(renderer).y0
+    figure = fig.bbox
+    assert figure.y0 <= legend.y0 and legend.x0 >= figure.x0 and legend.x1 <= figure.x1  # and it is in the picture
+
+
+@pytest.mark.parametrize("font_size", [10, 18])
+def test_legends_sit_below_the_plot_never_over_points(font_size):
+    """Decision boundary, loss curves and points: each legend is below the x label, whatever the font size."""
+    mpl = pytest.importorskip("matplotlib")
+    with mpl.rc_context({"font.size": font_size}):
+        X, y = [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], [0, 1, 0]
+        fig = plot.plot_decision_boundary(half_plane, X, y, X_test=[[0.5, 0.9]], y_test=[0], resolution=10)
+        legend_is_clear(fig, fig.axes[0])
+        fig = plot.plot_loss({"loss": [1.0, 0.5, 0.2], "train accuracy": [0.5, 0.8, 1.0]})
+        legend_is_clear(fig, fig.axes[0])
+        fig = plot.plot_points(X, y)
+        legend_is_clear(fig, fig.axes[0])
+
+
+def test_one_colour_scheme_for_classes_and_curves():
+    """Class k's points, in every picture, and the k-th loss curve are all drawn in CLASS_COLORS[k]."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.colors import to_rgba
+    X, y = [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [0, 1, 2, 1]
+    expected = [to_rgba(plot.CLASS_COLORS[k]) for k in y]
+    points = plot.plot_points(X, y).axes[0].collections[0]
+    assert [tuple(c) for c in points.get_facecolors()] == expected
+    boundary = plot.plot_decision_boundary(three_way, X, y, resolution=10).axes[0]
+    scatter = [c for c in boundary.collections if len(c.get_offsets()) == 4][0]
+    assert [tuple(c) for c in scatter.get_facecolors()] == expected
+    fig = plot.plot_loss({"a": [1.0, 0.5], "b": [1.0, 0.7], "c": [1.0, 0.9]})
+    assert [to_rgba(line.get_color()) for line in fig.axes[0].get_lines()] == [to_rgba(c) for c in plot.CLASS_COLORS[:3]]
+
+
+@pytest.mark.parametrize("history, scale", [
+    ([1.0, 0.1, 0.01], "log"),  # exactly two decades
+    ([1.0, 0.5, 0.0101], "linear"),  # a little less than two
+    ([2.0, 1e56], "log"),  # a run that blew up
+    ([1.0, 0.1, 0.0], "linear"),  # a zero loss has no place on a log axis
+    ({"loss": [1.0, 1e-3], "train accuracy": [0.5, 1.0]}, "log"),
+    ({"loss": [1.0, 0.5], "train accuracy": [0.001, 1.0]}, "linear"),  # accuracy never decides the loss axis
+])
+def test_loss_axis_is_logarithmic_when_the_losses_span_two_decades(history, scale):
+    """With log left out, the loss axis is logarithmic exactly when the positive losses span a factor of 100 or more."""
+    pytest.importorskip("matplotlib")
+    assert plot.plot_loss(history).axes[0].get_yscale() == scale
+    assert plot.plot_loss(history, log=False).axes[0].get_yscale() == "linear"

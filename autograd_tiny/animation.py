@@ -1,0 +1,426 @@
+"""The backward pass as an animated GIF, for places where scripts don't run (a README, slides).
+
+`save_animation` lays the graph out once with Graphviz, exactly as `draw_dot` draws it, and
+paints one frame per step of `explore`'s backward pass with Pillow: the node being visited in
+red, the edges to its inputs with ``local × grad = contribution``, the inputs' new grads, and
+the step explained in a caption. Every frame has the same layout, so nothing jumps.
+
+Pillow is imported when a GIF is made (it comes with matplotlib: ``pip install
+'autograd_tiny[plot]'``); the text is set in matplotlib's DejaVu Sans when it is there.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+from itertools import pairwise
+from pathlib import Path
+from typing import Any, Iterable
+
+from ._files import write_atomically
+from .engine import Value
+from .explorer import MARGIN, explore, layout
+
+__all__ = ["save_animation"]
+
+INSTALL_HINT = "pip install pillow (it comes with matplotlib: pip install 'autograd_tiny[plot]')"
+SCALE = 1.3  # pixels per Graphviz point (less for a drawing wider than MAX_WIDTH)
+MAX_WIDTH = 1400  # pixels
+SUPERSAMPLE = 2  # frames are painted this much larger, then shrunk: smooth lines and text
+CAPTION_LINES = 4
+RED, AMBER, LABEL = "#dc2626", "#f59e0b", "#9a3412"
+
+
+def save_animation(
+    root: Value,
+    path: str | os.PathLike,
+    *,
+    model: Any = None,
+    params: Iterable[Value] | None = None,
+    seconds_per_step: float = 1.4,
+    max_nodes: int | None = 200,
+) -> Path:
+    """Write an animated GIF of the backward pass of `root`'s graph: one frame per step.
+
+    The first frame sets the output's grad to 1; each next one is one node in the order
+    ``backward()`` visits it; the last one holds the final gradients. The numbers are those
+    of `explore` (the engine's own local derivatives). The file appears complete or not at all.
+
+    Args:
+        root: the output.
+        path: where to write the GIF.
+        model, params: as for `explore` (a model is drawn one box per neuron).
+        seconds_per_step: how long each frame shows (the last one three times as long).
+        max_nodes: refuse graphs that draw more nodes than this.
+
+    Returns:
+        the path written.
+
+    Example:
+        >>> from autograd_tiny import Value
+        >>> a = Value(3.0, label="a")
+        >>> save_animation(a * a, "backward.gif")  # doctest: +SKIP
+        PosixPath('backward.gif')
+    """
+    if not (isinstance(seconds_per_step, (int, float)) and 0.02 <= seconds_per_step <= 60):
+        raise ValueError(
+            f"save_animation: seconds_per_step must be between 0.02 and 60, got {seconds_per_step!r}"
+        )
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ModuleNotFoundError(f"save_animation needs Pillow: {INSTALL_HINT}", name="PIL") from None
+    page = explore(root, model=model, params=params, max_nodes=max_nodes)
+    data = page.page_data()
+    scene = Scene(json.loads(layout(page.graph.drawing, "json")))
+    first = next(i for i, s in enumerate(data["steps"]) if s["phase"] == "seed")
+    texts = _texts_at(data, first)
+    frames = []
+    for i in range(first, len(data["steps"])):
+        if i > first:
+            for name, which, _, after in data["steps"][i]["set"]:
+                texts[(name, which)] = after
+        frames.append(scene.paint(data["steps"][i], texts, data["boxes"]))
+    images = [
+        f.quantize(colors=255, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE) for f in frames
+    ]
+    ms = round(seconds_per_step * 1000)
+    buffer = io.BytesIO()
+    images[0].save(
+        buffer,
+        format="GIF",
+        save_all=True,
+        append_images=images[1:],
+        loop=0,
+        duration=[ms] * (len(images) - 1) + [3 * ms],
+        optimize=False,
+        disposal=1,
+    )
+    path = Path(path)
+    write_atomically(path, buffer.getvalue())
+    return path
+
+
+def _texts_at(data: dict, step: int) -> dict:
+    """The data and grad text of every box after `step` (the page's state then)."""
+    texts = {}
+    for name, (d, g, *_) in data["boxes"].items():
+        texts[(name, "d")] = d
+        if g is not None:
+            texts[(name, "g")] = g
+    for s in data["steps"][1 : step + 1]:
+        for name, which, _, after in s["set"]:
+            texts[(name, which)] = after
+    return texts
+
+
+class Scene:
+    """Graphviz's drawing operations (its 'json' output: xdot), painted with Pillow."""
+
+    def __init__(self, drawing: dict) -> None:
+        x0, y0, x1, y1 = (float(v) for v in drawing["bb"].split(","))
+        self.width, self.height = x1 - x0, y1 - y0
+        self.nodes = {o["name"]: o for o in drawing.get("objects", []) if "name" in o}
+        by_id = {o["_gvid"]: o["name"] for o in drawing.get("objects", [])}
+        self.edges: dict[str, list[dict]] = {}
+        for e in drawing.get("edges", []):
+            title = f"{by_id[e['tail']]}->{by_id[e['head']]}"
+            self.edges.setdefault(title, []).append(e)
+        self.fonts: dict[int, Any] = {}
+        self.k = min(SCALE, MAX_WIDTH / max(self.width, 1.0)) * SUPERSAMPLE  # painted pixels per point
+
+    # ------------------------------------------------------------------ one frame
+
+    def paint(self, step: dict, texts: dict, boxes: dict):
+        from PIL import Image, ImageDraw
+
+        k = self.k
+        pad = 12 * SUPERSAMPLE
+        margin = round(MARGIN * k)  # above and below the drawing, where edge labels may go
+        caption = round((CAPTION_LINES * 17 + 14) * SCALE * SUPERSAMPLE)
+        w, h = round(self.width * k) + 2 * pad, round(self.height * k) + 2 * pad + 2 * margin + caption
+        image = Image.new("RGB", (w, h), "white")
+        draw = ImageDraw.Draw(image)
+
+        def to_px(p):  # Graphviz's points to pixels; y grows down
+            return pad + p[0] * k, pad + margin + (self.height - p[1]) * k
+
+        self.bounds = (0, 0, w, h - caption)
+        active = {(ref[0], ref[1]) for ref in step["edges"]}
+        for title, edges in self.edges.items():
+            for i, e in enumerate(edges):
+                hot = (title, i) in active
+                for key in ("_draw_", "_hdraw_"):
+                    self._ops(
+                        draw, e.get(key, []), to_px, pen=RED if hot else None, width=2.5 if hot else None
+                    )
+        current = {step["node"], step["op"]}
+        targets = set(step["targets"])
+        for name, node in self.nodes.items():
+            pen = RED if name in current else AMBER if name in targets else None
+            self._ops(draw, node.get("_draw_", []), to_px, pen=pen, width=3 if pen else None)
+            self._labels(draw, name, node.get("_ldraw_", []), to_px, texts, boxes, bold=name in targets)
+        taken: list = []
+        for ref, first, second in step["labels"]:
+            self._edge_label(draw, self.edges[ref[0]][ref[1]], to_px, first, second, taken)
+        self._caption(draw, step, w, h - caption, pad)
+        return image.resize((w // SUPERSAMPLE, h // SUPERSAMPLE), Image.LANCZOS)
+
+    def _font(self, size: float):
+        key = max(6, round(size))
+        if key not in self.fonts:
+            self.fonts[key] = _load_font(key)
+        return self.fonts[key]
+
+    def _ops(self, draw, ops: list, to_px, pen: str | None = None, width: float | None = None) -> None:
+        """Paint xdot shape operations: polygons, ellipses, Béziers, polylines."""
+        stroke, fill, line, dashed = "#000000", None, 1.0, False
+        for op in ops:
+            kind = op["op"]
+            if kind == "c":
+                stroke = _color(op["color"])
+            elif kind == "C":
+                fill = _color(op["color"])
+            elif kind == "S":
+                style = op["style"]
+                dashed = style in ("dashed", "dotted") or (dashed and style not in ("solid",))
+                line = 2.0 if style == "bold" else line
+                if style.startswith("setlinewidth("):
+                    line = float(style[len("setlinewidth(") : -1])
+            else:
+                points = [to_px(p) for p in op.get("points", [])]
+                if kind in ("b", "B"):
+                    points = _bezier(points)
+                color = pen or stroke
+                px = max(1, round((width or line) * self.k * 0.8))
+                if color is None:
+                    continue
+                if kind in ("P", "B") and fill:
+                    draw.polygon(points, fill=fill)
+                if kind in ("e", "E"):
+                    cx, cy = to_px(op["rect"][:2])
+                    rx, ry = op["rect"][2] * self.k, op["rect"][3] * self.k
+                    draw.ellipse(
+                        [cx - rx, cy - ry, cx + rx, cy + ry],
+                        fill=fill if kind == "E" else None,
+                        outline=color,
+                        width=px,
+                    )
+                elif kind in ("P", "p", "B") and points:
+                    _line(draw, points + [points[0]], color, px, dashed)
+                elif points:
+                    _line(draw, points, color, px, dashed)
+
+    def _labels(self, draw, name: str, ops: list, to_px, texts: dict, boxes: dict, bold: bool) -> None:
+        """The node's texts; a box's last two (data and grad) as they are at this step."""
+        spots = [i for i, op in enumerate(ops) if op["op"] == "T"]
+        override = {}
+        has_grad = False
+        if name in boxes and spots:
+            _, grad, label, fields = boxes[name]
+            has_grad = grad is not None
+            if has_grad:
+                override[spots[-1]] = texts.get((name, "g"))
+                if len(spots) > 1:
+                    override[spots[-2]] = texts.get((name, "d"))
+            else:
+                override[spots[-1]] = texts.get((name, "d"))
+            if label is not None and len(spots) == fields:  # the label as given (see explore)
+                override[spots[-3 if has_grad else -2]] = label
+        size, color = 11.0, "#000000"
+        for i, op in enumerate(ops):
+            if op["op"] == "F":
+                size = op["size"]
+            elif op["op"] == "c":
+                color = _color(op["color"]) or color
+            elif op["op"] == "T":
+                text = override.get(i) or op["text"]
+                hot = bold and has_grad and i == spots[-1]
+                self._text(
+                    draw, to_px(op["pt"]), text, size, LABEL if hot else color, op["align"], op["width"]
+                )
+
+    def _text(self, draw, at, text: str, size: float, color: str, align: str, room: float) -> None:
+        font = self._font(size * self.k)
+        wide = draw.textlength(text, font=font)
+        room_px = room * self.k * 1.15
+        if room_px and wide > room_px:  # Graphviz measured Helvetica: keep within its box
+            font = self._font(size * self.k * room_px / wide)
+            wide = draw.textlength(text, font=font)
+        x, y = at
+        x -= {"l": 0, "c": wide / 2, "r": wide}.get(align, wide / 2)
+        draw.text((x, y), text, fill=color, font=font, anchor="ls")
+
+    def _edge_label(self, draw, edge: dict, to_px, first: str, second: str, taken: list) -> None:
+        """'local × grad = adds' by the edge: along it, above or below, where it covers no node
+        and no other label (as the page places them)."""
+        points = []
+        for op in edge.get("_draw_", []):
+            if op["op"] in ("b", "B"):
+                points = _bezier([to_px(p) for p in op["points"]])
+        if not points:
+            return
+        font = self._font(10 * self.k)
+        lines = [t for t in (first, second) if t]
+        step = 13 * self.k
+        w = max(draw.textlength(t, font=font) for t in lines) + 12
+        h = step * len(lines) + 8
+        boxes = [self._node_box(n, to_px) for n in self.nodes]
+        chosen, anchor = None, _along(points, 0.5)
+        for away in range(4):  # right by the edge first, then further off it
+            for t in (0.5, 0.35, 0.65, 0.2, 0.8):
+                x, y = _along(points, t)
+                for top in (y - h - 4 - away * (h + 4), y + 4 + away * (h + 4)):
+                    box = (x - w / 2, top, x + w / 2, top + h)
+                    inside = (
+                        box[0] >= self.bounds[0]
+                        and box[2] <= self.bounds[2]
+                        and box[1] >= self.bounds[1]
+                        and box[3] <= self.bounds[3]
+                    )
+                    if inside and not any(_overlap(box, b) for b in boxes + taken):
+                        chosen, anchor = box, (x, y)
+                        break
+                if chosen:
+                    break
+            if chosen:
+                break
+        if chosen is None:  # no free place: on the middle of the edge, clear of other labels
+            x, y = anchor
+            chosen = (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
+            while any(_overlap(chosen, b) for b in taken):
+                chosen = (chosen[0], chosen[3] + 2, chosen[2], chosen[3] + 2 + h)
+        taken.append(chosen)
+        near_y = min(max(anchor[1], chosen[1]), chosen[3])  # a leader line from the label to its edge
+        draw.line([anchor, ((chosen[0] + chosen[2]) / 2, near_y)], fill="#fdba74", width=2)
+        draw.rounded_rectangle(chosen, radius=6, fill="#fffbeb", outline="#fdba74", width=2)
+        for i, t in enumerate(lines):
+            draw.text(
+                ((chosen[0] + chosen[2]) / 2, chosen[1] + 2 + step * (i + 1) - 4),
+                t,
+                fill=LABEL,
+                font=font,
+                anchor="ms",
+            )
+
+    def _node_box(self, name: str, to_px) -> tuple[float, float, float, float]:
+        xs, ys = [], []
+        for op in self.nodes[name].get("_draw_", []):
+            if op["op"] in ("e", "E"):
+                cx, cy, rx, ry = op["rect"]
+                pts = [(cx - rx, cy - ry), (cx + rx, cy + ry)]
+            else:
+                pts = op.get("points", [])
+            for p in pts:
+                x, y = to_px(p)
+                xs.append(x)
+                ys.append(y)
+        return (min(xs), min(ys), max(xs), max(ys)) if xs else (0, 0, 0, 0)
+
+    def _caption(self, draw, step: dict, width: int, top: int, pad: int) -> None:
+        font = self._font(12.5 * SCALE * SUPERSAMPLE)
+        draw.line([(pad, top), (width - pad, top)], fill="#e7e5e4", width=SUPERSAMPLE)
+        said = ["".join(p if isinstance(p, str) else p[0] for p in parts) for parts in step["text"]]
+        if step["phase"] == "done":  # the gradients, on one line
+            said = [said[0], "; ".join(said[1:])]
+        lines = []
+        for text in said:
+            lines += _wrap(draw, text, font, width - 2 * pad)
+        if len(lines) > CAPTION_LINES:
+            lines = lines[: CAPTION_LINES - 1] + ["…"]
+        for i, line in enumerate(lines):
+            draw.text(
+                (pad, top + (10 + 17 * i) * SCALE * SUPERSAMPLE),
+                line,
+                fill="#1c1917" if i else RED,
+                font=font,
+                anchor="lt",
+            )
+
+
+def _load_font(size: int):
+    from PIL import ImageFont
+
+    try:
+        from importlib.util import find_spec
+
+        spec = find_spec("matplotlib")
+        if spec and spec.submodule_search_locations:
+            path = os.path.join(
+                next(iter(spec.submodule_search_locations)), "mpl-data", "fonts", "ttf", "DejaVuSans.ttf"
+            )
+            if os.path.exists(path):
+                return ImageFont.truetype(path, size)
+        return ImageFont.truetype("DejaVuSans.ttf", size)
+    except OSError:
+        return ImageFont.load_default(size=size)
+
+
+def _color(text: str) -> str | None:
+    """xdot's '#rrggbb' or '#rrggbbaa' (fully transparent: None)."""
+    if len(text) == 9 and text.startswith("#"):
+        return None if text[7:] == "00" else text[:7]
+    return text
+
+
+def _bezier(points: list) -> list:
+    """A piecewise cubic Bézier (xdot's control points) as a polyline."""
+    out = [points[0]]
+    for i in range(0, len(points) - 3, 3):
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = points[i : i + 4]
+        for t in (j / 12 for j in range(1, 13)):
+            u = 1 - t
+            out.append((u**3 * x0 + 3 * u * u * t * x1 + 3 * u * t * t * x2 + t**3 * x3,
+                        u**3 * y0 + 3 * u * u * t * y1 + 3 * u * t * t * y2 + t**3 * y3))  # fmt: skip
+    return out
+
+
+def _overlap(a: tuple, b: tuple) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _along(points: list, fraction: float) -> tuple[float, float]:
+    """The point `fraction` of the way along a polyline."""
+    lengths = [math.dist(a, b) for a, b in pairwise(points)]
+    goal = sum(lengths) * fraction
+    for (a, b), d in zip(pairwise(points), lengths):
+        if goal <= d and d > 0:
+            t = goal / d
+            return a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t
+        goal -= d
+    return points[-1]
+
+
+def _line(draw, points: list, color: str, width: int, dashed: bool) -> None:
+    if not dashed:
+        draw.line(points, fill=color, width=width, joint="curve")
+        return
+    on, off = 5 * SUPERSAMPLE * SCALE, 4 * SUPERSAMPLE * SCALE
+    for a, b in pairwise(points):
+        d = math.dist(a, b)
+        t = 0.0
+        while t < d:
+            e = min(t + on, d)
+            draw.line(
+                [
+                    (a[0] + (b[0] - a[0]) * t / d, a[1] + (b[1] - a[1]) * t / d),
+                    (a[0] + (b[0] - a[0]) * e / d, a[1] + (b[1] - a[1]) * e / d),
+                ],
+                fill=color,
+                width=width,
+            )
+            t = e + off
+
+
+def _wrap(draw, text: str, font, room: float) -> list[str]:
+    lines, line = [], ""
+    for word in text.split(" "):
+        trial = f"{line} {word}".strip()
+        if line and draw.textlength(trial, font=font) > room:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    return lines + ([line] if line else [])

@@ -1,0 +1,353 @@
+"""The explorer's steps and pages, in Python: numbers against closed forms and against the
+engine's own backward(), the order of the steps, escaping of user text, caps and errors.
+
+What the page does in a browser is in test_explore_browser.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import doctest
+import hashlib
+import html
+import importlib
+import json
+import math
+import random
+import re
+import shutil
+
+import pytest
+
+from autograd_tiny import Value, explore, nn
+from autograd_tiny.engine import topological_order
+from autograd_tiny.explorer import replay, script_json
+from autograd_tiny.viz import GraphTooLargeError, trace
+
+explore_module = importlib.import_module("autograd_tiny.explorer")
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz program 'dot' is needed")
+B = 6.8813735870195432  # the lecture neuron's bias: n = atanh(1/sqrt(2)), o = 1/sqrt(2)
+HOSTILE = "</script><script>alert(1)</script>"
+
+
+def lecture_neuron():
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(B, label="b")
+    n = x1 * w1 + x2 * w2 + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    return o, {"x1": x1, "x2": x2, "w1": w1, "w2": w2, "b": b, "n": n}
+
+
+def phases(page):
+    return [s["phase"] for s in page.steps]
+
+
+def by_phase(page, phase):
+    return [s for s in page.steps if s["phase"] == phase]
+
+
+# ---------------------------------------------------------------------- numbers
+
+
+def test_a_value_used_twice_accumulates():
+    """a * a at 3: the backward step adds 3 to a.grad twice, 0 -> 3 -> 6 = d(a²)/da = 2a."""
+    a = Value(3.0, label="a")
+    page = explore(a * a)
+    assert phases(page) == ["start", "forward", "seed", "backward", "done"]
+    (step,) = by_phase(page, "backward")
+    flows = step["flows"]
+    assert [f["input"] for f in flows] == [a, a]
+    assert [(f["local"], f["upstream"], f["contribution"]) for f in flows] == [(3.0, 1.0, 3.0)] * 2
+    assert [(f["before"], f["after"]) for f in flows] == [(0.0, 3.0), (3.0, 6.0)]
+    assert flows[-1]["after"] == 2 * a.data
+
+
+def test_lecture_neuron_steps_match_closed_forms():
+    """micrograd's neuron: each backward step's local derivative, upstream grad and contribution
+    equal the closed forms (tanh' = 1 - o², + passes it on, * multiplies by the other input)."""
+    o, _ = lecture_neuron()
+    page = explore(o)
+    slope = 1 - math.tanh(2 * -3 + 0 * 1 + B) ** 2  # 0.5
+    expected = {  # input label -> (local derivative, upstream grad)
+        "n": (slope, 1.0), "b": (1.0, slope), "x1": (-3.0, slope), "w1": (2.0, slope),
+        "x2": (1.0, slope), "w2": (0.0, slope),
+    }  # fmt: skip
+    seen = set()
+    for step in by_phase(page, "backward"):
+        for f in step["flows"]:
+            label = f["input"].label
+            if label in expected:
+                local, up = expected[label]
+                assert f["local"] == pytest.approx(local, abs=1e-12)
+                assert f["upstream"] == pytest.approx(up, abs=1e-12)
+                assert f["contribution"] == pytest.approx(local * up, abs=1e-12)
+                assert f["before"] == 0.0  # each is used once
+                seen.add(label)
+    assert seen == set(expected)
+
+
+def test_backward_steps_visit_nodes_in_backward_order():
+    """Without collapsing, the backward steps are the nodes of topological_order(root), reversed,
+    and the forward steps the same nodes in order."""
+    o, _ = lecture_neuron()
+    page = explore(o)
+    order = topological_order(o)
+    assert [s["node"] for s in by_phase(page, "backward")] == order[::-1]
+    assert [s["node"] for s in by_phase(page, "forward")] == order
+
+
+def random_graph(rng: random.Random):
+    """A random expression over three labelled leaves, with every kind of op, a value reused."""
+    leaves = [Value(rng.uniform(0.2, 2.0), label=name) for name in "xyz"]
+    pool = list(leaves)
+    for _ in range(rng.randint(3, 12)):
+        a, b = rng.choice(pool), rng.choice(pool)
+        kind = rng.randrange(9)
+        if kind == 0:
+            v = a + b
+        elif kind == 1:
+            v = a * b
+        elif kind == 2:
+            v = a / (b.abs() + 1.0)
+        elif kind == 3:
+            v = (a.abs() + 0.5) ** b.tanh()
+        elif kind == 4:
+            v = a.tanh() * 2.0
+        elif kind == 5:
+            v = (a - 0.7).relu() + b.sigmoid()
+        elif kind == 6:
+            v = Value.sum([a, b, 1.5])
+        elif kind == 7:
+            v = Value.dot([a, b], [b, 2.0], bias=a, activation=rng.choice([None, "relu", "tanh"]))
+        else:
+            v = Value.logsumexp([a, b.sin(), b.exp().log()])
+        pool.append(v)
+    return pool[-1], leaves
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_final_gradients_are_exactly_backwards(seed):
+    """For random graphs, the gradients the page ends with are bit for bit those of backward(),
+    and building the page leaves every .grad as it was."""
+    root, leaves = random_graph(random.Random(seed))
+    before = {v: v.grad for v in trace(root)[0] if isinstance(v, Value)}
+    page = explore(root)
+    assert {v: v.grad for v in before} == before
+    final = {}
+    for step in by_phase(page, "backward"):
+        for f in step["flows"]:
+            if f["local"] is not None:
+                final[f["input"]] = f["after"]
+    root.backward()
+    for leaf in leaves:
+        assert final.get(leaf, 0.0) == leaf.grad
+    assert replay(root)[root] == 1.0
+
+
+def test_collapsed_mlp_parameter_gradients_equal_backward():
+    """An MLP drawn one box per neuron: one backward step per neuron (and per op of the loss),
+    and each weight's flow is x·act'(z) × upstream, ending at the gradient backward() gives."""
+    model = nn.MLP(2, [3, 3, 1], seed=1)
+    out = model([Value(0.5, label="x1"), Value(-1.5, label="x2")])
+    loss = (out - 1.0) ** 2
+    page = explore(loss, model=model)
+    steps = by_phase(page, "backward")
+    neuron_steps = [s for s in steps if s["node"].op.endswith("(w·x+b)") or s["node"].op == "dot"]
+    assert len(neuron_steps) == 7
+    final = {}
+    for s in neuron_steps:
+        node = s["node"]
+        n = (len(node.parents) - 1) // 2
+        w, x = node.parents[:n], node.parents[n : 2 * n]
+        z = sum(wi.data * xi.data for wi, xi in zip(w, x)) + node.parents[-1].data
+        slope = 1.0 if node.op == "dot" else float(z > 0)
+        for f in s["flows"]:
+            if f["input"] in w:
+                i = w.index(f["input"])
+                if slope == 0.0:
+                    assert f["local"] is None  # relu below 0: nothing flows
+                else:
+                    assert f["local"] == pytest.approx(x[i].data * slope, rel=1e-12)
+                    final[f["input"]] = f["after"]
+    loss.backward()
+    for p, g in final.items():
+        assert g == p.grad
+
+
+def test_per_op_neurons_collapse_into_one_step_each():
+    """fused=False builds each neuron from * and + nodes: collapsed, each neuron is one step, and
+    the weights end with backward()'s gradients (to rounding: the box sums its paths)."""
+    model = nn.MLP(2, [2, 1], seed=3, fused=False, activation="tanh")
+    out = model([Value(0.3, label="x1"), Value(-0.8, label="x2")])
+    page = explore(out, model=model)
+    steps = by_phase(page, "backward")
+    assert len(steps) == 3
+    out.backward()
+    final = {f["input"]: f["after"] for s in steps for f in s["flows"] if f["local"] is not None}
+    for p in model.parameters():
+        assert final[p] == pytest.approx(p.grad, rel=1e-12, abs=1e-15)
+
+
+def test_numbers_and_flat_regions_pass_nothing():
+    """A number in the expression and relu below 0 get no gradient: their flows say so."""
+    x = Value(-2.0, label="x")
+    y = (x * 3.0).relu()
+    steps = by_phase(explore(y), "backward")
+    relu_flow = steps[0]["flows"][0]
+    assert relu_flow["local"] is None
+    times = steps[1]["flows"]
+    assert times[0]["local"] == 3.0 and times[0]["after"] == 0.0  # upstream 0 from the flat relu
+    assert times[1]["local"] is None and not isinstance(times[1]["input"], Value)
+    text = json.dumps(steps[0]["text"])
+    assert "flat" in text
+    assert "number" in json.dumps(steps[1]["text"])
+
+
+def test_a_leaf_has_no_steps_to_take():
+    """Exploring a leaf gives only the start, saying there is nothing to propagate."""
+    page = explore(Value(1.0, label="lonely"))
+    assert phases(page) == ["start"]
+    assert "leaf" in json.dumps(page.steps[0]["text"])
+
+
+# ---------------------------------------------------------------------- the page
+
+
+def page_scripts(document: str) -> list[str]:
+    return re.findall(r"<script[^>]*>(.*?)</script>", document, flags=re.DOTALL)
+
+
+@needs_dot
+def test_hostile_label_is_data_everywhere():
+    """A label that tries to close the script and open another stays text: the page holds exactly
+    its own two script elements, the JSON escapes '<', and the SVG and title escape it too."""
+    x = Value(2.0, label=HOSTILE)
+    page = explore(x * x, title=HOSTILE + " & <b>")
+    document = page.html
+    assert document.count("<script") == 2 and len(page_scripts(document)) == 2
+    assert "<script>alert" not in document
+    assert "alert(1)" in document  # it is there, as text
+    data = json.loads(page_scripts(document)[0])
+    assert HOSTILE in json.dumps(data, ensure_ascii=False)  # the data round-trips the label
+    assert (
+        "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;" in document
+    )  # <title> and <h1>
+
+
+def test_script_json_has_nothing_that_ends_a_script():
+    """script_json escapes < > & and U+2028/2029, and parses back to the same data."""
+    data = {"label": HOSTILE + "<!-- & \u2028\u2029 -->", "n": [1.5, -2]}
+    text = script_json(data)
+    for bad in ("<", ">", "&", "\u2028", "\u2029"):
+        assert bad not in text
+    assert json.loads(text) == data
+
+
+@needs_dot
+def test_page_is_self_contained_with_a_matching_content_security_policy():
+    """The page refers to nothing outside itself, and its CSP allows no request and exactly the
+    page's own script (its sha-256) and style."""
+    a = Value(3.0, label="a")
+    document = explore(a * a).html
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", document)
+    assert "http://" not in document.replace("http://www.w3.org/", "")
+    assert "https://" not in document
+    policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', document).group(1)
+    assert "default-src 'none'" in policy
+    code = page_scripts(document)[1]
+    digest = base64.b64encode(hashlib.sha256(code.encode("utf-8")).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in policy
+    style = re.search(r"<style>(.*?)</style>", document, flags=re.DOTALL).group(1)
+    assert base64.b64encode(hashlib.sha256(style.encode("utf-8")).digest()).decode() in policy
+
+
+@needs_dot
+def test_repr_html_is_the_page_in_a_sandboxed_iframe():
+    """In Jupyter the page is an iframe whose srcdoc, unescaped, is the page itself."""
+    a = Value(3.0, label="a")
+    page = explore(a * a)
+    frame = page._repr_html_()
+    assert frame.startswith("<div><iframe ") and 'sandbox="allow-scripts"' in frame
+    srcdoc = re.search(r'srcdoc="([^"]*)"', frame).group(1)
+    assert html.unescape(srcdoc) == page.html
+
+
+@needs_dot
+def test_save_writes_the_page(tmp_path):
+    """save() writes the whole page to the path and returns it."""
+    a = Value(3.0, label="a")
+    page = explore(a * a)
+    path = page.save(tmp_path / "page.html")
+    assert path.read_text(encoding="utf-8") == page.html
+
+
+def test_save_to_a_missing_folder_fails_and_leaves_nothing(tmp_path, monkeypatch):
+    """A save that cannot write raises OSError and leaves no file behind."""
+    a = Value(3.0, label="a")
+    page = explore(a * a)
+    monkeypatch.setattr(type(page), "html", property(lambda self: "<!DOCTYPE html>"))
+    with pytest.raises(OSError):
+        page.save(tmp_path / "missing" / "page.html")
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------------- caps and errors
+
+
+def test_a_graph_too_large_is_refused_with_a_clear_message():
+    """An MLP drawn op by op is more than max_nodes: the error names explore, the count and the way out."""
+    model = nn.MLP(2, [16, 16, 1], seed=0, fused=False)
+    out = model([0.5, -1.0])
+    with pytest.raises(
+        GraphTooLargeError, match=r"explore: .*\(\d+ nodes to draw, more than max_nodes=500\); pass model="
+    ):
+        explore(out)
+    assert explore(out, model=model).steps  # one box per neuron fits
+
+
+def test_a_huge_graph_is_refused_before_any_drawing(monkeypatch):
+    """Counting stops at the cap: a graph beyond MAX_VALUES is refused with its own message."""
+    monkeypatch.setattr(explore_module, "MAX_VALUES", 50)
+    z = Value(0.5, label="x")
+    for _ in range(60):
+        z = z * 0.9 + 0.1
+    with pytest.raises(GraphTooLargeError, match="explore: the graph has more than 50 values"):
+        explore(z)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"collapse": "layer"}, ValueError, "explore: collapse must be None or 'neuron', got 'layer'"),
+    ({"max_nodes": 0}, ValueError, "explore: max_nodes must be a positive int or None, got 0"),
+    ({"max_nodes": True}, ValueError, "max_nodes must be a positive int or None, got True"),
+])  # fmt: skip
+def test_bad_options_are_one_line_errors(kwargs, error, match):
+    """Bad options raise an error naming explore, the option and the value."""
+    with pytest.raises(error, match=re.escape(match)):
+        explore(Value(1.0) * 2, **kwargs)
+
+
+def test_root_must_be_a_value():
+    """explore(3.0) is a TypeError that names what it got."""
+    with pytest.raises(TypeError, match="explore: root must be a Value, got float: 3.0"):
+        explore(3.0)
+
+
+def test_docstring_examples_run():
+    """The runnable examples in the explorer's modules give the output they show."""
+    for name in ("explorer", "animation", "training_view"):
+        module = importlib.import_module(f"autograd_tiny.{name}")
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0
+
+
+def test_graph_html_to_a_missing_folder_is_one_line(tmp_path, capsys):
+    """`graph --html` into a folder that does not exist: exit 2, one line naming the file."""
+    from autograd_tiny.cli import main
+
+    target = tmp_path / "missing" / "page.html"
+    assert main(["graph", "x*x", "x=3", "--html", str(target)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"autograd-tiny: error: graph: cannot write {str(target)!r}: No such file or directory"]
