@@ -1306,7 +1306,7 @@ class _Writer:
         else:  # a custom primitive: its function, and its rule now, as the engine does
             f = self.register(node.op.fn, str(node.op.name))
             r = self.register(node.op.rule, f"{f}_rule")
-            d = self.fresh("d")
+            d = self.helper.get(node) or self.fresh("d")  # (a loop names it beforehand)
             self.helper[node] = d
             self.line(f"{o} = {f}({', '.join(a)})", comment)
             self.line(f"{d} = {r}({', '.join([*a, o])})", "its local derivatives")
@@ -1550,13 +1550,16 @@ class _Writer:
         loop.locals = {self.val[node] for node in (*loop.template, *loop.holes)} | set(loop.names)
         loop.locals |= {self.helper[node] for node in loop.template if node in self.helper}
         root = self.val[loop.root]
-        if not loop.template and whole:  # the terms are leaves: the list is their column
-            self.line(f"{lst} = list({loop.columns[0]})")
-            loop.saved = None
-            return
         for template_node in loop.exports:
             name = loop.export_names[template_node] = self.fresh("X")
             self.exports.append(name)
+        if not loop.template and whole:  # the terms are leaves: the list is their column
+            self.line(f"{lst} = list({loop.columns[0]})")
+            for name in loop.export_names.values():
+                self.line(f"{name} = {lst}", "an output of each term")
+            loop.saved = None
+            return
+        for name in loop.export_names.values():
             self.line(f"{name} = []", "an output of each term")
         if whole:
             self.line(f"{lst} = []")
@@ -1601,8 +1604,8 @@ class _Writer:
                 self.line(f"{name} = list({self.register(operator.itemgetter(*slots), 'ITEMS', True)}(D))")
             return name
         if kind == "value":
-            objects = self.fresh("O", True)
-            getter = self.register(operator.itemgetter(*[leaf.slot for leaf in column]), "ITEMS")
+            objects = self.fresh("O")
+            getter = self.register(operator.itemgetter(*[leaf.slot for leaf in column]), "ITEMS", True)
             self.line(f"{objects} = {getter}(A)")
         else:
             objects = self.register(tuple(leaf.obj for leaf in column), "O", True)

@@ -133,6 +133,32 @@ def test_random_graphs_over_every_op_match_the_engine(program, other):
     assert compiled.traces == 1 and compiled.fallbacks == 0
 
 
+@settings(max_examples=60, deadline=None)
+@given(programs(max_steps=8), st.sampled_from(["Value.sum", "Value.mean", "sum", "Value.logsumexp"]))
+def test_random_terms_of_a_batch_match_the_engine(program, total):
+    """A random graph as the code of each point of a batch (its leaves: a parameter times the
+    point's number), the points' results summed four ways: one term's code in a loop, and the
+    engine's loss and parameter gradients for two batches, with one trace."""
+    totals = {
+        "Value.sum": Value.sum,
+        "Value.mean": Value.mean,
+        "sum": sum,
+        "Value.logsumexp": Value.logsumexp,
+    }
+
+    def loss(params, X):
+        return totals[total]([run(program, [p * x for p in params]) for x in X])
+
+    ours, theirs = [Value(v) for v in program[0]], [Value(v) for v in program[0]]
+    compiled = compile(lambda X: loss(ours, X))
+    for X in ([0.3 * i - 1.4 for i in range(10)], [0.7 - 0.2 * i for i in range(10)]):
+        for p, q in zip(ours, theirs):
+            p.grad = q.grad = 0.0
+        assert close(compiled(X), eager(loss, theirs, [Value(x) for x in X]))
+        assert all(close(p.grad, q.grad) for p, q in zip(ours, theirs)), program
+    assert compiled.traces == 1 and compiled.fallbacks == 0 and "for " in compiled.source
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_each_op_compiles_and_matches_the_engine(kind):
     """Each op alone (twice, chained), at points on both sides of its kinks: the generated code
@@ -163,6 +189,68 @@ def test_custom_primitive_is_called_through_its_op():
         assert close(out, z / (1 + abs(z)))
         assert close(w.grad, x / (1 + abs(z)) ** 2)
     assert "softsign(" in compiled.source and compiled.fallbacks == 0
+
+
+# ---------------------------------------------------------------------- unusual shapes
+
+
+@primitive(derivatives=lambda x, out: (1 / (1 + abs(x)) ** 2,))
+def _softsign(x):
+    return x / (1 + abs(x))
+
+
+def _cases():
+    """(name, fn of (params, args), args): fn builds its graph from a list of parameters."""
+    n = 20
+    xs = [0.37 * i - 3.1 for i in range(n)]
+    return [
+        ("logsumexp of a batch", lambda p, a: Value.logsumexp([(p[0] * x).tanh() for x in a[0]]), (xs,)),
+        ("one parameter per term", lambda p, a: Value.sum([q * q * x for q, x in zip(p, a[0])]), (xs,)),
+        ("two shapes and a few others", lambda p, a: Value.sum(
+            [(p[0] * x).relu() for x in a[0]] + [(p[1] * x).exp() for x in a[0][:12]]
+            + [p[0].sigmoid() * x for x in a[0][:3]]), (xs,)),  # fmt: skip
+        ("a custom primitive in each term", lambda p, a: Value.mean([_softsign(p[0] * x + p[1]) for x in a[0]]), (xs,)),
+        ("terms with nothing of their own", lambda p, a: Value.sum([p[0] * 2.0 for _ in range(12)]), ()),
+        ("leaves picked out of order", lambda p, a: Value.sum([a[0][i] * a[0][(7 * i + 3) % n] * p[0] for i in range(n)]), (xs,)),
+        ("dicts in and out", lambda p, a: (a[0]["w"] * p[0] + a[0]["b"], {"w": a[0]["w"]}), ({"w": 0.5, "b": -1.5},)),
+        ("the loss is an argument", lambda p, a: a[0], (0.75,)),
+        ("number ** Value", lambda p, a: (0.0 ** (p[0] * p[0] + 1)) + 2.0 ** p[1] + (-2.0) ** (p[0] * 0 + 2.0), ()),
+        ("a comparison in every term", lambda p, a: Value.sum([(p[0] * x).relu() if p[0] * x > 1 else p[1] * x for x in a[0]]), (xs,)),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("name, fn, args", _cases(), ids=[c[0] for c in _cases()])
+def test_unusual_shapes_match_the_engine(name, fn, args):
+    """Sums of many kinds (a logsumexp over a batch, a parameter per term, terms of two shapes
+    and leftovers, a custom primitive per term, terms with no leaf of their own, leaves read out
+    of order, comparisons inside terms), dict arguments and results, a leaf as the loss:
+    every output and every gradient are the engine's, with the generated code doing the work."""
+    ours, theirs = [Value(0.1 * k - 0.4) for k in range(20)], [Value(0.1 * k - 0.4) for k in range(20)]
+    compiled = compile(lambda *a: fn(ours, a))
+    for p in ours:  # a gradient left as a Value by backward(create_graph=True) becomes its number
+        p.grad = Value(0.25)
+    got = compiled(*args)
+    for p in theirs:
+        p.grad = Value(0.25)
+    result = fn(theirs, [_floats_as_values(a) for a in args])
+    loss = result[0] if isinstance(result, tuple) else result
+    loss.backward()
+    expected = result[0].data if isinstance(result, tuple) else result.data
+    assert close(got[0] if isinstance(got, tuple) else got, expected)
+    if isinstance(result, tuple):
+        assert got[1] == {"w": 0.5}
+    assert all(close(p.grad, q.grad) for p, q in zip(ours, theirs)), name
+    assert compiled.fallbacks == 0 and compiled.traces == 1
+
+
+def _floats_as_values(x):
+    if isinstance(x, float):
+        return Value(x)
+    if isinstance(x, list):
+        return [_floats_as_values(v) for v in x]
+    if isinstance(x, dict):
+        return {k: _floats_as_values(v) for k, v in x.items()}
+    return x
 
 
 # ---------------------------------------------------------------------- arguments
@@ -209,6 +297,26 @@ def test_values_passed_as_arguments_get_their_gradients():
     compiled(a, a)
     t = math.tanh(0.75)
     assert close(a.grad, (1 - t * t) * (2 * 0.5 + 1)) and compiled.traces == 2
+
+
+def test_a_list_of_values_passed_as_argument_becomes_a_loop():
+    """Many Values passed in a list: their terms run in a loop, each Value gets its own gradient
+    (new Value objects next call, no new trace), and fn may return them too."""
+    w = Value(1.5)
+    compiled = compile(lambda xs: (Value.sum([(x * w).tanh() for x in xs]), xs))
+    for shift in (0.0, 0.3):
+        xs = [Value(0.1 * i - 1 + shift) for i in range(20)]
+        w.grad = 0.0
+        total, back = compiled(xs)
+        ts = [math.tanh(x.data * 1.5) for x in xs]
+        assert close(total, sum(ts)) and back == [x.data for x in xs]
+        assert all(close(x.grad, (1 - t * t) * 1.5) for x, t in zip(xs, ts))
+        assert close(w.grad, sum((1 - t * t) * x.data for x, t in zip(xs, ts)))
+    assert compiled.traces == 1 and compiled.fallbacks == 0 and "for " in compiled.source
+    leaves = compile(lambda xs: (Value.sum(xs), xs))
+    xs = [Value(float(i)) for i in range(10)]
+    assert leaves(xs) == (45.0, [float(i) for i in range(10)]) and all(x.grad == 1.0 for x in xs)
+    assert leaves.fallbacks == 0
 
 
 def test_static_arguments_and_closure_numbers():
