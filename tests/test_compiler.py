@@ -204,18 +204,27 @@ def _cases():
     n = 20
     xs = [0.37 * i - 3.1 for i in range(n)]
     return [
-        ("logsumexp of a batch", lambda p, a: Value.logsumexp([(p[0] * x).tanh() for x in a[0]]), (xs,)),
-        ("one parameter per term", lambda p, a: Value.sum([q * q * x for q, x in zip(p, a[0])]), (xs,)),
-        ("two shapes and a few others", lambda p, a: Value.sum(
-            [(p[0] * x).relu() for x in a[0]] + [(p[1] * x).exp() for x in a[0][:12]]
-            + [p[0].sigmoid() * x for x in a[0][:3]]), (xs,)),  # fmt: skip
-        ("a custom primitive in each term", lambda p, a: Value.mean([_softsign(p[0] * x + p[1]) for x in a[0]]), (xs,)),
-        ("terms with nothing of their own", lambda p, a: Value.sum([p[0] * 2.0 for _ in range(12)]), ()),
-        ("leaves picked out of order", lambda p, a: Value.sum([a[0][i] * a[0][(7 * i + 3) % n] * p[0] for i in range(n)]), (xs,)),
-        ("dicts in and out", lambda p, a: (a[0]["w"] * p[0] + a[0]["b"], {"w": a[0]["w"]}), ({"w": 0.5, "b": -1.5},)),
-        ("the loss is an argument", lambda p, a: a[0], (0.75,)),
-        ("number ** Value", lambda p, a: (0.0 ** (p[0] * p[0] + 1)) + 2.0 ** p[1] + (-2.0) ** (p[0] * 0 + 2.0), ()),
-        ("a comparison in every term", lambda p, a: Value.sum([(p[0] * x).relu() if p[0] * x > 1 else p[1] * x for x in a[0]]), (xs,)),
+        ("logsumexp of a batch",
+         lambda p, a: Value.logsumexp([(p[0] * x).tanh() for x in a[0]]), (xs,)),
+        ("one parameter per term",
+         lambda p, a: Value.sum([q * q * x for q, x in zip(p, a[0])]), (xs,)),
+        ("two shapes and a few others",
+         lambda p, a: Value.sum([(p[0] * x).relu() for x in a[0]] + [(p[1] * x).exp() for x in a[0][:12]]
+                                + [p[0].sigmoid() * x for x in a[0][:3]]), (xs,)),
+        ("a custom primitive in each term",
+         lambda p, a: Value.mean([_softsign(p[0] * x + p[1]) for x in a[0]]), (xs,)),
+        ("terms with nothing of their own",
+         lambda p, a: Value.sum([p[0] * 2.0 for _ in range(12)]), ()),
+        ("leaves picked out of order",
+         lambda p, a: Value.sum([a[0][i] * a[0][(7 * i + 3) % n] * p[0] for i in range(n)]), (xs,)),
+        ("dicts in and out",
+         lambda p, a: (a[0]["w"] * p[0] + a[0]["b"], {"w": a[0]["w"]}), ({"w": 0.5, "b": -1.5},)),
+        ("the loss is an argument",
+         lambda p, a: a[0], (0.75,)),
+        ("number ** Value",
+         lambda p, a: (0.0 ** (p[0] * p[0] + 1)) + 2.0 ** p[1] + (-2.0) ** (p[0] * 0 + 2.0), ()),
+        ("a comparison in every term",
+         lambda p, a: Value.sum([(p[0] * x).relu() if p[0] * x > 1 else p[1] * x for x in a[0]]), (xs,)),
     ]  # fmt: skip
 
 
