@@ -209,8 +209,8 @@ def _cases():
         ("one parameter per term",
          lambda p, a: Value.sum([q * q * x for q, x in zip(p, a[0])]), (xs,)),
         ("two shapes and a few others",
-         lambda p, a: Value.sum([(p[0] * x).relu() for x in a[0]] + [(p[1] * x).exp() for x in a[0][:12]]
-                                + [p[0].sigmoid() * x for x in a[0][:3]]), (xs,)),
+         lambda p, a: Value.sum([(p[0] * x).relu() for x in a[0]] + [(p[1] * x).exp() for x in a[1]]
+                                + [p[0].sigmoid() * x for x in a[2]]), (xs, xs[:12], xs[:3])),
         ("a custom primitive in each term",
          lambda p, a: Value.mean([_softsign(p[0] * x + p[1]) for x in a[0]]), (xs,)),
         ("terms with nothing of their own",
@@ -329,12 +329,21 @@ def test_a_list_of_values_passed_as_argument_becomes_a_loop():
 
 
 def test_static_arguments_and_closure_numbers():
-    """Ints are static (another int traces again); numbers found in a closure are constants."""
+    """Ints are static (another int traces again), other objects are static by identity (a
+    new one traces again); numbers found in a closure are constants. Tracing over and over
+    warns."""
     scale = [2.0]
     compiled = compile(lambda x, n: Value.sum([x * k for k in range(n)]) * scale[0])
     assert compiled(1.5, 3) == (0 + 1.5 + 3.0) * 2.0
     assert compiled(2.0, 3) == (0 + 2.0 + 4.0) * 2.0 and compiled.traces == 1
     assert compiled(2.0, 4) == (0 + 2.0 + 4.0 + 6.0) * 2.0 and compiled.traces == 2
+    small, large = MLP(1, [1], seed=0), MLP(1, [1], seed=1)
+    by_model = compile(lambda model, x: model([x]))
+    assert close(by_model(small, 0.5), small([0.5]).data) and close(by_model(large, 0.5), large([0.5]).data)
+    assert by_model(small, -0.5) == small([-0.5]).data and by_model.traces == 2
+    with pytest.warns(RuntimeWarning, match="traced 17 times"):
+        for n in range(17):
+            compiled(1.0, n + 5)
 
 
 def test_argument_that_is_also_a_parameter_is_left_to_the_engine():
@@ -570,6 +579,8 @@ def test_what_cannot_be_compiled_says_so():
         compile(lambda: [x * x])()
     with pytest.raises(TypeError, match="compile: expected a function"):
         compile(3)
+    with pytest.raises(RuntimeError, match="inside no_grad"):
+        compile(lambda: no_grad()(lambda: x * x)())()
 
 
 # ---------------------------------------------------------------------- errors
