@@ -34,10 +34,13 @@ _WHERE = {
     "save_animation": "animation",
     # exercises: check gradients worked out by hand (notebook 10)
     "check_gradients": "exercises",
+    # compile (issue 10): a function's forward and backward pass written out as plain Python
+    "compile": "compiler",
 }  # fmt: skip
 _SUBMODULES = ("nn", "losses", "optim", "data")
 
-__all__ = [*_WHERE, *_SUBMODULES]
+# compile is left out, so that `from autograd_tiny import *` keeps Python's own compile()
+__all__ = [name for name in (*_WHERE, *_SUBMODULES) if name != "compile"]
 
 
 def __getattr__(name: str) -> object:
@@ -58,6 +61,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what type checkers and editors see: the same names, imported plainly
     from . import data, losses, nn, optim
     from .animation import save_animation
+    from .compiler import compile
     from .dual import Dual, jvp
     from .engine import DomainError, Value, enable_grad, is_grad_enabled, no_grad, primitive
     from .exercises import check_gradients

@@ -90,6 +90,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     add("--html", action="store_true",  # explorer (issue 9)
         help="also write training.html: step through the run (loss, boundary, one point's graph by neuron) "
              "(default: off)")
+    add("--compile", action="store_true",  # compile (issue 10)
+        help="run each step's forward and backward pass as code written by autograd_tiny.compile: "
+             "the same numbers, several times faster (default: off)")
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -203,6 +206,7 @@ def _train_settings(args: argparse.Namespace) -> dict:
         "loss": loss, "outputs": outputs, "l2": l2,
         "optimizer": optimizer, "lr": lr, "schedule": schedule,
         "steps": steps if steps is not None else defaults["steps"],
+        "compile": args.compile,  # compile (issue 10)
     }
 
 
@@ -321,31 +325,59 @@ def _fit(model: nn.MLP, opt: optim.Optimizer, schedule, run: dict, X: list, y: l
     params = model.parameters()
     history: dict[str, list[float]] = {"loss": [], "train accuracy": []}
     report, close = _progress(run["steps"])
+
+    def forward():
+        outputs = [model(x) for x in X]
+        loss = data_loss(outputs)
+        if run["l2"]:
+            loss = loss + losses.l2(params, run["l2"])
+        return loss, outputs
+
+    compiled = _compiled(forward) if run["compile"] else None  # compile (issue 10)
     try:
         for step in range(1, run["steps"] + 1):
-            outputs = [model(x) for x in X]
-            loss = data_loss(outputs)
-            if run["l2"]:
-                loss = loss + losses.l2(params, run["l2"])
-            first = history["loss"][0] if history["loss"] else loss.data
-            if not math.isfinite(loss.data) or loss.data > _EXPLODED * max(first, 1.0):
-                _diverged(run, step, f"the loss went from {first:.3g} to {loss.data:.3g}")
-            opt.zero_grad()
-            loss.backward()
+            if compiled is None:
+                loss, outputs = forward()
+                loss_value = loss.data
+            else:  # compile (issue 10): forward and backward in one call, which returns numbers
+                opt.zero_grad()
+                loss_value, outputs = compiled()
+            first = history["loss"][0] if history["loss"] else loss_value
+            if not math.isfinite(loss_value) or loss_value > _EXPLODED * max(first, 1.0):
+                _diverged(run, step, f"the loss went from {first:.3g} to {loss_value:.3g}")
+            if compiled is None:
+                opt.zero_grad()
+                loss.backward()
             if recorder is not None:  # the weights and gradients of this step, before the update
-                recorder.record(loss, accuracy=data.accuracy([plot.label_of(o) for o in outputs], y))
+                recorder.record(loss_value, accuracy=data.accuracy([plot.label_of(o) for o in outputs], y))
             opt.step()
             if not all(math.isfinite(p.data) for p in params):
                 _diverged(run, step, "a weight became infinite or nan")
             if schedule is not None:
                 schedule.step()
             accuracy = data.accuracy([plot.label_of(o) for o in outputs], y)  # before this step's update
-            history["loss"].append(loss.data)
+            history["loss"].append(loss_value)
             history["train accuracy"].append(accuracy)
-            report(step, loss.data, accuracy)
+            report(step, loss_value, accuracy)
     finally:
         close()
     return history
+
+
+def _compiled(forward):
+    """compile (issue 10): forward's loss and outputs, computed (with the gradients) by the code
+    autograd_tiny.compile writes; the outputs come back as Values holding its numbers, for
+    plot.label_of."""
+    from .compiler import compile  # only with --compile
+    from .engine import Value
+
+    step = compile(forward)
+
+    def run() -> tuple[float, list]:
+        loss, numbers = step()
+        return loss, [Value(o) if isinstance(o, float) else [Value(v) for v in o] for o in numbers]
+
+    return run
 
 
 def _diverged(run: dict, step: int, what: str) -> None:

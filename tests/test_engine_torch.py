@@ -9,6 +9,7 @@ torch = pytest.importorskip("torch")
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+import graphs  # noqa: E402
 from autograd_tiny import Value  # noqa: E402
 
 T = torch.float64
@@ -92,21 +93,9 @@ def test_value_to_the_value_matches_pytorch():
 # ---------------------------------------------------------------------- random graphs
 
 
-@st.composite
-def programs(draw):
-    """A random straight-line program: leaves, then ops over earlier results and constants."""
-    n_leaves = draw(st.integers(1, 4))
-    leaves = draw(st.lists(st.floats(-2, 2, allow_nan=False), min_size=n_leaves, max_size=n_leaves))
-    steps = []
-    for k in range(draw(st.integers(1, 14))):
-        n = n_leaves + k
-        kind = draw(st.sampled_from(UNARY_KINDS + BINARY_KINDS + CONST_KINDS))
-        i = draw(st.integers(0, n - 1))
-        j = draw(st.integers(0, n - 1))  # may equal i: a node used twice
-        c = draw(st.floats(-3, 3, allow_nan=False).filter(lambda v: abs(v) > 0.1))
-        steps.append((kind, i, j, c))
-    outputs = draw(st.lists(st.integers(0, n_leaves + len(steps) - 1), min_size=1, max_size=3))
-    return leaves, steps, outputs
+def programs():
+    """A random straight-line program (tests/graphs.py) over the ops compared with PyTorch below."""
+    return graphs.programs(kinds=UNARY_KINDS + BINARY_KINDS + CONST_KINDS)
 
 
 # Each op is kept inside its domain by construction, so any program is valid.
