@@ -593,10 +593,13 @@ def _op_slots(cls: type) -> list[str]:
 
 def _d_pow(x, y, out):
     # d/dx x**y = y * x**(y-1); d/dy x**y = out * log(x), which exists for x > 0 only.
-    dx = None if y == 0 else y * _pow(x, y - 1)  # x**0 is flat: nothing flows, even inf
+    # The number x**0 is flat in x: nothing flows back, not even an infinite slope. (In a graph
+    # for second derivatives the exponent is a Value, which may vary: there the slope keeps its
+    # dependence on y, which the mixed second derivative needs.)
+    dx = None if y.__class__ is not Value and y == 0 else y * _pow(x, y - 1)
     if x > 0:
         dy = out * _log(x)
-    elif x == 0:
+    elif _plain(x) == 0:  # (== on a Value compares identity, not the number)
         dy = 0.0  # 0**y is 0 for every y > 0 (1 at y = 0): the slope in y is 0, as PyTorch
     else:
         dy = math.nan  # a negative base: x**y is real only at integer y

@@ -388,3 +388,22 @@ def test_create_graph_after_changing_data_is_refused():
         out.backward(create_graph=True)
     out.backward()  # plain backward uses what was recorded: d(a*b)/da = b, d/db = the old a
     assert a.grad == 3.0 and b.grad == 2.0
+
+
+def test_power_with_a_varying_exponent_at_zero_has_the_right_second_derivatives():
+    """f = (1 + y**2) ** tanh(x) at x = 0, y = 1: the Hessian is [[ln(2)**2, 1], [1, 0]] (by hand:
+    d2f/dx dy = 2y / (1 + y**2)); PyTorch's double backward gives 0 for the mixed entries."""
+    from autograd_tiny import hessian
+
+    H = hessian(lambda x, y: (1 + y * y) ** x.tanh())(0.0, 1.0)
+    assert H[0][0] == pytest.approx(math.log(2) ** 2, rel=1e-14)
+    assert H[0][1] == pytest.approx(1.0, rel=1e-14) and H[1][0] == pytest.approx(1.0, rel=1e-14)
+    assert H[1][1] == 0.0
+
+
+def test_zero_to_a_varying_power_differentiates_twice():
+    """d/dy 0**y = 0 for y > 0, in backward() and in create_graph alike (no false alarm)."""
+    b, e = Value(0.0), Value(2.0)
+    (b**e).backward(create_graph=True)
+    assert e.grad == 0.0 and b.grad.data == 0.0
+    assert grad(grad(lambda b, e: b**e, argnums=1), argnums=1)(0.0, 2.0) == 0.0

@@ -167,7 +167,9 @@ def test_random_graphs_match_pytorch_first_order(program):
 @settings(max_examples=30, deadline=None)
 @given(programs())
 def test_random_graphs_match_pytorch_second_order(program):
-    """The Hessian of a random graph with respect to its leaves agrees with PyTorch's."""
+    """The Hessian of a random graph with respect to its leaves agrees with PyTorch's; where
+    they differ, central differences of PyTorch's first derivatives decide (PyTorch's double
+    backward of x ** y masks the base's slope at y = 0 and loses the mixed derivative there)."""
     from autograd_tiny import hessian
 
     leaves = program[0]
@@ -178,13 +180,25 @@ def test_random_graphs_match_pytorch_second_order(program):
     def theirs(*ts):
         return run(program, "torch", xs=list(ts))[1]
 
+    def their_gradient(point):
+        ts = [torch.tensor(v, dtype=T, requires_grad=True) for v in point]
+        return [0.0 if g is None else g.item() for g in torch.autograd.grad(theirs(*ts), ts, allow_unused=True)]
+
     H = hessian(ours)(*leaves)
     TH = torch.autograd.functional.hessian(theirs, tuple(torch.tensor(v, dtype=T) for v in leaves))
     n = len(leaves)
     for i in range(n):
         for j in range(n):
             want = TH[i][j].item() if n > 1 else TH[0][0].item()
-            assert close(H[i][j], want, rel=1e-9, abs_=1e-9), (i, j, H[i][j], want)
+            if close(H[i][j], want, rel=1e-9, abs_=1e-9):
+                continue
+            h = 1e-6  # d/dx[j] of PyTorch's d/dx[i], by central differences
+            up, down = list(leaves), list(leaves)
+            up[j] += h
+            down[j] -= h
+            estimate = (their_gradient(up)[i] - their_gradient(down)[i]) / (2 * h)
+            assert abs(H[i][j] - estimate) <= 1e-5 * (1 + abs(estimate)) < abs(want - estimate), (
+                i, j, H[i][j], want, estimate)
 
 
 def test_create_graph_backward_matches_pytorch_double_backward():
