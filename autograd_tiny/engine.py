@@ -101,7 +101,7 @@ class Value:
     # + * / ** carry a rule (see the table below); - and negation are compositions.
 
     def __add__(self, other: Value | Number) -> Value:  # x + y
-        y = other.data if other.__class__ is Value else _data(other)
+        y = other.data if other.__class__ is Value else other if other.__class__ is float else _data(other)
         if y is None:
             return NotImplemented
         x = self.data
@@ -112,7 +112,7 @@ class Value:
         return _node(ADD, out, self, other, dx, dy)
 
     def __mul__(self, other: Value | Number) -> Value:  # x * y
-        y = other.data if other.__class__ is Value else _data(other)
+        y = other.data if other.__class__ is Value else other if other.__class__ is float else _data(other)
         if y is None:
             return NotImplemented
         x = self.data
