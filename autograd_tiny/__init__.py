@@ -13,6 +13,7 @@ from . import data, losses, nn, optim
 from .engine import DomainError, Value, enable_grad, is_grad_enabled, no_grad
 from .functional import GradcheckError, grad, gradcheck, hessian, value_and_grad
 from .viz import draw_dot, save_graph, trace
+from .bridge import compare_gradients, from_torch, to_torch  # torch is imported when they are called
 
 __version__ = "0.1.0"
 
@@ -34,4 +35,7 @@ __all__ = [
     "losses",
     "optim",
     "data",
+    "to_torch",
+    "from_torch",
+    "compare_gradients",
 ]

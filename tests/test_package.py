@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-MODULES = ["engine", "functional", "nn", "losses", "optim", "data", "viz", "expr", "plot", "_files"]
+MODULES = ["engine", "functional", "nn", "losses", "optim", "data", "viz", "expr", "plot", "_files", "checks",
+           "serialization"]
 
 
 def test_import_pulls_in_nothing_heavy():
