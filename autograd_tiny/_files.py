@@ -47,8 +47,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
         existing = _check_target(target, shown)
         _remove_stale_temporaries(target)
         tmp = _create_temporary(target, existing)
-    except OSError as err:
-        raise _naming(err, shown, None) from None
+    except OSError as err:  # every file touched so far is the target or a temporary of ours
+        raise _about(err, shown) from None
     try:
         yield tmp
         if existing is not None:
@@ -57,8 +57,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     except BaseException as err:
         if os.path.lexists(tmp):
             os.unlink(tmp)
-        if isinstance(err, OSError):
-            raise _naming(err, shown, tmp) from None
+        if isinstance(err, OSError) and err.filename in (None, tmp, target, shown):
+            raise _about(err, shown) from None
         raise
     _sync_folder(target)
 
@@ -182,8 +182,8 @@ def _stem(name: str) -> str:
     return name
 
 
-def _naming(err: OSError, shown: str, tmp: str | None) -> OSError:
-    """`err` about the caller's path instead of the temporary file (or no file at all)."""
-    if err.errno is None or err.filename not in (None, tmp, shown):
+def _about(err: OSError, shown: str) -> OSError:
+    """`err` about the caller's path (rather than the temporary file, or no file at all)."""
+    if err.errno is None:
         return err
     return OSError(err.errno, err.strerror, shown)  # OSError picks the subclass for that errno

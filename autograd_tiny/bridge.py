@@ -52,9 +52,10 @@ def to_torch(model: Module) -> Any:
         >>> [type(m).__name__ for m in net]                            # doctest: +SKIP
         ['Linear', 'Tanh', 'Linear']
     """
+    layers = _linear_layers("to_torch", model)
     torch = _import_torch("to_torch")
     modules = []
-    for neurons, activation in _linear_layers("to_torch", model):
+    for neurons, activation in layers:
         linear = torch.nn.utils.skip_init(torch.nn.Linear, len(neurons[0].w), len(neurons), dtype=torch.float64)
         with torch.no_grad():
             linear.weight.copy_(torch.tensor([[w.data for w in n.w] for n in neurons], dtype=torch.float64))

@@ -640,8 +640,8 @@ _BUILT_INS: dict[str, type[Module]] = {"Neuron": Neuron, "Layer": Layer, "MLP": 
 def load(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES, max_parameters: int = MAX_PARAMETERS) -> Module:
     """A new `Neuron`, `Layer` or `MLP` built from a file written by `Module.save`.
 
-    The architecture is checked against the parameters in the file and against the cap
-    (`max_parameters`) before anything is built. A file that does not match (bad JSON, a
+    The file's size and number of parameters are capped (`max_bytes`, `max_parameters`), and
+    the architecture is checked against the parameters in the file before anything is built. A file that does not match (bad JSON, a
     missing key, wrong shapes, NaN or infinite numbers, an unknown version) raises a
     `ValueError` that names the problem. Your own modules load with ``YourNet().load(path)``.
 
@@ -663,10 +663,8 @@ def load(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES, max_parame
         shapes = cls._shapes(saved.architecture)  # type: ignore[attr-defined]
     except ValueError as err:
         raise ValueError(f"load: {where}: bad architecture {describe(saved.architecture)}: {err}") from None
-    count = sum(math.prod(shape) for shape in shapes.values())
-    if count > max_parameters:
-        raise ValueError(f"load: {where}: the architecture has {count:,} parameters, more than the cap of "
-                         f"{max_parameters:,} (pass max_parameters= to build it anyway)")
+    # The file holds at most max_parameters numbers (read_model_file counted them): parameters
+    # of exactly the architecture's shapes mean that building it costs no more than that.
     if list(saved.parameters) != list(shapes):
         raise ValueError(f"load: {where}: the parameters should be {describe(list(shapes))} for the architecture "
                          f"{describe(saved.architecture)}, the file has {describe(list(saved.parameters))}")
@@ -732,7 +730,7 @@ def _has_shape(values: Any, shape: tuple[int, ...]) -> bool:
 
 
 def _shape_words(shape: tuple[int, ...]) -> str:
-    return "a number" if not shape else "a list of " + " x ".join(map(str, shape))
+    return "a number" if not shape else "a list of " + " x ".join(map(describe, shape))
 
 
 def _as_values(cls: str, x: Any, nin: int) -> list[Value]:

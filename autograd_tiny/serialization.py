@@ -175,7 +175,8 @@ def _check_numbers(where: str, key: str, values: Any) -> int:
         except OverflowError:  # an int too large for a float
             finite = False
         if not finite:
-            raise ValueError(f"load: {where}: parameter {key!r} holds {describe(x)}; parameters must be finite numbers")
+            raise ValueError(f"load: {where}: parameter {key!r} holds {describe(x)}; parameters must be finite numbers "
+                             "(within ±1.8e308)")
         count += 1
     return count
 

@@ -96,7 +96,6 @@ def test_to_torch_leaves_torchs_random_generator_alone():
 
 def test_to_torch_refuses_a_module_whose_computation_it_does_not_know():
     """A user's Module (even a subclass of MLP) is a TypeError: its forward could be anything."""
-    pytest.importorskip("torch")
 
     class Mine(MLP):
         pass

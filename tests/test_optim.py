@@ -530,39 +530,62 @@ def _run(opt, params, steps):
         opt.step()
 
 
-@pytest.mark.parametrize("name, kwargs", RESUME_CASES, ids=lambda c: str(c))
-def test_five_steps_saved_as_json_and_five_more_equal_ten_straight_and_torch(name, kwargs):
-    """5 steps, state_dict through json, load into a new optimizer on new Values, 5 more steps: the
-    same numbers as 10 straight steps, and torch.optim's 10 steps to 1e-12."""
-    torch = pytest.importorskip("torch")
+def _resumed(name, kwargs):
+    """(10 straight steps, 5 steps + state_dict through json + 5 steps on new Values and a new optimizer)."""
     ours = {"SGD": SGD, "Adam": Adam, "AdamW": AdamW}[name]
     straight = [Value(v) for v in START]
     _run(ours(straight, **kwargs), straight, 10)
-
     first = [Value(v) for v in START]
     opt = ours(first, **kwargs)
     _run(opt, first, 5)
-    saved = json.dumps({"optimizer": opt.state_dict(), "params": [p.data for p in first]})
-    loaded = json.loads(saved)
+    loaded = json.loads(json.dumps({"optimizer": opt.state_dict(), "params": [p.data for p in first]}))
     resumed = [Value(v) for v in loaded["params"]]
     opt2 = ours(resumed, lr=123.0)  # options come from the state
     opt2.load_state_dict(loaded["optimizer"])
     _run(opt2, resumed, 5)
-
-    assert [p.data for p in resumed] == [p.data for p in straight]
-    theirs, _ = torch_trajectory(torch, lambda ps: getattr(torch.optim, name)(ps, **kwargs))
-    assert all(close(p.data, t) for p, t in zip(resumed, theirs[-1]))
+    return [p.data for p in straight], [p.data for p in resumed]
 
 
-def test_state_dict_is_json_data_numbered_as_torch_numbers_it():
-    """state_dict survives json unchanged; its groups number the parameters in order, as torch's do."""
+@pytest.mark.parametrize("name, kwargs", RESUME_CASES, ids=lambda c: str(c))
+def test_five_steps_saved_as_json_and_five_more_equal_ten_straight(name, kwargs):
+    """5 steps, state_dict through json, load into a new optimizer on new Values, 5 more steps: exactly
+    the numbers of 10 straight steps."""
+    straight, resumed = _resumed(name, kwargs)
+    assert resumed == straight
+
+
+@pytest.mark.parametrize("name, kwargs", RESUME_CASES, ids=lambda c: str(c))
+def test_a_resumed_run_follows_torch(name, kwargs):
+    """The resumed run ends where torch.optim's 10 steps end, to 1e-12."""
     torch = pytest.importorskip("torch")
+    _, resumed = _resumed(name, kwargs)
+    theirs, _ = torch_trajectory(torch, lambda ps: getattr(torch.optim, name)(ps, **kwargs))
+    assert all(close(a, b) for a, b in zip(resumed, theirs[-1], strict=True))
+
+
+def _two_group_adam():
     params = [Value(v) for v in START]
-    groups = [{"params": params[:3]}, {"params": params[3:], "lr": 0.01}]
-    opt = Adam(groups, lr=0.05, amsgrad=True)
+    opt = Adam([{"params": params[:3]}, {"params": params[3:], "lr": 0.01}], lr=0.05, amsgrad=True)
     _run(opt, params, 2)
+    return opt
+
+
+def test_state_dict_is_plain_json_data():
+    """An optimizer's state_dict goes through json unchanged, and so does a schedule's."""
+    opt = _two_group_adam()
     state = opt.state_dict()
     assert json.loads(json.dumps(state)) == state
+    assert [g["params"] for g in state["param_groups"]] == [[0, 1, 2], [3]]
+    assert sorted(state["state"]) == ["0", "1", "2", "3"] and state["state"]["3"]["step"] == 2
+    sched = CosineAnnealingLR(opt, T_max=4)
+    sched.step()
+    assert json.loads(json.dumps(sched.state_dict())) == sched.state_dict()
+
+
+def test_state_dict_numbers_and_holds_what_torch_does():
+    """Groups number the parameters as torch's state_dict does, with the same per-parameter entries."""
+    torch = pytest.importorskip("torch")
+    state = _two_group_adam().state_dict()
     tparams = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in START]
     topt = torch.optim.Adam([{"params": tparams[:3]}, {"params": tparams[3:], "lr": 0.01}], lr=0.05, amsgrad=True)
     _run(topt, tparams, 2)
