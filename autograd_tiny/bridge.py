@@ -6,7 +6,8 @@ float64 ``torch.nn.Sequential`` of ``Linear`` and activation modules with the sa
 every parameter's gradient in two columns. In float64 the numbers agree to about 1e-15.
 
 torch is imported only when one of these functions is called: autograd_tiny does not need it.
-(``pip install torch==2.13.0``; the README says how to get the small CPU-only build.)
+(``pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu`` installs the
+CPU-only build, without the gigabytes of CUDA libraries.)
 
 Example (needs torch):
     >>> from autograd_tiny import nn, to_torch, from_torch
@@ -37,6 +38,7 @@ __all__ = ["to_torch", "from_torch", "compare_gradients", "GradientComparison"]
 # our activation -> the name of torch's module (None: no module, a plain Linear)
 _TORCH_ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "leaky_relu": "LeakyReLU", "linear": None}
 _LOSSES = ("mse", "hinge", "bce_with_logits", "cross_entropy")
+_CPU_WHEELS = "https://download.pytorch.org/whl/cpu"  # PyTorch's index of CPU-only builds
 
 
 def to_torch(model: Module) -> Any:
@@ -225,7 +227,7 @@ def _import_torch(owner: str) -> Any:
     try:
         import torch
     except ImportError:
-        raise ImportError(f"{owner} needs PyTorch: pip install torch==2.13.0 (see the README for the CPU-only build)") from None
+        raise ImportError(f"{owner} needs PyTorch: pip install torch==2.13.0 --index-url {_CPU_WHEELS}") from None
     return torch
 
 
