@@ -31,7 +31,7 @@ import os
 import random
 from typing import Any, Callable, Iterator, Sequence
 
-from .checks import check_bool, check_choice, check_int, describe, make_rng
+from .checks import check_bool, check_choice, check_int, check_real, describe, make_rng
 from .engine import Value, _apply_many
 from .serialization import MAX_FILE_BYTES, MAX_PARAMETERS, read_model_file, write_model_file
 
@@ -408,14 +408,7 @@ def _numbers(values: Any) -> Any:
 def _match(name: str, params: Any, given: Any, new: dict[Value, tuple[str, float]]) -> None:
     """Check that `given` has the shape of `params` and holds finite real numbers; collect them."""
     if isinstance(params, Value):
-        if isinstance(given, bool) or not isinstance(given, numbers.Real):
-            raise ValueError(f"load_state_dict: {name!r} should be a number, got {type(given).__name__}: {describe(given)}")
-        try:
-            x = float(given)
-        except OverflowError:  # an int too large for a float
-            x = math.inf
-        if not math.isfinite(x):
-            raise ValueError(f"load_state_dict: {name!r} is {describe(given)}; parameters must be finite numbers")
+        x = check_real("load_state_dict", repr(name), given)
         if params in new and new[params][1] != x:  # one Value under two names (tied weights)
             raise ValueError(f"load_state_dict: {new[params][0]!r} and {name!r} are the same parameter "
                              f"but get different numbers ({new[params][1]!r}, {x!r})")

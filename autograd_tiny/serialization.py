@@ -78,11 +78,7 @@ def write_model_file(path: str | os.PathLike, class_name: str, architecture: dic
         parameters: a state_dict: names to numbers or nested lists of numbers.
     """
     for key, values in parameters.items():
-        for x in _leaves(values):
-            if isinstance(x, bool) or not isinstance(x, numbers.Real):
-                raise ValueError(f"save: parameter {key!r} holds {type(x).__name__} {describe(x)}, not a number")
-            if not math.isfinite(x):
-                raise ValueError(f"save: parameter {key!r} holds {x!r}; only finite numbers can be saved")
+        _count_numbers(f"save: {os.fspath(path)}", key, values)
     lines = ["{", f'  "format": "{FORMAT}",', f'  "version": {VERSION},', f'  "class": {json.dumps(class_name)},',
              f'  "architecture": {json.dumps(architecture)},', '  "parameters": {']
     for i, (key, values) in enumerate(parameters.items()):
@@ -124,7 +120,7 @@ def read_model_file(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES,
         raise ValueError(f"load: {where}: 'parameters' should be an object, got {describe(parameters)}")
     count = 0
     for key, values in parameters.items():
-        count += _check_numbers(where, key, values)
+        count += _count_numbers(f"load: {where}", key, values)
         if count > max_parameters:
             raise ValueError(f"load: {where} holds more than {max_parameters:,} parameters "
                              "(the cap: pass max_parameters= to read it anyway)")
@@ -159,9 +155,9 @@ def _reject_constant(name: str):
     raise ValueError(f"the file holds {name}; parameters must be finite numbers")
 
 
-def _check_numbers(where: str, key: str, values: Any) -> int:
-    """How many numbers `values` holds, after checking that each is finite (without recursion,
-    so that a deep list is an error, not a RecursionError)."""
+def _count_numbers(prefix: str, key: str, values: Any) -> int:
+    """How many numbers `values` (a number or nested lists) holds, after checking that each is a
+    finite real number (without recursion, so that a deep list is an error, not a RecursionError)."""
     count, stack = 0, [values]
     while stack:
         x = stack.pop()
@@ -169,26 +165,16 @@ def _check_numbers(where: str, key: str, values: Any) -> int:
             stack.extend(x)
             continue
         if isinstance(x, bool) or not isinstance(x, numbers.Real):
-            raise ValueError(f"load: {where}: parameter {key!r} holds {describe(x)}, not a number")
+            raise ValueError(f"{prefix}: parameter {key!r} holds {type(x).__name__} {describe(x)}, not a number")
         try:
             finite = math.isfinite(x)
         except OverflowError:  # an int too large for a float
             finite = False
         if not finite:
-            raise ValueError(f"load: {where}: parameter {key!r} holds {describe(x)}; parameters must be finite numbers "
+            raise ValueError(f"{prefix}: parameter {key!r} holds {describe(x)}; parameters must be finite numbers "
                              "(within ±1.8e308)")
         count += 1
     return count
-
-
-def _leaves(values: Any):
-    stack = [values]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, (list, tuple)):
-            stack.extend(reversed(x))
-        else:
-            yield x
 
 
 def _rows(values: Any) -> str:

@@ -319,11 +319,11 @@ def _bad_state_dicts():
         (changed(layers_0_bias=[0.0, 0.0, 0.0]), r"'layers.0.bias' should have 2 entries"),
         (changed(layers_0_weight=[[1.0, 2.0], [3.0]]), r"'layers.0.weight\[1\]' should have 2"),
         (changed(layers_1_weight=[3.0]), r"'layers.1.weight\[0\]' should be a list"),
-        (changed(layers_1_bias=[math.nan]), r"'layers.1.bias\[0\]' is nan"),
-        (changed(layers_1_bias=[math.inf]), r"'layers.1.bias\[0\]' is inf"),
-        (changed(layers_1_bias=[10**400]), r"'layers.1.bias\[0\]' is 1000"),
-        (changed(layers_1_bias=["0.5"]), r"'layers.1.bias\[0\]' should be a number"),
-        (changed(layers_1_bias=[True]), r"'layers.1.bias\[0\]' should be a number"),
+        (changed(layers_1_bias=[math.nan]), r"'layers.1.bias\[0\]' must be a finite number, got nan"),
+        (changed(layers_1_bias=[math.inf]), r"'layers.1.bias\[0\]' must be a finite number, got inf"),
+        (changed(layers_1_bias=[10**400]), r"'layers.1.bias\[0\]' must be a finite number, got 1000"),
+        (changed(layers_1_bias=["0.5"]), r"'layers.1.bias\[0\]' must be a number, got str: '0.5'"),
+        (changed(layers_1_bias=[True]), r"'layers.1.bias\[0\]' must be a number, got bool: True"),
         ([1, 2], "expected a dict"),
     ]
 
@@ -795,8 +795,8 @@ def _arch(**changes):
         (_with().replace('"layers.1.bias": [0.0]', '"layers.1.bias": [-Infinity]'), "Infinity"),
         (_with().replace('"layers.1.bias": [0.0]', '"layers.1.bias": [1e999]'), "'layers.1.bias' holds inf"),
         (_with().replace('"layers.1.bias": [0.0]', '"layers.1.bias": [[0.0]]'), r"'layers.1.bias' should be a list of 1"),
-        (_with().replace('"layers.1.bias": [0.0]', '"layers.1.bias": ["0"]'), "holds '0', not a number"),
-        (_with().replace('"layers.1.bias": [0.0]', '"layers.1.bias": [true]'), "holds True, not a number"),
+        (_with().replace('"layers.1.bias": [0.0]', '"layers.1.bias": ["0"]'), "holds str '0', not a number"),
+        (_with().replace('"layers.1.bias": [0.0]', '"layers.1.bias": [true]'), "holds bool True, not a number"),
     ],
 )
 def test_load_rejects_a_bad_file_with_a_clear_error(tmp_path, text, match):

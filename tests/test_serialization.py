@@ -34,7 +34,7 @@ def test_a_module_with_nested_lists_of_values_saves_and_loads(tmp_path):
 
 
 @pytest.mark.parametrize("value, match", [
-    (math.inf, "parameter 'p' holds inf; only finite numbers"),
+    (math.inf, "parameter 'p' holds inf; parameters must be finite numbers"),
     (Value(1.0), "parameter 'p' holds Value .*, not a number"),
     (True, "parameter 'p' holds bool True, not a number"),
     ("1.0", "parameter 'p' holds str '1.0', not a number"),
