@@ -31,12 +31,14 @@ from typing import Any, Sequence, TextIO
 
 from . import losses
 from .checks import check_choice
+from .engine import Value
 from .nn import MLP, Layer, Module, Neuron
 
 __all__ = ["to_torch", "from_torch", "compare_gradients", "GradientComparison"]
 
 # our activation -> the name of torch's module (None: no module, a plain Linear)
-_TORCH_ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "leaky_relu": "LeakyReLU", "linear": None}
+_TORCH_ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "leaky_relu": "LeakyReLU",
+                      "linear": None}
 _LOSSES = ("mse", "hinge", "bce_with_logits", "cross_entropy")
 _CPU_WHEELS = "https://download.pytorch.org/whl/cpu"  # PyTorch's index of CPU-only builds
 
@@ -58,7 +60,9 @@ def to_torch(model: Module) -> Any:
     torch = _import_torch("to_torch")
     modules = []
     for neurons, activation in layers:
-        linear = torch.nn.utils.skip_init(torch.nn.Linear, len(neurons[0].w), len(neurons), dtype=torch.float64)
+        # skip_init: no random initial weights (they are overwritten), so torch's generator is untouched
+        linear = torch.nn.utils.skip_init(torch.nn.Linear, len(neurons[0].w), len(neurons),
+                                          dtype=torch.float64)
         with torch.no_grad():
             linear.weight.copy_(torch.tensor([[w.data for w in n.w] for n in neurons], dtype=torch.float64))
             linear.bias.copy_(torch.tensor([n.b.data for n in neurons], dtype=torch.float64))
@@ -80,9 +84,8 @@ def from_torch(module: Any) -> MLP:
     `ValueError` naming the layer.
 
     Example:
-        >>> import torch                                                              # doctest: +SKIP
-        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))  # doctest: +SKIP
-        >>> from_torch(net)                                                           # doctest: +SKIP
+        >>> from torch.nn import Linear, Sequential, Tanh                          # doctest: +SKIP
+        >>> from_torch(Sequential(Linear(2, 8), Tanh(), Linear(8, 1)))              # doctest: +SKIP
         MLP(2, [8, 1], activation='tanh', output_activation='linear')
     """
     torch = _import_torch("from_torch")
@@ -98,16 +101,18 @@ def from_torch(module: Any) -> MLP:
             if m.bias is None:
                 raise ValueError(f"{where} has no bias; every autograd_tiny neuron has one")
             if layers and m.in_features != len(layers[-1]["bias"]):
-                raise ValueError(f"{where} takes {m.in_features} inputs, the layer before gives {len(layers[-1]['bias'])}")
-            layers.append({"nin": m.in_features, "weight": m.weight.detach().tolist(), "bias": m.bias.detach().tolist(),
-                           "activation": "linear"})
+                raise ValueError(f"{where} takes {m.in_features} inputs, "
+                                 f"the layer before gives {len(layers[-1]['bias'])}")
+            layers.append({"nin": m.in_features, "weight": m.weight.detach().tolist(),
+                           "bias": m.bias.detach().tolist(), "activation": "linear"})
         elif isinstance(m, torch.nn.Identity):
             continue
         elif kind in by_name and type(m) is getattr(torch.nn, kind):
             if not layers or layers[-1]["activation"] != "linear":
                 raise ValueError(f"{where} must follow a Linear layer (one activation per layer)")
             if kind == "LeakyReLU" and m.negative_slope != 0.01:
-                raise ValueError(f"{where} has slope {m.negative_slope!r}; autograd_tiny's leaky_relu has 0.01")
+                raise ValueError(f"{where} has slope {m.negative_slope!r}; "
+                                 "autograd_tiny's leaky_relu has 0.01")
             layers[-1]["activation"] = by_name[kind]
         else:
             raise ValueError(f"{where} has no autograd_tiny counterpart (use Linear, ReLU, Tanh, Sigmoid, "
@@ -116,10 +121,11 @@ def from_torch(module: Any) -> MLP:
         raise ValueError("from_torch: the Sequential has no Linear layer")
     hidden = {layer["activation"] for layer in layers[:-1]}
     if len(hidden) > 1:
-        raise ValueError(f"from_torch: the hidden layers use different activations ({', '.join(sorted(hidden))}); "
+        used = ", ".join(sorted(hidden))
+        raise ValueError(f"from_torch: the hidden layers use different activations ({used}); "
                          "an MLP has one for its hidden layers and one for its output")
-    model = MLP(layers[0]["nin"], [len(layer["bias"]) for layer in layers], hidden.pop() if hidden else "relu",
-                layers[-1]["activation"], seed=0)
+    sizes = [len(layer["bias"]) for layer in layers]
+    model = MLP(layers[0]["nin"], sizes, hidden.pop() if hidden else "relu", layers[-1]["activation"], seed=0)
     state = {}
     for i, layer in enumerate(layers):
         state[f"layers.{i}.weight"], state[f"layers.{i}.bias"] = layer["weight"], layer["bias"]
@@ -153,7 +159,8 @@ class GradientComparison:
                  f"{'parameter':<{width}}  {'in torch':<{twidth}}  {'autograd_tiny grad':>22}  "
                  f"{'torch grad':>22}  {'|difference|':>12}"]
         for ours_name, torch_name, a, b in self.rows:
-            lines.append(f"{ours_name:<{width}}  {torch_name:<{twidth}}  {a:>22.15g}  {b:>22.15g}  {abs(a - b):>12.2g}")
+            lines.append(f"{ours_name:<{width}}  {torch_name:<{twidth}}  "
+                         f"{a:>22.15g}  {b:>22.15g}  {abs(a - b):>12.2g}")
         lines.append(f"largest difference (loss, {len(self.outputs)} outputs, {len(self.rows)} gradients): "
                      f"{self.max_difference:.2g}")
         return "\n".join(lines)
@@ -162,7 +169,8 @@ class GradientComparison:
 
 
 def compare_gradients(model: Module, X: Sequence[Sequence[float]], y: Sequence[Any], loss: str = "mse",
-                      reduction: str = "mean", *, show: bool = True, file: TextIO | None = None) -> GradientComparison:
+                      reduction: str = "mean", *, show: bool = True,
+                      file: TextIO | None = None) -> GradientComparison:
     """Run the same loss on the same batch here and in PyTorch (float64), and print every
     parameter's gradient side by side.
 
@@ -180,8 +188,9 @@ def compare_gradients(model: Module, X: Sequence[Sequence[float]], y: Sequence[A
 
     Example:
         >>> model = MLP(2, [3, 1], seed=0)
-        >>> result = compare_gradients(model, [[0.5, -1.0], [1.0, 2.0]], [1.0, -1.0], show=False)  # doctest: +SKIP
-        >>> result.max_difference < 1e-12                                                        # doctest: +SKIP
+        >>> X, y = [[0.5, -1.0], [1.0, 2.0]], [1.0, -1.0]
+        >>> result = compare_gradients(model, X, y, show=False)   # doctest: +SKIP
+        >>> result.max_difference < 1e-12                         # doctest: +SKIP
         True
     """
     check_choice("compare_gradients", "loss", loss, _LOSSES)
@@ -195,9 +204,11 @@ def compare_gradients(model: Module, X: Sequence[Sequence[float]], y: Sequence[A
     if loss == "cross_entropy":
         ours = losses.cross_entropy(rows_out, list(y), reduction=reduction)
     elif any(len(row) != 1 for row in rows_out):
-        raise ValueError(f"compare_gradients: {loss} needs one output per example, the model gives {len(rows_out[0])}")
+        raise ValueError(f"compare_gradients: {loss} needs one output per example, "
+                         f"the model gives {len(rows_out[0])}")
     else:
         ours = getattr(losses, loss)([row[0] for row in rows_out], list(y), reduction=reduction)
+    assert isinstance(ours, Value)  # reduction 'mean' or 'sum': one Value
     ours.backward()
 
     # in torch
@@ -210,7 +221,8 @@ def compare_gradients(model: Module, X: Sequence[Sequence[float]], y: Sequence[A
     for (neurons, _), (index, linear) in zip(_linear_layers("compare_gradients", model), _linears(net)):
         for r, n in enumerate(neurons):
             for c, w in enumerate(n.w):
-                rows.append((names[w], f"{index}.weight[{r}, {c}]", float(w.grad), linear.weight.grad[r, c].item()))
+                theirs_grad = linear.weight.grad[r, c].item()
+                rows.append((names[w], f"{index}.weight[{r}, {c}]", float(w.grad), theirs_grad))
         for r, n in enumerate(neurons):
             rows.append((names[n.b], f"{index}.bias[{r}]", float(n.b.grad), linear.bias.grad[r].item()))
     outputs = [v.data for row in rows_out for v in row]
@@ -227,7 +239,8 @@ def _import_torch(owner: str) -> Any:
     try:
         import torch
     except ImportError:
-        raise ImportError(f"{owner} needs PyTorch: pip install torch==2.13.0 --index-url {_CPU_WHEELS}") from None
+        raise ImportError(f"{owner} needs PyTorch: "
+                          f"pip install torch==2.13.0 --index-url {_CPU_WHEELS}") from None
     return torch
 
 
@@ -254,9 +267,7 @@ def _torch_loss(torch: Any, loss: str, out: Any, y: list, reduction: str) -> Any
     F = torch.nn.functional
     if loss == "cross_entropy":
         return F.cross_entropy(out, torch.tensor(y, dtype=torch.long), reduction=reduction)
-    if out.shape[1] != 1:
-        raise ValueError(f"compare_gradients: {loss} needs one output per example, the model gives {out.shape[1]}")
-    out = out[:, 0]
+    out = out[:, 0]  # one output per example (checked on our side)
     target = torch.tensor(y, dtype=torch.float64)
     if loss == "mse":
         return F.mse_loss(out, target, reduction=reduction)

@@ -71,17 +71,15 @@ def check_real(owner: str, name: str, value: Any, low: float = -math.inf, high: 
     return number
 
 
-def check_int(owner: str, name: str, value: Any, least: int = 1, most: int | None = None) -> int:
-    """`value` as an int in [least, most], else ValueError (bools and 2.0 are refused).
+def check_int(owner: str, name: str, value: Any, least: int = 1) -> int:
+    """`value` as an int >= `least`, else ValueError (bools and 2.0 are refused).
 
     Example:
         >>> check_int("MLP", "nin", 2)
         2
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < least:
         raise ValueError(f"{owner}: {name} must be an int >= {least}, got {describe(value)}")
-    if most is not None and value > most:
-        raise ValueError(f"{owner}: {name} must be at most {most}, got {describe(value)}")
     return int(value)
 
 
@@ -105,7 +103,8 @@ def check_choice(owner: str, name: str, value: T, options: Collection[T]) -> T:
         'sum'
     """
     if not isinstance(value, str) or value not in options:
-        raise ValueError(f"{owner}: unknown {name} {describe(value)} (choose from {', '.join(map(repr, options))})")
+        choices = ", ".join(map(repr, options))
+        raise ValueError(f"{owner}: unknown {name} {describe(value)} (choose from {choices})")
     return value
 
 
@@ -127,5 +126,6 @@ def make_rng(owner: str, seed: int | random.Random | None) -> Any:
     if isinstance(seed, random.Random):
         return seed
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"{owner}: seed must be an int or a random.Random, got {type(seed).__name__}: {describe(seed)}")
+        raise TypeError(f"{owner}: seed must be an int or a random.Random, "
+                        f"got {type(seed).__name__}: {describe(seed)}")
     return random.Random(seed)

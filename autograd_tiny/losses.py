@@ -46,7 +46,8 @@ def _as_value(x: Scalar) -> Value:
 def _batch(name: str, what: str, xs) -> list:
     """The examples as a list (checked to be a non-empty list of something)."""
     if isinstance(xs, (str, bytes)) or not isinstance(xs, Iterable):
-        raise ValueError(f"{name}: {what} must be a list of numbers or Values, got {type(xs).__name__}: {describe(xs)}")
+        raise ValueError(f"{name}: {what} must be a list of numbers or Values, "
+                         f"got {type(xs).__name__}: {describe(xs)}")
     xs = list(xs)
     if not xs:
         raise ValueError(f"{name}: needs at least one example, got no {what}")
@@ -65,7 +66,8 @@ def _pairs(name: str, preds, targets, pred_word: str, target_word: str) -> tuple
         raise ValueError(f"{name}: {len(preds)} {pred_word} but {len(targets)} {target_word}")
     for p in preds:
         if not _is_scalar(p):
-            raise ValueError(f"{name}: each of the {pred_word} must be a Value or a number, got {describe(p)}")
+            raise ValueError(f"{name}: each of the {pred_word} must be a Value or a number, "
+                             f"got {describe(p)}")
     return [_as_value(p) for p in preds], targets, single
 
 
@@ -82,7 +84,8 @@ def _reduce(name: str, terms: list[Value], reduction: str, single: bool) -> Valu
 # ---------------------------------------------------------------------- regression
 
 
-def mse(preds: Sequence[Scalar] | Scalar, targets: Sequence[float] | float, reduction: str = "mean") -> Value | list[Value]:
+def mse(preds: Sequence[Scalar] | Scalar, targets: Sequence[float] | float,
+        reduction: str = "mean") -> Value | list[Value]:
     """Mean squared error: mean of (pred - target)².
 
     Example:
@@ -102,7 +105,8 @@ def mse(preds: Sequence[Scalar] | Scalar, targets: Sequence[float] | float, redu
 # ---------------------------------------------------------------------- binary classification
 
 
-def hinge(scores: Sequence[Scalar] | Scalar, labels: Sequence[int] | int, reduction: str = "mean") -> Value | list[Value]:
+def hinge(scores: Sequence[Scalar] | Scalar, labels: Sequence[int] | int,
+          reduction: str = "mean") -> Value | list[Value]:
     """The SVM max-margin loss of micrograd's demo: mean of max(0, 1 - label * score).
 
     Args:
@@ -142,7 +146,8 @@ def bce_with_logits(logits: Sequence[Scalar] | Scalar, targets: Sequence[float] 
     for t in targets:
         if not _is_number(t) or not 0 <= t <= 1:
             raise ValueError(f"bce_with_logits: targets must be numbers in [0, 1], got {describe(t)}")
-    return _reduce("bce_with_logits", [z.softplus() - z * t for z, t in zip(logits, targets)], reduction, single)
+    terms = [z.softplus() - z * t for z, t in zip(logits, targets)]
+    return _reduce("bce_with_logits", terms, reduction, single)
 
 
 # ---------------------------------------------------------------------- many classes
@@ -186,19 +191,19 @@ def _rows_and_labels(logits, labels) -> tuple[list[list], list[int], bool]:
         labels = [labels] if _is_scalar(labels) else _batch(name, "labels", labels)
         if len(rows) != len(labels):
             raise ValueError(f"{name}: {len(rows)} rows of logits but {len(labels)} labels")
-    k = None
+    k = 0  # the number of classes: the first row's length
     for i, row in enumerate(rows):
         if _is_scalar(row) or isinstance(row, (str, bytes)) or not isinstance(row, Iterable):
             raise ValueError(f"{name}: logits must be a list of rows; row {i} is {describe(row)}")
         row = rows[i] = list(row)
         if not row or not all(_is_scalar(v) for v in row):
             raise ValueError(f"{name}: row {i} of logits must be a non-empty list of numbers or Values")
-        if k is None:
+        if i == 0:
             k = len(row)
         elif len(row) != k:
             raise ValueError(f"{name}: every row needs {k} logits, row {i} has {len(row)}")
     for y in labels:
-        if isinstance(y, bool) or not isinstance(y, numbers.Integral) or not 0 <= y < k:
+        if isinstance(y, bool) or not isinstance(y, numbers.Integral) or not 0 <= int(y) < k:
             raise ValueError(f"{name}: labels must be ints in 0..{k - 1}, got {describe(y)}")
     return rows, [int(y) for y in labels], single
 

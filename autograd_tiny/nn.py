@@ -168,7 +168,8 @@ class Module:
             seen.add(id(module))
             found.append((name, module))
             prefix = f"{name}." if name else ""
-            stack.extend((prefix + child_name, child) for child_name, child in reversed(module.named_children()))
+            children = module.named_children()
+            stack.extend((prefix + child_name, child) for child_name, child in reversed(children))
         return found
 
     def modules(self) -> list[Module]:
@@ -207,7 +208,8 @@ class Module:
         missing = [k for k in tensors if k not in state_dict]
         unexpected = [k for k in state_dict if k not in tensors]
         if missing:
-            raise ValueError(f"load_state_dict: missing key {missing[0]!r} (expected {describe(list(tensors))})")
+            raise ValueError(f"load_state_dict: missing key {missing[0]!r} "
+                             f"(expected {describe(list(tensors))})")
         if unexpected:
             raise ValueError(f"load_state_dict: unexpected key {describe(unexpected[0])} "
                              f"(expected {describe(list(tensors))})")
@@ -257,7 +259,7 @@ class Module:
         where = os.fspath(path)
         saved = read_model_file(where)
         mine = self._architecture()
-        if saved.class_name == type(self).__name__ and None not in (saved.architecture, mine):
+        if saved.class_name == type(self).__name__ and saved.architecture is not None and mine is not None:
             theirs = {k: v for k, v in saved.architecture.items() if k != "fused"}
             if theirs != mine:
                 raise ValueError(f"load: {where} holds {saved.class_name} {describe(theirs)}, not {self!r}")
@@ -278,7 +280,7 @@ class Module:
         config = self._config()
         if config is not None:
             return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in config.items())})"
-        lines = [f"  ({name}): {repr(child).replace(chr(10), chr(10) + '  ')}" for name, child in self.named_children()]
+        lines = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in self.named_children()]
         return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)" if lines else f"{type(self).__name__}()"
 
 
@@ -381,8 +383,8 @@ def _name_tensors(module: Module, prefix: str, tensors: dict[str, Any], visited:
         elif kind == "tensor":
             tensors[prefix + name] = _as_lists(value)
         else:
-            children = [(name, value)] if kind == "module" else [(f"{name}.{i}", m) for i, m in enumerate(value)]
-            for child_name, child in children:
+            named = [(name, value)] if kind == "module" else [(f"{name}.{i}", m) for i, m in enumerate(value)]
+            for child_name, child in named:
                 if id(child) not in visited:
                     _name_tensors(child, f"{prefix}{child_name}.", tensors, visited)
 
@@ -613,7 +615,8 @@ class MLP(Module):
 
     @staticmethod
     def _shapes(arch: dict[str, Any]) -> dict[str, tuple[int, ...]]:
-        arch = _check_architecture("MLP", arch, ("nin", "nouts"), ("activation", "output_activation", "fused"))
+        optional = ("activation", "output_activation", "fused")
+        arch = _check_architecture("MLP", arch, ("nin", "nouts"), optional)
         sizes = [arch["nin"], *arch["nouts"]]
         shapes: dict[str, tuple[int, ...]] = {}
         for i in range(len(arch["nouts"])):
@@ -627,16 +630,18 @@ class MLP(Module):
                 f"output_activation={c['output_activation']!r})")  # fmt: skip
 
 
-_BUILT_INS: dict[str, type[Module]] = {"Neuron": Neuron, "Layer": Layer, "MLP": MLP}
+_BUILT_INS: dict[str, type[Neuron] | type[Layer] | type[MLP]] = {"Neuron": Neuron, "Layer": Layer, "MLP": MLP}
 
 
-def load(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES, max_parameters: int = MAX_PARAMETERS) -> Module:
+def load(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES,
+         max_parameters: int = MAX_PARAMETERS) -> Module:
     """A new `Neuron`, `Layer` or `MLP` built from a file written by `Module.save`.
 
     The file's size and number of parameters are capped (`max_bytes`, `max_parameters`), and
-    the architecture is checked against the parameters in the file before anything is built. A file that does not match (bad JSON, a
-    missing key, wrong shapes, NaN or infinite numbers, an unknown version) raises a
-    `ValueError` that names the problem. Your own modules load with ``YourNet().load(path)``.
+    the architecture is checked against the parameters in the file before anything is built.
+    A file that does not match (bad JSON, a missing key, wrong shapes, NaN or infinite
+    numbers, an unknown version) raises a `ValueError` that names the problem. Your own
+    modules load with ``YourNet().load(path)``.
 
     Example:
         >>> import os, tempfile
@@ -653,14 +658,15 @@ def load(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES, max_parame
         raise ValueError(f"load: {where} holds a {describe(saved.class_name)}, which nn.load cannot build "
                          f"(it builds {', '.join(_BUILT_INS)}): make one and call its .load(path)")
     try:
-        shapes = cls._shapes(saved.architecture)  # type: ignore[attr-defined]
+        shapes = cls._shapes(saved.architecture)
     except ValueError as err:
         raise ValueError(f"load: {where}: bad architecture {describe(saved.architecture)}: {err}") from None
     # The file holds at most max_parameters numbers (read_model_file counted them): parameters
     # of exactly the architecture's shapes mean that building it costs no more than that.
     if list(saved.parameters) != list(shapes):
-        raise ValueError(f"load: {where}: the parameters should be {describe(list(shapes))} for the architecture "
-                         f"{describe(saved.architecture)}, the file has {describe(list(saved.parameters))}")
+        raise ValueError(f"load: {where}: the parameters should be {describe(list(shapes))} for the "
+                         f"architecture {describe(saved.architecture)}, the file has "
+                         f"{describe(list(saved.parameters))}")
     for key, shape in shapes.items():
         if not _has_shape(saved.parameters[key], shape):
             raise ValueError(f"load: {where}: parameter {key!r} should be {_shape_words(shape)} "

@@ -56,7 +56,8 @@ Params = Iterable[Value] | Iterable[dict[str, Any]]
 
 def _check_params(owner: str, params: Any) -> list[Value]:
     if isinstance(params, Value):
-        raise TypeError(f"{owner}: params must be an iterable of Values (e.g. model.parameters()), got one Value")
+        raise TypeError(f"{owner}: params must be an iterable of Values (e.g. model.parameters()), "
+                        "got one Value")
     params = list(params)
     if not params:
         raise ValueError(f"{owner}: got an empty parameter list")
@@ -108,10 +109,11 @@ class Optimizer:
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Value, dict[str, Any]] = {}  # per-parameter memory, e.g. momentum
         if isinstance(params, dict):
-            raise TypeError(f"{name}: params must be a list of Values or of dicts; for one group write [{{...}}]")
+            raise TypeError(f"{name}: params must be a list of Values or of dicts; "
+                            "for one group write [{...}]")
         if isinstance(params, Value):
-            raise TypeError(f"{name}: params must be an iterable of Values (e.g. model.parameters()), got one Value")
-        items = list(params)
+            _check_params(name, params)  # raises: one Value is not a list of them
+        items: list[Any] = list(params)
         if not items:
             raise ValueError(f"{name}: got an empty parameter list")
         for group in items if all(isinstance(g, dict) for g in items) else [{"params": items}]:
@@ -134,7 +136,8 @@ class Optimizer:
             raise ValueError(f"{where} has no 'params'")
         unknown = [k for k in group if k != "params" and k not in self.defaults]
         if unknown:
-            raise ValueError(f"{where}: unknown option {describe(unknown[0])} (options: {', '.join(self.defaults)})")
+            raise ValueError(f"{where}: unknown option {describe(unknown[0])} "
+                             f"(options: {', '.join(self.defaults)})")
         given = group["params"]
         params = _check_params(where, [given] if isinstance(given, Value) else given)
         taken = {p for g in self.param_groups for p in g["params"]}
@@ -214,7 +217,8 @@ class Optimizer:
         """
         owner = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
-            raise ValueError(f"{owner}: expected a dict with 'state' and 'param_groups', got {describe(state_dict)}")
+            raise ValueError(f"{owner}: expected a dict with 'state' and 'param_groups', "
+                             f"got {describe(state_dict)}")
         saved_groups = state_dict["param_groups"]
         if not isinstance(saved_groups, list) or len(saved_groups) != len(self.param_groups):
             raise ValueError(f"{owner}: this optimizer has {len(self.param_groups)} param groups, "
@@ -231,11 +235,13 @@ class Optimizer:
                                  f"{describe((missing or unknown)[0])}")
             numbers_ = saved["params"]
             if not isinstance(numbers_, list) or len(numbers_) != len(mine["params"]):
-                raise ValueError(f"{where} should number {len(mine['params'])} parameters, got {describe(numbers_)}")
+                raise ValueError(f"{where} should number {len(mine['params'])} parameters, "
+                                 f"got {describe(numbers_)}")
             ids += [_index(where, n) for n in numbers_]
             options.append(self._checked(where, {k: saved[k] for k in self.defaults}))
         if sorted(ids) != list(range(len(ids))):
-            raise ValueError(f"{owner}: the groups' params should number the parameters 0..{len(ids) - 1} once each")
+            raise ValueError(f"{owner}: the groups' params should number the parameters "
+                             f"0..{len(ids) - 1} once each")
         by_id = dict(zip(ids, self.params))
         state = state_dict["state"]
         if not isinstance(state, dict):
@@ -260,7 +266,8 @@ class Optimizer:
         checked: dict[str, Any] = {}
         for key, value in entry.items():
             if key not in self._state_keys:
-                raise ValueError(f"{where}: unknown entry {describe(key)} (expected {', '.join(self._state_keys)})")
+                raise ValueError(f"{where}: unknown entry {describe(key)} "
+                                 f"(expected {', '.join(self._state_keys)})")
             if key == "step":
                 checked[key] = check_int(where, key, value, least=1)
             else:
@@ -532,8 +539,8 @@ class LRScheduler:
         name = type(self).__name__
         groups = self.optimizer.param_groups
         if len(groups) != len(self.base_lrs):
-            raise ValueError(f"{name}: the optimizer has {len(groups)} param groups, the schedule was made for "
-                             f"{len(self.base_lrs)}; make the schedule after adding groups")
+            raise ValueError(f"{name}: the optimizer has {len(groups)} param groups, the schedule was made "
+                             f"for {len(self.base_lrs)}; make the schedule after adding groups")
         for group, base in zip(groups, self.base_lrs):
             group["lr"] = check_real(name, "lr", self.lr_at(self.last_epoch, base), low=0)
 
@@ -561,7 +568,8 @@ class LRScheduler:
         last_epoch = check_int(owner, "last_epoch", state_dict["last_epoch"], least=0)
         bases = state_dict["base_lrs"]
         if not isinstance(bases, list) or len(bases) != len(self.base_lrs):
-            raise ValueError(f"{owner}: base_lrs should be a list of {len(self.base_lrs)}, got {describe(bases)}")
+            raise ValueError(f"{owner}: base_lrs should be a list of {len(self.base_lrs)}, "
+                             f"got {describe(bases)}")
         bases = [check_real(owner, f"base_lrs[{i}]", b, low=0) for i, b in enumerate(bases)]
         options = self._checked(owner, {key: state_dict[key] for key in self._options})
         self.last_epoch, self.base_lrs = last_epoch, bases
@@ -609,6 +617,8 @@ class StepLR(LRScheduler):
     """
 
     _options = ("step_size", "gamma")
+    step_size: int
+    gamma: float
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         self._configure(step_size=step_size, gamma=gamma)
@@ -636,6 +646,7 @@ class ExponentialLR(LRScheduler):
     """
 
     _options = ("gamma",)
+    gamma: float
 
     def __init__(self, optimizer: Optimizer, gamma: float) -> None:
         self._configure(gamma=gamma)
@@ -667,6 +678,9 @@ class LinearLR(LRScheduler):
     """
 
     _options = ("start_factor", "end_factor", "total_iters")
+    start_factor: float
+    end_factor: float
+    total_iters: int
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5) -> None:
@@ -704,6 +718,8 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     _options = ("T_max", "eta_min")
+    T_max: int
+    eta_min: float
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
         self._configure(T_max=T_max, eta_min=eta_min)

@@ -29,7 +29,8 @@ them. Any problem is one `ValueError` naming the file and the problem. Writing i
 Example:
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "m.json")
-    >>> write_model_file(path, "Neuron", {"nin": 2, "activation": "linear"}, {"weight": [0.5, -1.0], "bias": 0.25})
+    >>> arch, params = {"nin": 2, "activation": "linear"}, {"weight": [0.5, -1.0], "bias": 0.25}
+    >>> write_model_file(path, "Neuron", arch, params)
     >>> read_model_file(path).parameters["weight"]
     [0.5, -1.0]
 """
@@ -79,8 +80,9 @@ def write_model_file(path: str | os.PathLike, class_name: str, architecture: dic
     """
     for key, values in parameters.items():
         _count_numbers(f"save: {os.fspath(path)}", key, values)
-    lines = ["{", f'  "format": "{FORMAT}",', f'  "version": {VERSION},', f'  "class": {json.dumps(class_name)},',
-             f'  "architecture": {json.dumps(architecture)},', '  "parameters": {']
+    lines = ["{", f'  "format": "{FORMAT}",', f'  "version": {VERSION},',
+             f'  "class": {json.dumps(class_name)},', f'  "architecture": {json.dumps(architecture)},',
+             '  "parameters": {']
     for i, (key, values) in enumerate(parameters.items()):
         comma = "," if i < len(parameters) - 1 else ""
         lines.append(f"    {json.dumps(key)}: {_rows(values)}{comma}")
@@ -105,7 +107,8 @@ def read_model_file(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES,
             raise ValueError(f"load: {where} has no {key!r} entry")
     extra = [key for key in doc if key not in _KEYS]
     if extra:
-        raise ValueError(f"load: {where}: unexpected entry {describe(extra[0])} (expected {', '.join(_KEYS)})")
+        raise ValueError(f"load: {where}: unexpected entry {describe(extra[0])} "
+                         f"(expected {', '.join(_KEYS)})")
     if doc["format"] != FORMAT:
         raise ValueError(f"load: {where} is not an autograd_tiny model (format {describe(doc['format'])})")
     if type(doc["version"]) is not int or doc["version"] != VERSION:
@@ -114,7 +117,8 @@ def read_model_file(path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES,
     if not isinstance(doc["class"], str) or not doc["class"]:
         raise ValueError(f"load: {where}: 'class' should be a class name, got {describe(doc['class'])}")
     if doc["architecture"] is not None and not isinstance(doc["architecture"], dict):
-        raise ValueError(f"load: {where}: 'architecture' should be an object or null, got {describe(doc['architecture'])}")
+        raise ValueError(f"load: {where}: 'architecture' should be an object or null, "
+                         f"got {describe(doc['architecture'])}")
     parameters = doc["parameters"]
     if not isinstance(parameters, dict):
         raise ValueError(f"load: {where}: 'parameters' should be an object, got {describe(parameters)}")
@@ -138,7 +142,8 @@ def _parse(where: str, max_bytes: int) -> Any:
     except OSError as err:
         raise ValueError(f"load: cannot read {where}: {err.strerror or err}") from None
     if len(raw) > max_bytes:
-        raise ValueError(f"load: {where} is larger than {max_bytes:,} bytes (the cap: pass max_bytes= to read it anyway)")
+        raise ValueError(f"load: {where} is larger than {max_bytes:,} bytes "
+                         "(the cap: pass max_bytes= to read it anyway)")
     try:
         return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except UnicodeDecodeError as err:
@@ -165,14 +170,15 @@ def _count_numbers(prefix: str, key: str, values: Any) -> int:
             stack.extend(x)
             continue
         if isinstance(x, bool) or not isinstance(x, numbers.Real):
-            raise ValueError(f"{prefix}: parameter {key!r} holds {type(x).__name__} {describe(x)}, not a number")
+            raise ValueError(f"{prefix}: parameter {key!r} holds {type(x).__name__} {describe(x)}, "
+                             "not a number")
         try:
             finite = math.isfinite(x)
         except OverflowError:  # an int too large for a float
             finite = False
         if not finite:
-            raise ValueError(f"{prefix}: parameter {key!r} holds {describe(x)}; parameters must be finite numbers "
-                             "(within ±1.8e308)")
+            raise ValueError(f"{prefix}: parameter {key!r} holds {describe(x)}; "
+                             "parameters must be finite numbers (within ±1.8e308)")
         count += 1
     return count
 

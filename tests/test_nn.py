@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from autograd_tiny import Value
-from autograd_tiny import nn as nn_module
 from autograd_tiny.engine import topological_order
 from autograd_tiny.nn import MLP, Layer, Module, Neuron, load
 from autograd_tiny.optim import SGD

@@ -481,7 +481,7 @@ def test_lr_reads_and_sets_every_group():
     a, b = Value(1.0), Value(2.0)
     opt = SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1)
     with pytest.raises(ValueError, match=r"different learning rates \[0.1, 0.5\]; read param_groups"):
-        opt.lr
+        _ = opt.lr
     opt.lr = 0.2
     assert opt.lr == 0.2 and [g["lr"] for g in opt.param_groups] == [0.2, 0.2]
     assert opt.params == [a, b]
