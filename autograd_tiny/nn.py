@@ -356,6 +356,9 @@ def _gather(module: Module, params: list[Value], visited: set[int]) -> None:
     for name, value in vars(module).items():  # `_members`, inlined, with shortcuts: it runs every step
         if type(value) in _PLAIN:
             continue
+        if type(value) is Value:  # a bias
+            params.append(value)
+            continue
         if type(value) is list and set(map(type, value)) == _ONLY_VALUES:  # a neuron's weights
             params.extend(value)
             continue
