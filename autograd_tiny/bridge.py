@@ -136,7 +136,15 @@ def from_torch(module: Any) -> MLP:
 @dataclass
 class GradientComparison:
     """What `compare_gradients` found: both losses, both outputs, and one row per parameter
-    (our name, torch's name, our gradient, torch's gradient)."""
+    (our name, torch's name, our gradient, torch's gradient).
+
+    Example:
+        >>> found = GradientComparison(0.5, 0.5, [1.0], [1.0], [("bias", "0.bias[0]", 0.25, 0.125)])
+        >>> found.max_difference
+        0.125
+        >>> print(found.table().splitlines()[-1])
+        largest difference (loss, 1 outputs, 1 gradients): 0.12
+    """
 
     loss: float
     torch_loss: float

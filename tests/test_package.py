@@ -8,7 +8,7 @@ import sys
 import pytest
 
 MODULES = ["engine", "functional", "nn", "losses", "optim", "data", "viz", "expr", "plot", "_files", "checks",
-           "serialization"]
+           "serialization", "bridge"]
 
 
 def test_import_pulls_in_nothing_heavy():
