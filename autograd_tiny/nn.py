@@ -249,15 +249,16 @@ class Module:
         """
         write_model_file(path, type(self).__name__, self._architecture(), self.state_dict())
 
-    def load(self, path: str | os.PathLike) -> Module:
+    def load(self, path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES,
+             max_parameters: int = MAX_PARAMETERS) -> Module:
         """Copy the parameters saved in `path` into this module and return it.
 
         The file must hold the same names and shapes (and, for a built-in of the same class,
         the same architecture). Everything is checked first: on any problem a `ValueError`
-        names it and nothing changes.
+        names it and nothing changes. The caps are `autograd_tiny.nn.load`'s.
         """
         where = os.fspath(path)
-        saved = read_model_file(where)
+        saved = read_model_file(where, max_bytes=max_bytes, max_parameters=max_parameters)
         mine = self._architecture()
         if saved.class_name == type(self).__name__ and saved.architecture is not None and mine is not None:
             theirs = {k: v for k, v in saved.architecture.items() if k != "fused"}
