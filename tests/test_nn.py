@@ -870,10 +870,13 @@ def test_an_error_about_a_huge_number_shows_it_shortened(tmp_path):
 
 
 def test_a_file_above_the_size_cap_is_refused_before_parsing(tmp_path):
-    """A file larger than max_bytes raises a ValueError saying so (and how to raise the cap)."""
+    """A file larger than max_bytes raises a ValueError saying so (and how to raise the cap), from
+    nn.load and from model.load alike."""
     MLP(2, [3, 1], seed=0).save(tmp_path / "m.json")
     with pytest.raises(ValueError, match="larger than 100 bytes.*max_bytes="):
         load(tmp_path / "m.json", max_bytes=100)
+    with pytest.raises(ValueError, match="holds more than 12 parameters"):
+        MLP(2, [3, 1], seed=1).load(tmp_path / "m.json", max_parameters=12)
 
 
 def test_fused_false_in_a_file_builds_an_unfused_model(tmp_path):
