@@ -20,7 +20,6 @@ from __future__ import annotations
 import errno
 import os
 import re
-import secrets
 import stat
 from contextlib import contextmanager
 from typing import Iterator
@@ -106,7 +105,7 @@ def _create_temporary(target: str, existing: os.stat_result | None) -> str:
     stem = _stem(name)
     mode = 0o600 if existing is not None else 0o666
     while True:
-        tmp = os.path.join(folder, f".{stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        tmp = os.path.join(folder, f".{stem}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         except FileExistsError:  # that token is taken: draw another

@@ -26,8 +26,7 @@ Example (needs torch):
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
-from typing import Any, Sequence, TextIO
+from typing import Any, NamedTuple, Sequence, TextIO
 
 from . import losses
 from .checks import check_choice
@@ -133,8 +132,7 @@ def from_torch(module: Any) -> MLP:
     return model
 
 
-@dataclass
-class GradientComparison:
+class GradientComparison(NamedTuple):
     """What `compare_gradients` found: both losses, both outputs, and one row per parameter
     (our name, torch's name, our gradient, torch's gradient).
 
@@ -173,7 +171,8 @@ class GradientComparison:
                      f"{self.max_difference:.2g}")
         return "\n".join(lines)
 
-    __str__ = table
+    def __str__(self) -> str:
+        return self.table()
 
 
 def compare_gradients(model: Module, X: Sequence[Sequence[float]], y: Sequence[Any], loss: str = "mse",

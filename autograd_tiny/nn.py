@@ -83,8 +83,9 @@ class Module:
     `modules`, `zero_grad`, `state_dict`, `load_state_dict`, `save` and `load` all see it.
     An assignment only notes the attribute's name; these methods look at what the attributes
     hold when called (so ``self.layers.append(...)`` counts too), in the order they were first
-    given something other than a number, string, None or function. Calling ``super().__init__()`` is allowed (as in PyTorch) but not needed:
-    Module has nothing to set up.
+    given something other than a number, string, None or function. Calling
+    ``super().__init__()`` is allowed (as in PyTorch) but not needed: Module has nothing to set
+    up.
 
     Define ``forward`` (calling the module calls it) or ``__call__``. Anything else you store
     (numbers, strings, dicts of numbers) is left alone; a dict holding Values or Modules is an
@@ -385,7 +386,7 @@ def _gather(module: Module, params: list[Value], visited: set[int]) -> None:
     """Append `module`'s parameters to `params`, attribute by attribute, sub-modules in place."""
     visited.add(id(module))
     for name in module._attribute_names or ():  # `_members`, inlined, with shortcuts: it runs every step
-        value = getattr(module, name, None)
+        value: Any = getattr(module, name, None)
         if type(value) is Value:  # a bias
             params.append(value)
             continue

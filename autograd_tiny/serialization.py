@@ -41,8 +41,7 @@ import json
 import math
 import numbers
 import os
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._files import write_atomically
 from .checks import describe
@@ -58,8 +57,7 @@ MAX_PARAMETERS = 1_000_000  # about 200 MB of Values: beyond what a scalar engin
 _KEYS = ("format", "version", "class", "architecture", "parameters")
 
 
-@dataclass
-class ModelFile:
+class ModelFile(NamedTuple):
     """What a model file holds, checked: the class name, its architecture (or None) and the
     parameters by name, as numbers or nested lists of numbers."""
 
