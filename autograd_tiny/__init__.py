@@ -36,6 +36,8 @@ _WHERE = {
     "check_gradients": "exercises",
     # compile (issue 10): a function's forward and backward pass written out as plain Python
     "compile": "compiler",
+    # the bridge to PyTorch (issue 11): torch is imported only when one of them is called
+    "to_torch": "bridge", "from_torch": "bridge", "compare_gradients": "bridge",
 }  # fmt: skip
 _SUBMODULES = ("nn", "losses", "optim", "data")
 
@@ -61,6 +63,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what type checkers and editors see: the same names, imported plainly
     from . import data, losses, nn, optim
     from .animation import save_animation
+    from .bridge import compare_gradients, from_torch, to_torch
     from .compiler import compile
     from .dual import Dual, jvp
     from .engine import DomainError, Value, enable_grad, is_grad_enabled, no_grad, primitive

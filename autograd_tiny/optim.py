@@ -1,8 +1,9 @@
 """Optimizers, gradient clipping and learning-rate schedules, in order of increasing complexity.
 
-An optimizer holds a list of parameters (leaf `Value`s) and, for each one, whatever it
-remembers between steps (momentum, moving averages) in its own ``state`` dict, keyed by the
-parameter. The Values themselves only carry ``data`` and ``grad``. A training step is::
+An optimizer holds its parameters (leaf `Value`s) in ``param_groups``, each group with its own
+options (``lr``, ``momentum``...), and, for each parameter, whatever it remembers between
+steps (momentum, moving averages) in its own ``state`` dict, keyed by the parameter. The
+Values themselves only carry ``data`` and ``grad``. A training step is::
 
     loss = ...                  # forward pass
     optimizer.zero_grad()
@@ -10,8 +11,10 @@ parameter. The Values themselves only carry ``data`` and ``grad``. A training st
     optimizer.step()            # p.data changes in place
 
 Updates are plain float arithmetic on ``p.data`` and ``p.grad``, so they never record a graph
-(what ``torch.no_grad()`` is for in PyTorch). Argument names and formulas follow torch.optim,
-and the tests check that the same steps from the same start give the same numbers.
+(what ``torch.no_grad()`` is for in PyTorch). Argument names, their positional order and the
+formulas follow torch.optim, and the tests check that the same steps from the same start give
+the same numbers. ``state_dict()`` of an optimizer or a schedule is plain JSON data, so a run
+can be saved with `json.dump` and resumed with ``load_state_dict``.
 
 Example:
     >>> from autograd_tiny import Value
@@ -29,8 +32,9 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
+from .checks import check_bool, check_int, check_real, describe
 from .engine import Value
 
 __all__ = [
@@ -47,40 +51,20 @@ __all__ = [
     "CosineAnnealingLR",
 ]
 
-
-# ---------------------------------------------------------------------- checks
-
-
-def _check_number(owner: str, name: str, value, low: float = 0.0, high: float = math.inf,
-                  high_open: bool = False) -> float:
-    """`value` as a finite float in [low, high] (or [low, high) when high_open), else ValueError."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{owner}: {name} must be a number, got {type(value).__name__}: {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{owner}: {name} must be a finite number, got {value!r}")
-    if value < low or value > high or high_open and value == high:
-        allowed = f">= {low:g}" if high == math.inf else f"in [{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ValueError(f"{owner}: {name} must be {allowed}, got {value!r}")
-    return value
+Params = Iterable[Value] | Iterable[dict[str, Any]]
 
 
-def _check_positive_int(owner: str, name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{owner}: {name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _check_params(owner: str, params: Iterable[Value]) -> list[Value]:
+def _check_params(owner: str, params: Any) -> list[Value]:
     if isinstance(params, Value):
-        raise TypeError(f"{owner}: params must be an iterable of Values (e.g. model.parameters()), got one Value")
+        raise TypeError(f"{owner}: params must be an iterable of Values (e.g. model.parameters()), "
+                        "got one Value")
     params = list(params)
     if not params:
         raise ValueError(f"{owner}: got an empty parameter list")
     seen = set()
     for p in params:
         if not isinstance(p, Value):
-            raise TypeError(f"{owner}: params must be Values, got {type(p).__name__}: {p!r}")
+            raise TypeError(f"{owner}: params must be Values, got {type(p).__name__}: {describe(p)}")
         if p in seen:  # it would be updated twice per step
             raise ValueError(f"{owner}: parameter {p!r} appears more than once")
         seen.add(p)
@@ -93,41 +77,212 @@ def _grad(p: Value) -> float:
     return g.data if isinstance(g, Value) else float(g)
 
 
+def _index(owner: str, key: Any) -> int:
+    """A state key as a parameter index: an int, or its decimal string (JSON turns keys into strings)."""
+    if isinstance(key, str) and key.isdecimal() and key.isascii():
+        return int(key)
+    if isinstance(key, int) and not isinstance(key, bool) and key >= 0:
+        return key
+    raise ValueError(f"{owner}: state keys must be parameter indices, got {describe(key)}")
+
+
 # ---------------------------------------------------------------------- optimizers
 
 
 class Optimizer:
-    """What every optimizer shares: the parameters, a settable ``lr``, ``state`` and `zero_grad`."""
+    """What every optimizer shares: ``param_groups``, ``state``, `zero_grad` and saving.
 
-    def __init__(self, params: Iterable[Value], lr: float) -> None:
-        self.params = _check_params(type(self).__name__, params)
-        self.lr = lr
-        self.state: dict[Value, dict[str, float]] = {}  # per-parameter memory, e.g. momentum
+    Args:
+        params: the parameters (e.g. ``model.parameters()``), or a list of dicts, one per
+            group: ``{"params": [...], "lr": 0.01}``; options a group does not give come from
+            the optimizer's arguments (as in torch.optim).
+        defaults: every option with its value for groups that do not set it.
+    """
+
+    # what step() remembers per parameter: name -> the lowest allowed value (for load_state_dict)
+    _state_keys: dict[str, float] = {}
+    _optional_state: tuple[str, ...] = ()
+
+    def __init__(self, params: Params, defaults: dict[str, Any]) -> None:
+        name = type(self).__name__
+        self.defaults = self._checked(name, defaults)
+        self.param_groups: list[dict[str, Any]] = []
+        self.state: dict[Value, dict[str, Any]] = {}  # per-parameter memory, e.g. momentum
+        if isinstance(params, dict):
+            raise TypeError(f"{name}: params must be a list of Values or of dicts; "
+                            "for one group write [{...}]")
+        if isinstance(params, Value):
+            _check_params(name, params)  # raises: one Value is not a list of them
+        items: list[Any] = list(params)
+        if not items:
+            raise ValueError(f"{name}: got an empty parameter list")
+        for group in items if all(isinstance(g, dict) for g in items) else [{"params": items}]:
+            self.add_param_group(group)
+
+    def add_param_group(self, group: dict[str, Any]) -> None:
+        """Add parameters with options of their own, e.g. ``{"params": head, "lr": 0.1}``.
+
+        Example:
+            >>> from autograd_tiny import Value
+            >>> opt = SGD([Value(1.0)], lr=0.1, momentum=0.9)
+            >>> opt.add_param_group({"params": [Value(2.0)], "lr": 0.01})
+            >>> [(g["lr"], g["momentum"]) for g in opt.param_groups]
+            [(0.1, 0.9), (0.01, 0.9)]
+        """
+        where = f"{type(self).__name__}: param group {len(self.param_groups)}"
+        if not isinstance(group, dict):
+            raise TypeError(f"{where} must be a dict with 'params', got {type(group).__name__}")
+        if "params" not in group:
+            raise ValueError(f"{where} has no 'params'")
+        unknown = [k for k in group if k != "params" and k not in self.defaults]
+        if unknown:
+            raise ValueError(f"{where}: unknown option {describe(unknown[0])} "
+                             f"(options: {', '.join(self.defaults)})")
+        given = group["params"]
+        params = _check_params(where, [given] if isinstance(given, Value) else given)
+        taken = {p for g in self.param_groups for p in g["params"]}
+        if any(p in taken for p in params):
+            raise ValueError(f"{where}: a parameter is already in another param group")
+        options = self._checked(where, {**self.defaults, **{k: v for k, v in group.items() if k != "params"}})
+        self.param_groups.append({"params": params, **options})
+
+    @staticmethod
+    def _checked(owner: str, options: dict[str, Any]) -> dict[str, Any]:
+        """The options, each checked (and normalised, e.g. betas to a tuple of floats)."""
+        return {"lr": check_real(owner, "lr", options["lr"], low=0)}
+
+    @property
+    def params(self) -> list[Value]:
+        """Every parameter, group after group."""
+        return [p for g in self.param_groups for p in g["params"]]
 
     @property
     def lr(self) -> float:
-        """The learning rate; schedules (and you) may set it between steps."""
-        return self._lr
+        """The learning rate of every group; setting it sets every group's.
+
+        With groups of different rates, read ``param_groups[i]["lr"]`` instead.
+        """
+        rates = [g["lr"] for g in self.param_groups]
+        if len(set(rates)) > 1:
+            raise ValueError(f"{type(self).__name__}: the param groups have different learning rates "
+                             f"{describe(rates)}; read param_groups[i]['lr']")
+        return rates[0]
 
     @lr.setter
     def lr(self, value: float) -> None:
-        self._lr = _check_number(type(self).__name__, "lr", value)
+        value = check_real(type(self).__name__, "lr", value, low=0)
+        for g in self.param_groups:
+            g["lr"] = value
 
     def zero_grad(self) -> None:
         """Set every parameter's ``grad`` to 0 (backward adds to the leaves' grads)."""
-        for p in self.params:
-            p.grad = 0.0
+        for g in self.param_groups:
+            for p in g["params"]:
+                p.grad = 0.0
 
     def step(self) -> None:
         """Update every parameter's ``data`` from its ``grad``."""
         raise NotImplementedError
 
-    def __repr__(self) -> str:
-        settings = ", ".join(f"{k}={v!r}" for k, v in self._settings().items())
-        return f"{type(self).__name__}({len(self.params)} parameters, {settings})"
+    # ------------------------------------------------------------------ saving and resuming
 
-    def _settings(self) -> dict:
-        return {"lr": self.lr}
+    def state_dict(self) -> dict[str, Any]:
+        """The groups' options and the per-parameter state, as plain JSON data.
+
+        Parameters are numbered in group order, as torch.optim numbers them; the state's keys
+        are those numbers as strings (what JSON makes of them anyway).
+
+        Example:
+            >>> from autograd_tiny import Value
+            >>> w = Value(1.0); w.grad = 2.0
+            >>> opt = SGD([w], lr=0.1, momentum=0.9)
+            >>> opt.step()
+            >>> opt.state_dict()["state"]
+            {'0': {'momentum_buffer': 2.0}}
+        """
+        params = self.params
+        state = {str(i): dict(self.state[p]) for i, p in enumerate(params) if p in self.state}
+        groups, start = [], 0
+        for g in self.param_groups:
+            options = {k: list(v) if isinstance(v, tuple) else v for k, v in g.items() if k != "params"}
+            groups.append({**options, "params": list(range(start, start + len(g["params"])))})
+            start += len(g["params"])
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Take the options and the state saved by `state_dict`, for the same parameters in the
+        same groups (the numbers follow the parameters' positions, as in torch.optim).
+
+        Everything is checked first; on any problem a `ValueError` names it and nothing changes.
+        """
+        owner = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
+            raise ValueError(f"{owner}: expected a dict with 'state' and 'param_groups', "
+                             f"got {describe(state_dict)}")
+        saved_groups = state_dict["param_groups"]
+        if not isinstance(saved_groups, list) or len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"{owner}: this optimizer has {len(self.param_groups)} param groups, "
+                             f"the state has {describe(saved_groups)}")
+        options, ids = [], []
+        for i, (saved, mine) in enumerate(zip(saved_groups, self.param_groups)):
+            where = f"{owner}: param group {i}"
+            if not isinstance(saved, dict):
+                raise ValueError(f"{where} should be a dict, got {describe(saved)}")
+            missing = [k for k in ("params", *self.defaults) if k not in saved]
+            unknown = [k for k in saved if k != "params" and k not in self.defaults]
+            if missing or unknown:
+                raise ValueError(f"{where}: {'missing' if missing else 'unknown'} option "
+                                 f"{describe((missing or unknown)[0])}")
+            numbers_ = saved["params"]
+            if not isinstance(numbers_, list) or len(numbers_) != len(mine["params"]):
+                raise ValueError(f"{where} should number {len(mine['params'])} parameters, "
+                                 f"got {describe(numbers_)}")
+            ids += [_index(where, n) for n in numbers_]
+            options.append(self._checked(where, {k: saved[k] for k in self.defaults}))
+        if sorted(ids) != list(range(len(ids))):
+            raise ValueError(f"{owner}: the groups' params should number the parameters "
+                             f"0..{len(ids) - 1} once each")
+        by_id = dict(zip(ids, self.params))
+        state = state_dict["state"]
+        if not isinstance(state, dict):
+            raise ValueError(f"{owner}: 'state' should be a dict, got {describe(state)}")
+        new_state = {}
+        for key, entry in state.items():
+            i = _index(owner, key)
+            if i not in by_id:
+                raise ValueError(f"{owner}: state for parameter {i}, but there are {len(ids)}")
+            new_state[by_id[i]] = self._checked_state(f"{owner}: state of parameter {i}", entry)
+        for group, checked in zip(self.param_groups, options):  # all checked: now change
+            group.update(checked)
+        self.state = new_state
+
+    def _checked_state(self, where: str, entry: Any) -> dict[str, Any]:
+        if not isinstance(entry, dict):
+            raise ValueError(f"{where} should be a dict, got {describe(entry)}")
+        needed = [k for k in self._state_keys if k not in self._optional_state]
+        for key in needed:
+            if key not in entry:
+                raise ValueError(f"{where}: missing {key!r}")
+        checked: dict[str, Any] = {}
+        for key, value in entry.items():
+            if key not in self._state_keys:
+                raise ValueError(f"{where}: unknown entry {describe(key)} "
+                                 f"(expected {', '.join(self._state_keys)})")
+            if key == "step":
+                checked[key] = check_int(where, key, value, least=1)
+            else:
+                checked[key] = check_real(where, key, value, low=self._state_keys[key])
+        return checked
+
+    def __repr__(self) -> str:
+        def settings(g: dict) -> str:
+            return ", ".join(f"{k}={v!r}" for k, v in g.items() if k != "params")
+
+        name = type(self).__name__
+        if len(self.param_groups) == 1:
+            return f"{name}({len(self.params)} parameters, {settings(self.param_groups[0])})"
+        groups = "; ".join(f"{len(g['params'])} parameters, {settings(g)}" for g in self.param_groups)
+        return f"{name}({len(self.param_groups)} param groups: {groups})"
 
 
 class SGD(Optimizer):
@@ -141,13 +296,13 @@ class SGD(Optimizer):
         g = g + momentum * b  if nesterov  else  b   (when momentum != 0)
         p = p - lr * g
 
-    Args:
-        params: the parameters to update, e.g. ``model.parameters()``.
+    Args (in torch.optim.SGD's order):
+        params: the parameters to update, e.g. ``model.parameters()``, or a list of groups.
         lr: the learning rate (>= 0).
         momentum: the momentum factor (>= 0); 0 is plain gradient descent.
         dampening: how much of the new gradient the momentum buffer does *not* take.
-        nesterov: use Nesterov momentum (needs momentum > 0 and dampening == 0).
         weight_decay: L2 penalty factor, added to the gradient.
+        nesterov: use Nesterov momentum (needs momentum > 0 and dampening == 0).
 
     Example:
         >>> from autograd_tiny import Value
@@ -158,46 +313,50 @@ class SGD(Optimizer):
         0.95
     """
 
-    def __init__(self, params: Iterable[Value], lr: float, momentum: float = 0.0,
-                 dampening: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0) -> None:
-        super().__init__(params, lr)
-        self.momentum = _check_number("SGD", "momentum", momentum)
-        self.dampening = _check_number("SGD", "dampening", dampening, high=1.0)
-        self.weight_decay = _check_number("SGD", "weight_decay", weight_decay)
-        if not isinstance(nesterov, bool):
-            raise ValueError(f"SGD: nesterov must be True or False, got {nesterov!r}")
-        if nesterov and (self.momentum == 0 or self.dampening != 0):
-            raise ValueError(
-                f"SGD: nesterov=True needs momentum > 0 and dampening == 0, "
-                f"got momentum={self.momentum!r}, dampening={self.dampening!r}"
-            )
-        self.nesterov = nesterov
+    _state_keys = {"momentum_buffer": -math.inf}
+
+    def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False) -> None:
+        super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening,
+                                  "weight_decay": weight_decay, "nesterov": nesterov})
+
+    @staticmethod
+    def _checked(owner: str, options: dict[str, Any]) -> dict[str, Any]:
+        checked = {
+            "lr": check_real(owner, "lr", options["lr"], low=0),
+            "momentum": check_real(owner, "momentum", options["momentum"], low=0),
+            "dampening": check_real(owner, "dampening", options["dampening"], low=0, high=1),
+            "weight_decay": check_real(owner, "weight_decay", options["weight_decay"], low=0),
+            "nesterov": check_bool(owner, "nesterov", options["nesterov"]),
+        }
+        if checked["nesterov"] and (checked["momentum"] == 0 or checked["dampening"] != 0):
+            raise ValueError(f"{owner}: nesterov=True needs momentum > 0 and dampening == 0, "
+                             f"got momentum={checked['momentum']!r}, dampening={checked['dampening']!r}")
+        return checked
 
     def step(self) -> None:
-        lr, momentum, wd = self.lr, self.momentum, self.weight_decay
-        for p in self.params:
-            g = _grad(p)
-            if wd != 0:
-                g += wd * p.data
-            if momentum != 0:
-                state = self.state.setdefault(p, {})
-                if "momentum_buffer" not in state:
-                    buf = g  # the first step takes the whole gradient, undamped
-                else:
-                    buf = momentum * state["momentum_buffer"] + (1 - self.dampening) * g
-                state["momentum_buffer"] = buf
-                g = g + momentum * buf if self.nesterov else buf
-            p.data -= lr * g
-
-    def _settings(self) -> dict:
-        return {"lr": self.lr, "momentum": self.momentum, "dampening": self.dampening,
-                "nesterov": self.nesterov, "weight_decay": self.weight_decay}
+        for group in self.param_groups:
+            lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
+            wd, nesterov = group["weight_decay"], group["nesterov"]
+            for p in group["params"]:
+                g = _grad(p)
+                if wd != 0:
+                    g += wd * p.data
+                if momentum != 0:
+                    state = self.state.setdefault(p, {})
+                    if "momentum_buffer" not in state:
+                        buf = g  # the first step takes the whole gradient, undamped
+                    else:
+                        buf = momentum * state["momentum_buffer"] + (1 - dampening) * g
+                    state["momentum_buffer"] = buf
+                    g = g + momentum * buf if nesterov else buf
+                p.data -= lr * g
 
 
 class Adam(Optimizer):
     """Adam: steps scaled by running averages of the gradient and of its square.
 
-    For each parameter, at step t = 1, 2, ... (as torch.optim.Adam)::
+    For each parameter, at its step t = 1, 2, ... (as torch.optim.Adam)::
 
         g = g + weight_decay * p                     (L2 penalty, mixed into the averages)
         m = beta1 * m + (1 - beta1) * g              (m and v start at 0)
@@ -206,10 +365,11 @@ class Adam(Optimizer):
         v_hat = v / (1 - beta2 ** t)
         p = p - lr * m_hat / (sqrt(v_hat) + eps)
 
-    With ``amsgrad=True``, v_hat uses the largest v seen so far.
+    With ``amsgrad=True``, v_hat uses the largest v seen so far. Each parameter counts its own
+    steps (in ``state[p]["step"]``), so a group added later starts its bias correction afresh.
 
-    Args:
-        params: the parameters to update.
+    Args (in torch.optim.Adam's order):
+        params: the parameters to update, or a list of groups.
         lr: the learning rate (>= 0); the first step moves each parameter by about ``lr``.
         betas: decay rates of the two averages, each in [0, 1).
         eps: added to the denominator, against division by zero (>= 0).
@@ -226,45 +386,49 @@ class Adam(Optimizer):
     """
 
     _decoupled_weight_decay = False  # AdamW sets it
+    _state_keys = {"step": 1, "exp_avg": -math.inf, "exp_avg_sq": 0.0, "max_exp_avg_sq": 0.0}
+    _optional_state = ("max_exp_avg_sq",)
 
-    def __init__(self, params: Iterable[Value], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False) -> None:
-        name = type(self).__name__
-        super().__init__(params, lr)
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
+                                  "amsgrad": amsgrad})
+
+    @staticmethod
+    def _checked(owner: str, options: dict[str, Any]) -> dict[str, Any]:
+        betas = options["betas"]
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"{name}: betas must be a pair of numbers in [0, 1), got {betas!r}")
-        self.betas = (_check_number(name, "betas[0]", betas[0], high=1.0, high_open=True),
-                      _check_number(name, "betas[1]", betas[1], high=1.0, high_open=True))
-        self.eps = _check_number(name, "eps", eps)
-        self.weight_decay = _check_number(name, "weight_decay", weight_decay)
-        if not isinstance(amsgrad, bool):
-            raise ValueError(f"{name}: amsgrad must be True or False, got {amsgrad!r}")
-        self.amsgrad = amsgrad
-        self.steps = 0  # t: all parameters step together
+            raise ValueError(f"{owner}: betas must be a pair of numbers in [0, 1), got {describe(betas)}")
+        return {
+            "lr": check_real(owner, "lr", options["lr"], low=0),
+            "betas": tuple(check_real(owner, f"betas[{i}]", b, low=0, high=1, high_open=True)
+                           for i, b in enumerate(betas)),
+            "eps": check_real(owner, "eps", options["eps"], low=0),
+            "weight_decay": check_real(owner, "weight_decay", options["weight_decay"], low=0),
+            "amsgrad": check_bool(owner, "amsgrad", options["amsgrad"]),
+        }
 
     def step(self) -> None:
-        lr, (beta1, beta2), eps, wd = self.lr, self.betas, self.eps, self.weight_decay
-        self.steps += 1
-        bias_correction1 = 1 - beta1**self.steps
-        bias_correction2 = 1 - beta2**self.steps
-        for p in self.params:
-            g = _grad(p)
-            if wd != 0:
-                if self._decoupled_weight_decay:
-                    p.data *= 1 - lr * wd  # AdamW: shrink the weight itself
-                else:
-                    g += wd * p.data
-            state = self.state.setdefault(p, {"exp_avg": 0.0, "exp_avg_sq": 0.0})
-            m = state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * g
-            v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * g * g
-            if self.amsgrad:
-                v = state["max_exp_avg_sq"] = max(state.get("max_exp_avg_sq", 0.0), v)
-            denom = math.sqrt(v) / math.sqrt(bias_correction2) + eps
-            p.data -= lr / bias_correction1 * m / denom
-
-    def _settings(self) -> dict:
-        return {"lr": self.lr, "betas": self.betas, "eps": self.eps,
-                "weight_decay": self.weight_decay, "amsgrad": self.amsgrad}
+        for group in self.param_groups:
+            lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+            wd, amsgrad = group["weight_decay"], group["amsgrad"]
+            for p in group["params"]:
+                g = _grad(p)
+                if wd != 0:
+                    if self._decoupled_weight_decay:
+                        p.data *= 1 - lr * wd  # AdamW: shrink the weight itself
+                    else:
+                        g += wd * p.data
+                state = self.state.get(p)
+                if state is None:
+                    state = self.state[p] = {"step": 0, "exp_avg": 0.0, "exp_avg_sq": 0.0}
+                state["step"] += 1
+                m = state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * g
+                v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * g * g
+                if amsgrad:
+                    v = state["max_exp_avg_sq"] = max(state.get("max_exp_avg_sq", 0.0), v)
+                denom = math.sqrt(v) / math.sqrt(1 - beta2 ** state["step"]) + eps
+                p.data -= lr / (1 - beta1 ** state["step"]) * m / denom
 
 
 class AdamW(Adam):
@@ -284,7 +448,7 @@ class AdamW(Adam):
 
     _decoupled_weight_decay = True
 
-    def __init__(self, params: Iterable[Value], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
 
@@ -316,7 +480,7 @@ def clip_grad_norm(params: Iterable[Value], max_norm: float, norm_type: float = 
         (0.6, 0.8)
     """
     params = _check_params("clip_grad_norm", params)
-    max_norm = _check_number("clip_grad_norm", "max_norm", max_norm)
+    max_norm = check_real("clip_grad_norm", "max_norm", max_norm, low=0)
     if isinstance(norm_type, bool) or not isinstance(norm_type, numbers.Real) or not norm_type >= 1:
         raise ValueError(f"clip_grad_norm: norm_type must be a number >= 1 or math.inf, got {norm_type!r}")
     grads = [_grad(p) for p in params]
@@ -334,33 +498,83 @@ def clip_grad_norm(params: Iterable[Value], max_norm: float, norm_type: float = 
 
 
 class LRScheduler:
-    """Sets ``optimizer.lr`` from a formula in the number of `step` calls so far.
+    """Sets each param group's ``lr`` from a formula in the number of `step` calls so far.
 
-    The learning rate the optimizer had when the schedule was made is ``base_lr``. Creating the
-    schedule sets the rate for step 0; call `step` once after each ``optimizer.step()``
-    (as in torch.optim.lr_scheduler). Subclasses define `lr_at`.
+    Each group's learning rate when the schedule is made is its base rate (``base_lrs``).
+    Creating the schedule sets the rates for step 0; call `step` once after each
+    ``optimizer.step()`` (as in torch.optim.lr_scheduler). Subclasses define `lr_at` and name
+    their settings in ``_options`` (what `state_dict` saves).
     """
+
+    _options: tuple[str, ...] = ()
 
     def __init__(self, optimizer: Optimizer) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(self).__name__}: expected an optimizer, got {type(optimizer).__name__}")
         self.optimizer = optimizer
-        self.base_lr = optimizer.lr
+        self.base_lrs = [g["lr"] for g in optimizer.param_groups]
         self.last_epoch = 0
-        optimizer.lr = self.lr_at(0)
+        self._set_rates()
 
-    def lr_at(self, t: int) -> float:
-        """The learning rate after `t` calls to `step`."""
+    @property
+    def base_lr(self) -> float:
+        """The first group's base rate (all of them: ``base_lrs``)."""
+        return self.base_lrs[0]
+
+    def lr_at(self, t: int, base_lr: float | None = None) -> float:
+        """The learning rate after `t` calls to `step`, for a group whose base rate is `base_lr`
+        (default: the first group's)."""
         raise NotImplementedError
 
     def step(self) -> None:
-        """Advance one step and set the optimizer's learning rate."""
+        """Advance one step and set the optimizer's learning rates."""
         self.last_epoch += 1
-        self.optimizer.lr = self.lr_at(self.last_epoch)
+        self._set_rates()
 
     def get_last_lr(self) -> float:
-        """The learning rate set last (one number; torch returns a list, one per group)."""
+        """The learning rate set last (one number, as all groups share it; torch returns a list)."""
         return self.optimizer.lr
+
+    def _set_rates(self) -> None:
+        name = type(self).__name__
+        groups = self.optimizer.param_groups
+        if len(groups) != len(self.base_lrs):
+            raise ValueError(f"{name}: the optimizer has {len(groups)} param groups, the schedule was made "
+                             f"for {len(self.base_lrs)}; make the schedule after adding groups")
+        for group, base in zip(groups, self.base_lrs):
+            group["lr"] = check_real(name, "lr", self.lr_at(self.last_epoch, base), low=0)
+
+    def _configure(self, **options: Any) -> None:
+        for key, value in self._checked(type(self).__name__, options).items():
+            setattr(self, key, value)
+
+    @staticmethod
+    def _checked(owner: str, options: dict[str, Any]) -> dict[str, Any]:
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        """The step count, base rates and settings, as plain JSON data (LambdaLR's function is
+        not saved: give it again when you resume)."""
+        return {"last_epoch": self.last_epoch, "base_lrs": list(self.base_lrs),
+                **{key: getattr(self, key) for key in self._options}}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Take the step count, base rates and settings saved by `state_dict`, after checking
+        them all. The learning rates themselves are in the optimizer's state: load it too."""
+        owner = f"{type(self).__name__}.load_state_dict"
+        keys = ("last_epoch", "base_lrs", *self._options)
+        if not isinstance(state_dict, dict) or sorted(state_dict) != sorted(keys):
+            raise ValueError(f"{owner}: expected a dict with {', '.join(keys)}, got {describe(state_dict)}")
+        last_epoch = check_int(owner, "last_epoch", state_dict["last_epoch"], least=0)
+        bases = state_dict["base_lrs"]
+        if not isinstance(bases, list) or len(bases) != len(self.base_lrs):
+            raise ValueError(f"{owner}: base_lrs should be a list of {len(self.base_lrs)}, "
+                             f"got {describe(bases)}")
+        bases = [check_real(owner, f"base_lrs[{i}]", b, low=0) for i, b in enumerate(bases)]
+        options = self._checked(owner, {key: state_dict[key] for key in self._options})
+        self.last_epoch, self.base_lrs = last_epoch, bases
+        for key, value in options.items():
+            setattr(self, key, value)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_lr={self.base_lr!r}, last_epoch={self.last_epoch})"
@@ -380,12 +594,12 @@ class LambdaLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float]) -> None:
         if not callable(lr_lambda):
-            raise TypeError(f"LambdaLR: lr_lambda must be a function of the step, got {lr_lambda!r}")
+            raise TypeError(f"LambdaLR: lr_lambda must be a function of the step, got {describe(lr_lambda)}")
         self.lr_lambda = lr_lambda
         super().__init__(optimizer)
 
-    def lr_at(self, t: int) -> float:
-        return self.base_lr * self.lr_lambda(t)
+    def lr_at(self, t: int, base_lr: float | None = None) -> float:
+        return (self.base_lr if base_lr is None else base_lr) * self.lr_lambda(t)
 
 
 class StepLR(LRScheduler):
@@ -402,13 +616,21 @@ class StepLR(LRScheduler):
         [1.0, 1.0, 0.5, 0.5, 0.25]
     """
 
+    _options = ("step_size", "gamma")
+    step_size: int
+    gamma: float
+
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
-        self.step_size = _check_positive_int("StepLR", "step_size", step_size)
-        self.gamma = _check_number("StepLR", "gamma", gamma)
+        self._configure(step_size=step_size, gamma=gamma)
         super().__init__(optimizer)
 
-    def lr_at(self, t: int) -> float:
-        return self.base_lr * self.gamma ** (t // self.step_size)
+    @staticmethod
+    def _checked(owner: str, options: dict[str, Any]) -> dict[str, Any]:
+        return {"step_size": check_int(owner, "step_size", options["step_size"]),
+                "gamma": check_real(owner, "gamma", options["gamma"], low=0)}
+
+    def lr_at(self, t: int, base_lr: float | None = None) -> float:
+        return (self.base_lr if base_lr is None else base_lr) * self.gamma ** (t // self.step_size)
 
 
 class ExponentialLR(LRScheduler):
@@ -423,12 +645,19 @@ class ExponentialLR(LRScheduler):
         0.25
     """
 
+    _options = ("gamma",)
+    gamma: float
+
     def __init__(self, optimizer: Optimizer, gamma: float) -> None:
-        self.gamma = _check_number("ExponentialLR", "gamma", gamma)
+        self._configure(gamma=gamma)
         super().__init__(optimizer)
 
-    def lr_at(self, t: int) -> float:
-        return self.base_lr * self.gamma**t
+    @staticmethod
+    def _checked(owner: str, options: dict[str, Any]) -> dict[str, Any]:
+        return {"gamma": check_real(owner, "gamma", options["gamma"], low=0)}
+
+    def lr_at(self, t: int, base_lr: float | None = None) -> float:
+        return (self.base_lr if base_lr is None else base_lr) * self.gamma**t
 
 
 class LinearLR(LRScheduler):
@@ -448,18 +677,29 @@ class LinearLR(LRScheduler):
         0.55
     """
 
+    _options = ("start_factor", "end_factor", "total_iters")
+    start_factor: float
+    end_factor: float
+    total_iters: int
+
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
                  total_iters: int = 5) -> None:
-        self.start_factor = _check_number("LinearLR", "start_factor", start_factor, high=1.0)
-        if self.start_factor == 0:
-            raise ValueError("LinearLR: start_factor must be in (0, 1], got 0.0")
-        self.end_factor = _check_number("LinearLR", "end_factor", end_factor, high=1.0)
-        self.total_iters = _check_positive_int("LinearLR", "total_iters", total_iters)
+        self._configure(start_factor=start_factor, end_factor=end_factor, total_iters=total_iters)
         super().__init__(optimizer)
 
-    def lr_at(self, t: int) -> float:
+    @staticmethod
+    def _checked(owner: str, options: dict[str, Any]) -> dict[str, Any]:
+        start = check_real(owner, "start_factor", options["start_factor"], low=0, high=1)
+        if start == 0:
+            raise ValueError(f"{owner}: start_factor must be in (0, 1], got 0.0")
+        return {"start_factor": start,
+                "end_factor": check_real(owner, "end_factor", options["end_factor"], low=0, high=1),
+                "total_iters": check_int(owner, "total_iters", options["total_iters"])}
+
+    def lr_at(self, t: int, base_lr: float | None = None) -> float:
         fraction = min(t, self.total_iters) / self.total_iters
-        return self.base_lr * (self.start_factor + (self.end_factor - self.start_factor) * fraction)
+        base = self.base_lr if base_lr is None else base_lr
+        return base * (self.start_factor + (self.end_factor - self.start_factor) * fraction)
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -477,10 +717,19 @@ class CosineAnnealingLR(LRScheduler):
         0.55
     """
 
+    _options = ("T_max", "eta_min")
+    T_max: int
+    eta_min: float
+
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
-        self.T_max = _check_positive_int("CosineAnnealingLR", "T_max", T_max)
-        self.eta_min = _check_number("CosineAnnealingLR", "eta_min", eta_min)
+        self._configure(T_max=T_max, eta_min=eta_min)
         super().__init__(optimizer)
 
-    def lr_at(self, t: int) -> float:
-        return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * t / self.T_max)) / 2
+    @staticmethod
+    def _checked(owner: str, options: dict[str, Any]) -> dict[str, Any]:
+        return {"T_max": check_int(owner, "T_max", options["T_max"]),
+                "eta_min": check_real(owner, "eta_min", options["eta_min"], low=0)}
+
+    def lr_at(self, t: int, base_lr: float | None = None) -> float:
+        base = self.base_lr if base_lr is None else base_lr
+        return self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * t / self.T_max)) / 2

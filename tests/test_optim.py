@@ -1,5 +1,6 @@
 """Optimizers, gradient clipping and schedules: by hand, and step for step against torch.optim."""
 
+import json
 import math
 
 import pytest
@@ -404,3 +405,335 @@ def test_bad_parameter_lists_are_rejected():
     with pytest.raises(ValueError, match="SGD: lr must be >= 0, got -2.0"):
         opt.lr = -2.0
     assert opt.lr == 0.1
+
+
+# ---------------------------------------------------------------------- torch.optim's argument order
+
+
+def test_sgd_takes_torchs_positional_order():
+    """SGD(params, lr, momentum, dampening, weight_decay, nesterov), as torch.optim.SGD (0.1 had nesterov 4th)."""
+    params = [Value(1.0)]
+    opt = SGD(params, 0.1, 0.9, 0, 0.01)
+    assert [opt.param_groups[0][k] for k in ("lr", "momentum", "dampening", "weight_decay", "nesterov")] == \
+        [0.1, 0.9, 0.0, 0.01, False]
+    assert SGD(params, 0.1, 0.9, 0, 0, True).param_groups[0]["nesterov"] is True
+
+
+def test_positional_order_gives_torchs_trajectory():
+    """The same positional arguments given to ours and to torch.optim give the same ten steps."""
+    torch = pytest.importorskip("torch")
+    for ours, theirs, args in [(SGD, torch.optim.SGD, (0.03, 0.8, 0.1, 0.05)),
+                               (SGD, torch.optim.SGD, (0.03, 0.8, 0, 0.05, True)),
+                               (Adam, torch.optim.Adam, (0.05, (0.8, 0.9), 1e-6, 0.1, True)),
+                               (AdamW, torch.optim.AdamW, (0.05, (0.8, 0.9), 1e-6, 0.1))]:
+        a, _ = ours_trajectory(lambda ps: ours(ps, *args))
+        b, _ = torch_trajectory(torch, lambda ps: theirs(ps, *args))
+        assert_same(a, b)
+
+
+# ---------------------------------------------------------------------- parameter groups
+
+
+GROUP_CASES = [
+    ("SGD", dict(lr=0.05, momentum=0.9), [dict(lr=0.1), dict(momentum=0.5, weight_decay=0.1)]),
+    ("SGD", dict(lr=0.05), [dict(momentum=0.9, nesterov=True), dict()]),
+    ("Adam", dict(lr=0.05), [dict(betas=(0.5, 0.6)), dict(lr=0.01, amsgrad=True)]),
+    ("AdamW", dict(lr=0.05, weight_decay=0.3), [dict(weight_decay=0.0), dict(lr=0.2, eps=1e-3)]),
+]
+
+
+def _groups(params, options):
+    return [{"params": params[:2], **options[0]}, {"params": params[2:], **options[1]}]
+
+
+@pytest.mark.parametrize("name, defaults, options", GROUP_CASES, ids=lambda c: str(c))
+def test_param_groups_from_a_list_of_dicts_match_torch(name, defaults, options):
+    """Two groups with options of their own (the rest from the defaults) follow torch.optim's trajectory."""
+    torch = pytest.importorskip("torch")
+    ours = {"SGD": SGD, "Adam": Adam, "AdamW": AdamW}[name]
+    a, _ = ours_trajectory(lambda ps: ours(_groups(ps, options), **defaults))
+    b, _ = torch_trajectory(torch, lambda ps: getattr(torch.optim, name)(_groups(ps, options), **defaults))
+    assert_same(a, b)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_add_param_group_midway_matches_torch(name):
+    """A group added after three steps starts fresh (Adam's bias correction counts its own steps), as in torch."""
+    torch = pytest.importorskip("torch")
+    kwargs = dict(lr=0.05, momentum=0.9) if name == "SGD" else dict(lr=0.05)
+    params = [Value(v) for v in START]
+    tparams = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in START]
+    opt = {"SGD": SGD, "Adam": Adam}[name](params[:2], **kwargs)
+    topt = getattr(torch.optim, name)(tparams[:2], **kwargs)
+    for k in range(STEPS):
+        if k == 3:
+            opt.add_param_group({"params": params[2:], "lr": 0.02})
+            topt.add_param_group({"params": tparams[2:], "lr": 0.02})
+        for o, ps in ((opt, params), (topt, tparams)):
+            o.zero_grad()
+            f(*ps).backward()
+            o.step()
+        assert all(close(p.data, float(t.detach())) for p, t in zip(params, tparams)), k
+
+
+def test_lr_reads_and_sets_every_group():
+    """opt.lr sets every group's rate; reading it when the groups differ says to read param_groups."""
+    a, b = Value(1.0), Value(2.0)
+    opt = SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1)
+    with pytest.raises(ValueError, match=r"different learning rates \[0.1, 0.5\]; read param_groups"):
+        _ = opt.lr
+    opt.lr = 0.2
+    assert opt.lr == 0.2 and [g["lr"] for g in opt.param_groups] == [0.2, 0.2]
+    assert opt.params == [a, b]
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda a, b: SGD([{"params": [a]}, {"params": [a]}], lr=0.1), ValueError, "already in another param group"),
+    (lambda a, b: SGD([{"params": [a], "lr_": 0.1}], lr=0.1), ValueError, "param group 0: unknown option 'lr_'"),
+    (lambda a, b: SGD([{"lr": 0.1}], lr=0.1), ValueError, "param group 0 has no 'params'"),
+    (lambda a, b: SGD([{"params": [a]}, {"params": [b], "momentum": -1}], lr=0.1), ValueError,
+     "param group 1: momentum must be >= 0"),
+    (lambda a, b: Adam([{"params": [a], "amsgrad": "yes"}]), ValueError, "amsgrad must be True or False"),
+    (lambda a, b: SGD([{"params": []}], lr=0.1), ValueError, "empty parameter list"),
+    (lambda a, b: SGD({"params": [a]}, lr=0.1), TypeError, "for one group write"),
+])
+def test_bad_param_groups_are_refused(make, error, match):
+    """A parameter in two groups, unknown or bad options, or a group without params is a clear error."""
+    with pytest.raises(error, match=match):
+        make(Value(1.0), Value(2.0))
+
+
+def test_a_group_may_hold_a_single_value():
+    """{'params': value} is a group of one, as torch accepts one tensor."""
+    v = Value(1.0)
+    v.grad = 1.0
+    SGD([{"params": v}], lr=0.5).step()
+    assert v.data == 0.5
+
+
+# ---------------------------------------------------------------------- saving and resuming
+
+
+RESUME_CASES = [
+    ("SGD", dict(lr=0.05, momentum=0.9, dampening=0.2, weight_decay=0.1)),
+    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
+    ("Adam", dict(lr=0.05)),
+    ("Adam", dict(lr=0.05, betas=(0.5, 0.6), amsgrad=True, weight_decay=0.1)),
+    ("AdamW", dict(lr=0.05, weight_decay=0.3)),
+]
+
+
+def _run(opt, params, steps):
+    for _ in range(steps):
+        opt.zero_grad()
+        f(*params).backward()
+        opt.step()
+
+
+def _resumed(name, kwargs):
+    """(10 straight steps, 5 steps + state_dict through json + 5 steps on new Values and a new optimizer)."""
+    ours = {"SGD": SGD, "Adam": Adam, "AdamW": AdamW}[name]
+    straight = [Value(v) for v in START]
+    _run(ours(straight, **kwargs), straight, 10)
+    first = [Value(v) for v in START]
+    opt = ours(first, **kwargs)
+    _run(opt, first, 5)
+    loaded = json.loads(json.dumps({"optimizer": opt.state_dict(), "params": [p.data for p in first]}))
+    resumed = [Value(v) for v in loaded["params"]]
+    opt2 = ours(resumed, lr=123.0)  # options come from the state
+    opt2.load_state_dict(loaded["optimizer"])
+    _run(opt2, resumed, 5)
+    return [p.data for p in straight], [p.data for p in resumed]
+
+
+@pytest.mark.parametrize("name, kwargs", RESUME_CASES, ids=lambda c: str(c))
+def test_five_steps_saved_as_json_and_five_more_equal_ten_straight(name, kwargs):
+    """5 steps, state_dict through json, load into a new optimizer on new Values, 5 more steps: exactly
+    the numbers of 10 straight steps."""
+    straight, resumed = _resumed(name, kwargs)
+    assert resumed == straight
+
+
+@pytest.mark.parametrize("name, kwargs", RESUME_CASES, ids=lambda c: str(c))
+def test_a_resumed_run_follows_torch(name, kwargs):
+    """The resumed run ends where torch.optim's 10 steps end, to 1e-12."""
+    torch = pytest.importorskip("torch")
+    _, resumed = _resumed(name, kwargs)
+    theirs, _ = torch_trajectory(torch, lambda ps: getattr(torch.optim, name)(ps, **kwargs))
+    assert all(close(a, b) for a, b in zip(resumed, theirs[-1], strict=True))
+
+
+def _two_group_adam():
+    params = [Value(v) for v in START]
+    opt = Adam([{"params": params[:3]}, {"params": params[3:], "lr": 0.01}], lr=0.05, amsgrad=True)
+    _run(opt, params, 2)
+    return opt
+
+
+def test_state_dict_is_plain_json_data():
+    """An optimizer's state_dict goes through json unchanged, and so does a schedule's."""
+    opt = _two_group_adam()
+    state = opt.state_dict()
+    assert json.loads(json.dumps(state)) == state
+    assert [g["params"] for g in state["param_groups"]] == [[0, 1, 2], [3]]
+    assert sorted(state["state"]) == ["0", "1", "2", "3"] and state["state"]["3"]["step"] == 2
+    sched = CosineAnnealingLR(opt, T_max=4)
+    sched.step()
+    assert json.loads(json.dumps(sched.state_dict())) == sched.state_dict()
+
+
+def test_state_dict_numbers_and_holds_what_torch_does():
+    """Groups number the parameters as torch's state_dict does, with the same per-parameter entries."""
+    torch = pytest.importorskip("torch")
+    state = _two_group_adam().state_dict()
+    tparams = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in START]
+    topt = torch.optim.Adam([{"params": tparams[:3]}, {"params": tparams[3:], "lr": 0.01}], lr=0.05, amsgrad=True)
+    _run(topt, tparams, 2)
+    tstate = topt.state_dict()
+    assert [g["params"] for g in state["param_groups"]] == [g["params"] for g in tstate["param_groups"]]
+    for i, entry in tstate["state"].items():
+        ours = state["state"][str(i)]
+        assert set(ours) == set(entry)
+        assert ours["step"] == float(entry["step"])
+        for key in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"):
+            assert close(ours[key], float(entry[key]))
+
+
+def test_sgd_state_dict_by_hand():
+    """After one momentum step the state is the first gradient, under the parameter's number."""
+    a, b = Value(1.0), Value(2.0)
+    a.grad, b.grad = 0.5, -1.0
+    opt = SGD([a, b], 0.1, 0.9)
+    opt.step()
+    assert opt.state_dict() == {
+        "state": {"0": {"momentum_buffer": 0.5}, "1": {"momentum_buffer": -1.0}},
+        "param_groups": [{"lr": 0.1, "momentum": 0.9, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False,
+                          "params": [0, 1]}],
+    }
+
+
+def _adam_state():
+    params = [Value(1.0), Value(2.0)]
+    opt = Adam(params, lr=0.1)
+    for p in params:
+        p.grad = 1.0
+    opt.step()
+    return opt.state_dict()
+
+
+def _changed(path, value):
+    state = json.loads(json.dumps(_adam_state()))
+    target = state
+    for key in path[:-1]:
+        target = target[key]
+    if value is KeyError:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return state
+
+
+@pytest.mark.parametrize("bad, match", [
+    ([1, 2], "expected a dict with 'state' and 'param_groups'"),
+    (_changed(["param_groups"], []), "has 1 param groups"),
+    (_changed(["param_groups", 0, "params"], [0]), "should number 2 parameters"),
+    (_changed(["param_groups", 0, "params"], [0, 0]), "0..1 once each"),
+    (_changed(["param_groups", 0, "lr"], -1.0), "lr must be >= 0"),
+    (_changed(["param_groups", 0, "amsgrad"], "no"), "amsgrad must be True or False, got 'no'"),
+    (_changed(["param_groups", 0, "betas"], KeyError), "missing option 'betas'"),
+    (_changed(["param_groups", 0, "momentum"], 0.9), "unknown option 'momentum'"),
+    (_changed(["state", "5"], {"step": 1, "exp_avg": 0.0, "exp_avg_sq": 0.0}), "state for parameter 5"),
+    (_changed(["state", "x"], {}), "state keys must be parameter indices, got 'x'"),
+    (_changed(["state", "0", "exp_avg"], float("nan")), "exp_avg must be a finite number"),
+    (_changed(["state", "0", "exp_avg_sq"], -1.0), "exp_avg_sq must be >= 0"),
+    (_changed(["state", "0", "step"], 1.5), "step must be an int"),
+    (_changed(["state", "0", "step"], KeyError), "missing 'step'"),
+    (_changed(["state", "0", "momentum_buffer"], 1.0), "unknown entry 'momentum_buffer'"),
+])
+def test_load_state_dict_checks_everything_and_changes_nothing_on_error(bad, match):
+    """Wrong groups, numbering, options or state raise a ValueError naming the problem; the optimizer is unchanged."""
+    params = [Value(1.0), Value(2.0)]
+    opt = Adam(params, lr=0.3)
+    before = opt.state_dict()
+    with pytest.raises(ValueError, match=match):
+        opt.load_state_dict(bad)
+    assert opt.state_dict() == before
+
+
+SCHEDULE_RESUME = [
+    (StepLR, dict(step_size=3, gamma=0.5)),
+    (ExponentialLR, dict(gamma=0.9)),
+    (LinearLR, dict(start_factor=0.25, end_factor=0.75, total_iters=7)),
+    (CosineAnnealingLR, dict(T_max=6, eta_min=0.01)),
+    (LambdaLR, dict(lr_lambda=lambda t: 1 / (1 + t))),
+]
+
+
+@pytest.mark.parametrize("make, kwargs", SCHEDULE_RESUME, ids=lambda c: getattr(c, "__name__", str(c)))
+def test_schedules_save_and_resume_through_json(make, kwargs):
+    """A schedule and its optimizer saved after 4 steps and loaded into new ones continue with the same
+    learning rates as a run that never stopped."""
+    straight_opt = SGD([Value(0.0)], lr=0.3)
+    straight = make(straight_opt, **kwargs)
+    rates = []
+    for _ in range(12):
+        rates.append(straight_opt.lr)
+        straight.step()
+
+    opt = SGD([Value(0.0)], lr=0.3)
+    sched = make(opt, **kwargs)
+    for _ in range(4):
+        sched.step()
+    saved = json.loads(json.dumps({"opt": opt.state_dict(), "sched": sched.state_dict()}))
+    opt2 = SGD([Value(0.0)], lr=99.0)
+    other = dict(kwargs, **({"gamma": 0.1} if "gamma" in kwargs else {}))
+    sched2 = make(opt2, **other)  # different settings: the state overrides them
+    opt2.load_state_dict(saved["opt"])
+    sched2.load_state_dict(saved["sched"])
+    resumed = []
+    for _ in range(8):
+        resumed.append(opt2.lr)
+        sched2.step()
+    assert resumed == pytest.approx(rates[4:], rel=1e-15)
+
+
+def test_schedules_follow_each_group_from_its_own_base_rate_as_torch():
+    """With two groups of different rates, a schedule scales each from its own base, as torch's does."""
+    torch = pytest.importorskip("torch")
+    a, b = Value(0.0), Value(0.0)
+    ta, tb = (torch.zeros((), dtype=torch.float64, requires_grad=True) for _ in range(2))
+    opt = SGD([{"params": [a]}, {"params": [b], "lr": 0.02}], lr=0.3)
+    topt = torch.optim.SGD([{"params": [ta]}, {"params": [tb], "lr": 0.02}], lr=0.3)
+    sched = CosineAnnealingLR(opt, T_max=5, eta_min=0.001)
+    tsched = torch.optim.lr_scheduler.CosineAnnealingLR(topt, T_max=5, eta_min=0.001)
+    for _ in range(8):
+        assert all(close(g["lr"], tg["lr"]) for g, tg in zip(opt.param_groups, topt.param_groups))
+        opt.step()
+        topt.step()
+        sched.step()
+        tsched.step()
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"last_epoch": 2, "base_lrs": [0.1]}, "expected a dict with last_epoch, base_lrs, step_size, gamma"),
+    ({"last_epoch": -1, "base_lrs": [0.1], "step_size": 2, "gamma": 0.5}, "last_epoch must be an int >= 0"),
+    ({"last_epoch": 2, "base_lrs": [0.1, 0.2], "step_size": 2, "gamma": 0.5}, "base_lrs should be a list of 1"),
+    ({"last_epoch": 2, "base_lrs": [0.1], "step_size": 0, "gamma": 0.5}, "step_size must be an int >= 1"),
+    ({"last_epoch": 2, "base_lrs": [0.1], "step_size": 2, "gamma": True}, "gamma must be a number"),
+])
+def test_schedule_load_state_dict_checks_everything_and_changes_nothing_on_error(bad, match):
+    """A schedule's state with missing keys or bad numbers is refused; the schedule is unchanged."""
+    sched = StepLR(SGD([Value(0.0)], lr=0.3), step_size=3)
+    before = sched.state_dict()
+    with pytest.raises(ValueError, match=match):
+        sched.load_state_dict(bad)
+    assert sched.state_dict() == before
+
+
+def test_a_schedule_refuses_groups_added_after_it():
+    """Adding a group after making the schedule is an error at the next step, not a silently ignored group."""
+    opt = SGD([Value(0.0)], lr=0.3)
+    sched = StepLR(opt, step_size=2)
+    opt.add_param_group({"params": [Value(1.0)]})
+    with pytest.raises(ValueError, match="make the schedule after adding groups"):
+        sched.step()
