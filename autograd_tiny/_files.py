@@ -21,8 +21,8 @@ import errno
 import os
 import re
 import stat
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 __all__ = ["atomic_path", "write_atomically"]
 

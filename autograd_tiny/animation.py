@@ -15,9 +15,10 @@ import io
 import json
 import math
 import os
+from collections.abc import Iterable
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ._files import write_atomically
 from .engine import Value

@@ -26,7 +26,8 @@ Example (needs torch):
 from __future__ import annotations
 
 import sys
-from typing import Any, NamedTuple, Sequence, TextIO
+from collections.abc import Sequence
+from typing import Any, NamedTuple, TextIO
 
 from . import losses
 from .checks import check_choice

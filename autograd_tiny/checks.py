@@ -19,7 +19,8 @@ import math
 import numbers
 import random
 import reprlib
-from typing import Any, Collection, TypeVar
+from collections.abc import Collection
+from typing import Any, TypeVar
 
 __all__ = ["describe", "check_real", "check_int", "check_bool", "check_choice", "make_rng"]
 

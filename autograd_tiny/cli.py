@@ -76,7 +76,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"{', '.join(_LOSSES)} (default: hinge for two classes, cross_entropy for three or more)")
     add("--l2", default="1e-4", metavar="ALPHA", help="L2 penalty added to the loss (default: 1e-4, as micrograd)")
     add("--optimizer", metavar="NAME", help="sgd, adam or adamw (default: sgd for two classes, adam for more)")
-    add("--lr", metavar="LR", help="learning rate (default: 1.0 for sgd, 0.2 for sgd with mse, 0.05 for adam and adamw)")
+    add("--lr", metavar="LR",
+        help="learning rate (default: 1.0 for sgd, 0.2 for sgd with mse, 0.05 for adam and adamw)")
     add("--schedule", default="linear", metavar="NAME",
         help="learning rate over the run: linear (down to lr/10, as micrograd), cosine (down to 0) or "
              "constant (default: linear)")  # fmt: skip
@@ -541,7 +542,8 @@ def _graph_inputs(pairs: list[str], after_dashes: bool) -> dict[str, float]:
         try:
             values[name] = float(text)
         except ValueError:
-            raise CLIError(f"graph: input {i}: bad value for {shorten(name)!r}: {shorten(text)!r} is not a number") from None
+            why = f"bad value for {shorten(name)!r}: {shorten(text)!r} is not a number"
+            raise CLIError(f"graph: input {i}: {why}") from None
         if not math.isfinite(values[name]):
             raise CLIError(f"graph: input {i}: {shorten(name)!r} must be a finite number, got {shorten(text)!r}")
     return values
@@ -552,8 +554,15 @@ def run_graph(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .expr import ExprError, evaluate, parse
-    from .viz import INSTALL_HINT, SUFFIX_FORMATS, GraphTooLargeError, GraphvizNotFoundError, RenderError
-    from .viz import draw_dot, save_graph
+    from .viz import (
+        INSTALL_HINT,
+        SUFFIX_FORMATS,
+        GraphTooLargeError,
+        GraphvizNotFoundError,
+        RenderError,
+        draw_dot,
+        save_graph,
+    )
 
     path = args.output or DEFAULT_DRAWING
     if Path(path).suffix.lower() not in SUFFIX_FORMATS:

@@ -69,7 +69,8 @@ import sys
 import threading
 import warnings
 from _thread import get_ident
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .engine import NeuronOp, Value, enable_grad, is_grad_enabled, no_grad, topological_order
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import numbers
 import random
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 __all__ = [
     "moons",

@@ -13,13 +13,30 @@ there are many inputs and one output, a loss.
 
 from __future__ import annotations
 
-import math
 import numbers
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from .engine import (
-    ABS, ADD, COS, DIV, EXP, LEAKY_RELU, LOG, LOGSUMEXP, MUL, NEURONS, POW, RELU, SIGMOID, SIN,
-    SOFTPLUS, SUM, TANH, DomainError, Op, Value,
+    ABS,
+    ADD,
+    COS,
+    DIV,
+    EXP,
+    LEAKY_RELU,
+    LOG,
+    LOGSUMEXP,
+    MUL,
+    NEURONS,
+    POW,
+    RELU,
+    SIGMOID,
+    SIN,
+    SOFTPLUS,
+    SUM,
+    TANH,
+    DomainError,
+    Op,
+    Value,
 )  # fmt: skip
 
 __all__ = ["Dual", "jvp"]

@@ -29,7 +29,8 @@ import math
 import numbers
 import operator
 from _thread import get_ident
-from typing import Any, Callable, Iterable, Sequence, Union
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 __all__ = [
     "Value",
@@ -46,7 +47,7 @@ __all__ = [
     "NEURONS",
 ]
 
-Number = Union[int, float]
+Number = int | float
 
 
 class DomainError(ValueError):
@@ -396,9 +397,9 @@ class Value:
                 g = node.grad
                 dx = node._dx
                 if dx.__class__ is tuple:  # three or more inputs: a local derivative each
-                    for x, dx in zip(node._x, dx):
-                        if dx is not None:
-                            x.grad += dx * g  # the chain rule
+                    for x, d in zip(node._x, dx):
+                        if d is not None:
+                            x.grad += d * g  # the chain rule
                 elif dx is not None:
                     node._x.grad += dx * g  # the chain rule
                 dy = node._dy

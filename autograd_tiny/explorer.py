@@ -35,9 +35,10 @@ import json
 import os
 import re
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from ._files import write_atomically
 from .engine import NeuronOp, Value, topological_order

@@ -23,9 +23,9 @@ import keyword
 import math
 import re
 import unicodedata
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Iterator, Mapping
 
 from .engine import Value
 
@@ -122,7 +122,8 @@ def input_names(expression: Expression | str) -> list[str]:
 # ---------------------------------------------------------------------- reading the text
 
 _SPACE = re.compile(r"\s+")
-_NUMBER = re.compile(r"(?:[0-9](?:_?[0-9])*(?:\.(?:[0-9](?:_?[0-9])*)?)?|\.[0-9](?:_?[0-9])*)(?:[eE][-+]?[0-9](?:_?[0-9])*)?")
+_DIGITS = r"[0-9](?:_?[0-9])*"
+_NUMBER = re.compile(rf"(?:{_DIGITS}(?:\.(?:{_DIGITS})?)?|\.{_DIGITS})(?:[eE][-+]?{_DIGITS})?")
 _OPERATORS = ("**", "*", "/", "+", "-", "(", ")", ",", ".", "=")
 # Python text that is not ours, with what to say about it
 _FOREIGN = {op: f"operator {op!r} is not allowed; use + - * / **" for op in ("//", "<<", ">>", "%", "@", "|", "&", "~")}
@@ -341,7 +342,8 @@ class _Parser:
         if token.kind == "name":
             if self.peek("("):
                 if token.text not in FUNCTIONS:
-                    raise self.fail(token, f"unknown function {shorten(token.text, 30)!r}; known: {', '.join(FUNCTIONS)}")
+                    known = ", ".join(FUNCTIONS)
+                    raise self.fail(token, f"unknown function {shorten(token.text, 30)!r}; known: {known}")
                 return self.call(token, receiver=None, start=token.start)
             if token.text in FUNCTIONS:
                 raise self.fail(token, f"{token.text!r} is a function; call it, as in {token.text}(x)")

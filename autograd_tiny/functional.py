@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .engine import Value, enable_grad, gradients, is_grad_enabled, no_grad
 
@@ -106,7 +107,7 @@ def hessian(f: Callable[..., Value]) -> Callable[..., list[list[float]]]:
         first = grad(f, argnums=tuple(range(n)))
         rows = []
         for i in range(n):
-            row = grad(lambda *a: first(*a)[i], argnums=tuple(range(n)))(*args)
+            row = grad(lambda *a, i=i: first(*a)[i], argnums=tuple(range(n)))(*args)
             rows.append([_plain(v) for v in row])
         return rows
 

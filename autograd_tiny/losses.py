@@ -20,7 +20,7 @@ Example:
 from __future__ import annotations
 
 import numbers
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from .checks import check_choice, check_real, describe
 from .engine import Value

@@ -30,7 +30,8 @@ import numbers
 import os
 import random
 import types
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from .checks import check_bool, check_choice, check_int, check_real, describe, make_rng
 from .engine import Value, neuron

@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .checks import check_bool, check_int, check_real, describe
 from .engine import Value

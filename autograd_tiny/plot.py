@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Mapping, Sequence
 from numbers import Real
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from ._files import atomic_path
 from .engine import Value, no_grad
@@ -190,7 +191,9 @@ def plot_loss(history: Sequence[float] | Mapping[str, Sequence[float]], path: st
     else:
         axes = [ax] if not isinstance(ax, (list, tuple)) and not hasattr(ax, "flat") else list(getattr(ax, "flat", ax))
         if len(axes) != len(curves):
-            raise ValueError(f"plot_loss: side by side needs one Axes per curve: {len(curves)} curves, {len(axes)} Axes")
+            raise ValueError(
+                f"plot_loss: side by side needs one Axes per curve: {len(curves)} curves, {len(axes)} Axes"
+            )
     # share the scales first, so that autoscaling sees every panel's data
     losses = [a for a, name in zip(axes, curves) if "accuracy" not in name]
     for a in axes[1:]:

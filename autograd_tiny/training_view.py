@@ -37,8 +37,9 @@ import html
 import math
 import os
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ._files import write_atomically
 from .engine import NeuronOp, Value, enable_grad, no_grad

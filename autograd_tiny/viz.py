@@ -859,8 +859,8 @@ def _legend(graph, sketch: _Sketch, *, steps: bool, top: float | None) -> None:
     if top is not None:
         shades = "".join(_key_cell(f"|grad| {format_number(top * t)}", {"fillcolor": _shade(t), "color": "#6b7280"})
                          for t in (0.0, 0.5, 1.0))  # fmt: skip
-        rows.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT">fill: |grad|, from 0 (white) to the largest</TD></TR>'
-                    f'<TR><TD COLSPAN="2"><TABLE BORDER="0" CELLSPACING="4"><TR>{shades}</TR></TABLE></TD></TR>')  # fmt: skip
+        rows.append('<TR><TD COLSPAN="2" ALIGN="LEFT">fill: |grad|, from 0 (white) to the largest</TD></TR>')
+        rows.append(f'<TR><TD COLSPAN="2"><TABLE BORDER="0" CELLSPACING="4"><TR>{shades}</TR></TABLE></TD></TR>')
     table = "".join(rows)
     graph.node(
         "legend", f'<<TABLE BORDER="1" COLOR="#d6d3d1" STYLE="rounded" CELLBORDER="0" CELLSPACING="3" '

@@ -88,7 +88,9 @@ def time_per_op(steps: int, repeats: int = 9) -> None:
     assert abs(x.grad - check) <= 1e-9 * abs(check), (x.grad, check)
     gc.disable()  # for reference only: what the cyclic garbage collector costs the forward pass
     try:
-        nogc_ours, nogc_plain, nogc_ratio = interleaved(lambda: chain_ours(steps), lambda: chain_plain_forward(steps), repeats)
+        nogc_ours, nogc_plain, nogc_ratio = interleaved(
+            lambda: chain_ours(steps), lambda: chain_plain_forward(steps), repeats
+        )
     finally:
         gc.enable()
     print(f"1. time per op, {ops:,} ops (z = tanh(z * c) + x), {repeats} alternating runs, medians")
@@ -99,8 +101,8 @@ def time_per_op(steps: int, repeats: int = 9) -> None:
             ("(forward, collector off)", nogc_ours, nogc_plain, nogc_ratio)]
     for name, ours, plain, ratio in rows:
         print(f"   {name:30}{ours / ops * 1e9:>13.0f} ns{plain / ops * 1e9:>13.0f} ns{ratio:>8.1f}x")
-    print(f"   target: forward + backward at most 15x (stretch 10x); the collector is left on, the")
-    print(f"   last row only shows what it costs. Backward checked against the chain rule by hand:")
+    print("   target: forward + backward at most 15x (stretch 10x); the collector is left on, the")
+    print("   last row only shows what it costs. Backward checked against the chain rule by hand:")
     print(f"   d z/d x = {check:.6f}")
 
 

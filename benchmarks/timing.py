@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 def interleaved(ours: Callable[[], object], baseline: Callable[[], object], repeats: int) -> tuple[float, float, float]:

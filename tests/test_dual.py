@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograd_tiny import Dual, DomainError, Value, grad, jvp, primitive
+from autograd_tiny import DomainError, Dual, Value, grad, jvp, primitive
 
 
 @primitive(derivatives=lambda x, out: (1 / (1 + abs(x)) ** 2,))
@@ -30,8 +30,8 @@ STEPS = [
 def program(choices):
     def f(x, y, z):
         nodes = [x, y, z]
-        for k, (op, i, j, l) in enumerate(choices):
-            nodes.append(STEPS[op](nodes[i % len(nodes)], nodes[j % len(nodes)], nodes[l % len(nodes)]))
+        for op, i, j, m in choices:
+            nodes.append(STEPS[op](nodes[i % len(nodes)], nodes[j % len(nodes)], nodes[m % len(nodes)]))
         return nodes[-1] + nodes[-2] * 0.5
 
     return f

@@ -422,7 +422,7 @@ def test_comparisons_use_data_and_equality_uses_identity():
     assert a <= b and a >= b and not a < b and a < 2 and Value(3) > a
     assert a != b and a == a and len({a, b}) == 2
     with pytest.raises(TypeError, match="comparison"):
-        a < "x"
+        a < "x"  # noqa: B015
 
 
 def test_repr_is_readable():

@@ -4,7 +4,6 @@ grad mode per thread, and the edges of the numbers (issue 13's wrong-number clas
 import math
 import random
 import threading
-import time
 from fractions import Fraction
 
 import pytest

@@ -6,10 +6,10 @@ import math
 import pytest
 
 torch = pytest.importorskip("torch")
+import graphs  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-import graphs  # noqa: E402
 from autograd_tiny import Value  # noqa: E402
 
 T = torch.float64

@@ -31,7 +31,7 @@ def train(steps=3, every=1, point=0, **kwargs):
         **kwargs,
     )
     seen = []
-    for k in range(steps):
+    for _ in range(steps):
         loss = losses.hinge([model(x) for x in X], signs)
         model.zero_grad()
         loss.backward()

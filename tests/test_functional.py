@@ -4,8 +4,7 @@ import math
 
 import pytest
 
-from autograd_tiny import GradcheckError, Value, grad, gradcheck, hessian, value_and_grad
-from autograd_tiny import engine
+from autograd_tiny import GradcheckError, Value, engine, grad, gradcheck, hessian, value_and_grad
 
 
 def test_grad_of_a_polynomial_and_its_nesting():

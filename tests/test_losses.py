@@ -10,7 +10,6 @@ from autograd_tiny import Value
 from autograd_tiny.losses import bce_with_logits, cross_entropy, hinge, l2, mse
 
 
-
 def _values(numbers):
     return [Value(x) for x in numbers]
 

@@ -7,8 +7,7 @@ import sys
 
 import pytest
 
-from autograd_tiny import Value, nn
-from autograd_tiny import plot
+from autograd_tiny import Value, nn, plot
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

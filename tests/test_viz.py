@@ -402,7 +402,7 @@ def test_expanded_neuron_shows_z_from_closed_form(activation, bias):
     (top,) = [n["texts"] for n in d.nodes.values() if n["kind"] == "output"]
     assert top == [f"data {show(FLOAT_ACTIVATIONS[activation](z))}", "grad 1"]
     assert len(d.ops()) == 3 + (3 if b else 2) + 1  # products, the chain of +, the activation
-    for i, (wi, xi) in enumerate(zip(ws, xs)):  # every product carries z's grad
+    for wi, xi in zip(ws, xs):  # every product carries z's grad
         (prod,) = [t for t in d.values().values() if t[0] == f"data {show(wi * xi)}"]
         assert prod == [f"data {show(wi * xi)}", f"grad {show(SLOPES[activation](z))}"]
 
