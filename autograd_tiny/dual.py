@@ -51,6 +51,7 @@ class Dual:
     ``Value.sum([...])``, custom `primitive` ops. Values met along the way count as constants.
 
     Example:
+        >>> import math
         >>> x = Dual(3.0, 1.0)  # d/dx at x = 3
         >>> y = x * x + x.sin()
         >>> y.primal == 9 + math.sin(3.0), y.tangent == 6 + math.cos(3.0)
