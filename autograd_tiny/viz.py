@@ -675,9 +675,12 @@ def _record(fields: list[str], rankdir: str, stacked: bool = False) -> str:
 
 
 def _escape(text: str) -> str:
+    """A record field's text as Graphviz will show it: its syntax characters escaped, '&' too
+    (Graphviz reads '&amp;' or '&alpha;' in a record as an entity), each line break a line."""
     for ch in '\\{}|<>"':
         text = text.replace(ch, "\\" + ch)
-    return text
+    text = text.replace("&", "&amp;")
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
 
 
 def _shade(t: float) -> str:
