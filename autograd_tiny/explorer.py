@@ -41,7 +41,7 @@ from typing import Any, Iterable, Iterator
 
 from ._files import write_atomically
 from .engine import NeuronOp, Value, topological_order
-from .viz import INSTALL_HINT, GraphTooLargeError, GraphvizNotFoundError, draw_dot, format_number, trace
+from .viz import GraphTooLargeError, draw_dot, format_number, run_dot, trace
 
 __all__ = [
     "explore",
@@ -892,35 +892,13 @@ def lent_grads(values: Iterable, grads: dict) -> Iterator[None]:
 def layout(drawing: Any, fmt: str) -> bytes:
     """Run Graphviz's ``dot`` on a drawing: 'svg', 'json' (positions and drawing operations)...
 
-    With a time limit (`LAYOUT_TIMEOUT`) and one-line errors, instead of a hang or a traceback.
+    With a time limit (`LAYOUT_TIMEOUT`); any failure of dot is one `viz.RenderError` line
+    (`viz.GraphvizNotFoundError` when it is missing), instead of a hang or a traceback.
     """
-    import shutil
-    import subprocess
-
-    dot = shutil.which("dot")
-    if dot is None:
-        raise GraphvizNotFoundError(
-            f"explore: the Graphviz program 'dot' was not found on PATH; {INSTALL_HINT}"
-        )
-    try:
-        done = subprocess.run(
-            [dot, f"-T{fmt}"],
-            input=drawing.source.encode("utf-8"),
-            capture_output=True,
-            timeout=LAYOUT_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise RuntimeError(
-            f"explore: Graphviz took more than {LAYOUT_TIMEOUT:g} s to lay out the graph; "
-            "pass model= for one box per neuron, or explore a smaller graph"
-        ) from None
-    if done.returncode != 0:
-        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise RuntimeError(
-            f"explore: Graphviz failed to lay out the graph: {message[-1] if message else done.returncode}"
-        )
-    return done.stdout
+    return run_dot(
+        [f"-T{fmt}"], drawing.source, LAYOUT_TIMEOUT, "explore: cannot lay out the graph", quiet=True,
+        advice="pass model= for one box per neuron, or explore a smaller graph",
+    )  # fmt: skip
 
 
 MARGIN = 40  # points above and below the drawing, where edge labels may go

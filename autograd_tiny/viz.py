@@ -56,6 +56,7 @@ __all__ = [
     "RenderError",
     "draw_dot",
     "format_number",
+    "run_dot",
     "save_graph",
     "trace",
 ]
@@ -897,10 +898,31 @@ def _check_timeout(where: str, timeout: Any) -> None:
         raise ValueError(f"{where}: timeout must be a positive number of seconds or None, got {timeout!r}")
 
 
-def _run_dot(options: list[str], source: str, timeout: float | None, what: str, quiet: bool = False) -> bytes:
+DRAW_LESS = (
+    "draw less (max_nodes, collapse='neuron', or a part: draw_dot(an inner value)) or allow more time "
+    "(draw_dot(..., timeout=None))"
+)
+
+
+def run_dot(
+    options: list[str], source: str, timeout: float | None, what: str, quiet: bool = False, advice: str = DRAW_LESS
+) -> bytes:
     """Run Graphviz's ``dot`` on `source` with a time limit; any failure is one `RenderError` line.
 
-    `what` starts the message (e.g. "save_graph: cannot write g.svg").
+    Args:
+        options: dot's options, e.g. ``["-Tsvg"]``.
+        source: the DOT source.
+        timeout: seconds dot may run (None: no limit).
+        what: how the message starts (e.g. "save_graph: cannot write g.svg").
+        quiet: do not pass dot's warnings on to stderr.
+        advice: what the message suggests when dot runs out of time.
+
+    Returns:
+        what dot wrote.
+
+    Example:
+        >>> run_dot(["-Tplain"], "digraph { a -> b }", 10, "example").startswith(b"graph")  # doctest: +SKIP
+        True
     """
     try:
         done = subprocess.run(
@@ -909,11 +931,7 @@ def _run_dot(options: list[str], source: str, timeout: float | None, what: str, 
     except FileNotFoundError:
         raise GraphvizNotFoundError(_not_found(what)) from None
     except subprocess.TimeoutExpired:  # subprocess.run has killed dot
-        raise RenderError(
-            f"{what}: Graphviz's dot ran for more than {timeout:g} s and was stopped; draw less "
-            "(max_nodes, collapse='neuron', or a part: draw_dot(an inner value)) or allow more time "
-            "(draw_dot(..., timeout=None))"
-        ) from None
+        raise RenderError(f"{what}: Graphviz's dot ran for more than {timeout:g} s and was stopped; {advice}") from None
     except OSError as err:
         raise RenderError(f"{what}: cannot run Graphviz's dot: {err.strerror or err}") from None
     if done.returncode != 0:
@@ -963,7 +981,7 @@ def _drawing_class():
                 options = [f"-K{engine or self.engine}", f"-T{kind}"] + (
                     [f"-n{neato_no_op:d}"] if neato_no_op else []
                 )
-                data = _run_dot(
+                data = run_dot(
                     options, self.source, self.timeout, "draw_dot: cannot render the drawing", quiet
                 )
                 return data if encoding is None else data.decode(encoding)
@@ -1046,6 +1064,6 @@ def save_graph(graph: graphviz.Digraph, path: str | os.PathLike) -> Path:
         data = graph.source.encode("utf-8")
     else:
         timeout = getattr(graph, "timeout", RENDER_TIMEOUT)
-        data = _run_dot([f"-T{fmt}"], graph.source, timeout, f"save_graph: cannot write {path.name}")
+        data = run_dot([f"-T{fmt}"], graph.source, timeout, f"save_graph: cannot write {path.name}")
     write_atomically(path, data)
     return path
