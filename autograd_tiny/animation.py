@@ -268,14 +268,15 @@ class Scene:
                 for top in (y - h - 4 - away * (h + 4), y + 4 + away * (h + 4)):
                     for side in SIDES:
                         left = x - w / 2 + side * (w / 2 + 4)
-                        far = abs(top + h / 2 - y) + abs(side) * (w / 2 + 4) + abs(t - 0.5) * min(length, 4 * h)
+                        far = abs(top + h / 2 - y) + abs(side) * (w / 2 + 4)
+                        far += abs(t - 0.5) * min(length, 4 * h)  # the middle of a long edge first
                         tried.append((far, (x, y), (left, top, left + w, top + h)))
         tried.sort(key=lambda c: c[0])
         chosen, anchor = None, _along(points, 0.5)
         x0, y0, x1, y1 = self.bounds
         for _, at, box in tried:
             inside = box[0] >= x0 and box[2] <= x1 and box[1] >= y0 and box[3] <= y1
-            if inside and not any(_overlap(box, b) for b in boxes) and not any(_overlap(box, b) for b in taken):
+            if inside and not any(_overlap(box, b) for b in boxes + taken):
                 chosen, anchor = box, at
                 break
         if chosen is None:  # no free place: on the middle of the edge, clear of other labels

@@ -15,8 +15,9 @@ backward pass from zero gradients and never changes the graph's own ``.grad``.
 
 The page is one self-contained HTML file (script and style inline, nothing fetched; its
 Content-Security-Policy forbids any request), shown inline by Jupyter through an iframe
-(`Explorer._repr_html_`) and written by `Explorer.save`. User text (labels) is data: the page
-carries it as escaped JSON and puts it in the document with ``textContent`` only.
+(`Explorer._repr_html_`) and written by `Explorer.save`. User text (labels) is data: in the
+drawing it is Graphviz's text, escaped by `draw_dot`; elsewhere the page carries it as escaped
+JSON and puts it in the document with ``textContent`` only.
 
 Example:
     >>> from autograd_tiny import Value

@@ -1,8 +1,9 @@
 """Drawing computation graphs: `trace` the nodes and edges, `draw_dot` them with Graphviz.
 
-A drawing shows one record per `Value` (its label if any, ``data``, ``grad``) and one small
-node per operation, with an edge for every argument in argument order (``a * a`` has two
-edges). Numbers are shown with `DIGITS` (4) significant digits: ``f"{x:.4g}"``.
+A drawing shows one record per `Value` (its label if any, as typed, a line break starting a
+new line; ``data``; ``grad``) and one small node per operation, with an edge for every argument
+in argument order (``a * a`` has two edges). Numbers are shown with `DIGITS` (4) significant
+digits: ``f"{x:.4g}"``.
 
 Kinds of values, told apart by shape and colour:
 
@@ -905,7 +906,12 @@ DRAW_LESS = (
 
 
 def run_dot(
-    options: list[str], source: str, timeout: float | None, what: str, quiet: bool = False, advice: str = DRAW_LESS
+    options: list[str],
+    source: str,
+    timeout: float | None,
+    what: str,
+    quiet: bool = False,
+    advice: str = DRAW_LESS,
 ) -> bytes:
     """Run Graphviz's ``dot`` on `source` with a time limit; any failure is one `RenderError` line.
 
@@ -931,7 +937,9 @@ def run_dot(
     except FileNotFoundError:
         raise GraphvizNotFoundError(_not_found(what)) from None
     except subprocess.TimeoutExpired:  # subprocess.run has killed dot
-        raise RenderError(f"{what}: Graphviz's dot ran for more than {timeout:g} s and was stopped; {advice}") from None
+        raise RenderError(
+            f"{what}: Graphviz's dot ran for more than {timeout:g} s and was stopped; {advice}"
+        ) from None
     except OSError as err:
         raise RenderError(f"{what}: cannot run Graphviz's dot: {err.strerror or err}") from None
     if done.returncode != 0:

@@ -383,7 +383,8 @@ def test_a_failing_dot_is_one_render_error_line(tmp_path, monkeypatch, capsys):
         assert "\n" not in message and "Graphviz's dot was killed by signal SIGKILL" in message
         assert message.startswith("explore: cannot lay out the graph: ")
     out = tmp_path / "run"
-    assert main(["train", "--samples", "20", "--hidden", "4", "--steps", "2", "--html", "--out", str(out)]) == 0
+    argv = ["train", "--samples", "20", "--hidden", "4", "--steps", "2", "--html", "--out", str(out)]
+    assert main(argv) == 0
     assert "no training.html: explore: cannot lay out the graph" in capsys.readouterr().err
     assert (out / "run.json").exists() and not (out / "training.html").exists()
     assert not (tmp_path / "a.gif").exists()

@@ -537,7 +537,9 @@ def test_labels_with_record_syntax_are_shown_verbatim():
 
 
 @needs_dot
-@pytest.mark.parametrize("label", ["&amp;", "&alpha;", "&#38; & ;", "<b>", "two\nlines", "</script>", "a\r\nb"])
+@pytest.mark.parametrize(
+    "label", ["&amp;", "&alpha;", "&#38; & ;", "<b>", "two\nlines", "</script>", "a\r\nb"]
+)
 def test_labels_with_entities_and_line_breaks_are_shown_as_typed(label):
     """Graphviz reads entities in a record ('&amp;' as '&'): a label's '&' is escaped, so the SVG
     text reads back as typed, and a line break starts a new line of the box."""

@@ -106,7 +106,8 @@
       for (var away = 0; away < 6; away++) {
         [-h - 3 - away * (h + 3), 3 + away * (h + 3)].forEach(function (top) {
           SIDES.forEach(function (side) {
-            var far = Math.abs(top + h / 2) + Math.abs(side) * (w / 2 + 3) + Math.abs(t - 0.5) * Math.min(length, 4 * h);
+            var far = Math.abs(top + h / 2) + Math.abs(side) * (w / 2 + 3) +
+                      Math.abs(t - 0.5) * Math.min(length, 4 * h); // the middle of a long edge first
             tried.push([far, at, at.x - w / 2 + side * (w / 2 + 3), at.y + top]);
           });
         });
