@@ -62,19 +62,25 @@ def test_bad_frame_time_is_a_clear_error(tmp_path, seconds):
     assert not (tmp_path / "x.gif").exists()
 
 
-@needs_dot
-def test_labels_are_painted_as_typed(tmp_path, monkeypatch):
-    """Labels holding entities, markup, '</script>' or a line break are painted as typed: in the
-    boxes (a line break starts a new line) and in the captions."""
+@pytest.fixture
+def painted(monkeypatch) -> list[str]:
+    """Every text Pillow paints from now on, in order."""
     ImageDraw = pytest.importorskip("PIL.ImageDraw")
-    painted = []
+    texts = []
     paint = ImageDraw.ImageDraw.text
 
     def text(self, xy, words, *args, **kwargs):
-        painted.append(words)
+        texts.append(words)
         return paint(self, xy, words, *args, **kwargs)
 
     monkeypatch.setattr(ImageDraw.ImageDraw, "text", text)
+    return texts
+
+
+@needs_dot
+def test_labels_are_painted_as_typed(tmp_path, painted):
+    """Labels holding entities, markup, '</script>' or a line break are painted as typed: in the
+    boxes (a line break starts a new line) and in the captions."""
     labels = ["&amp;", "&alpha;", "<b>", "</script>", "two\nlines"]
     a, b, c, d, e = (Value(1.0 + k, label=text) for k, text in enumerate(labels))
     save_animation(a * b + c / d + e.tanh(), tmp_path / "labels.gif")
@@ -86,18 +92,9 @@ def test_labels_are_painted_as_typed(tmp_path, monkeypatch):
 
 
 @needs_dot
-def test_ports_copies_and_the_key_are_painted(tmp_path, monkeypatch):
+def test_ports_copies_and_the_key_are_painted(tmp_path, painted):
     """A graph with ports (x / y), copies of a value used far away (x + x + ... + x) and the key:
     every input's edge at every step gets its label 'local × grad = adds', the key is painted."""
-    ImageDraw = pytest.importorskip("PIL.ImageDraw")
-    painted = []
-    paint = ImageDraw.ImageDraw.text
-
-    def text(self, xy, words, *args, **kwargs):
-        painted.append(words)
-        return paint(self, xy, words, *args, **kwargs)
-
-    monkeypatch.setattr(ImageDraw.ImageDraw, "text", text)
     x, y = Value(0.5, label="x"), Value(2.0, label="y")
     out = x / y
     for _ in range(49):
