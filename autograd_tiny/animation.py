@@ -31,6 +31,8 @@ SCALE = 1.3  # pixels per Graphviz point (less for a drawing wider than MAX_WIDT
 MAX_WIDTH = 1400  # pixels
 SUPERSAMPLE = 2  # frames are painted this much larger, then shrunk: smooth lines and text
 CAPTION_LINES = 4
+PLACES = (0.5, 0.35, 0.65, 0.2, 0.8)  # where along an edge its label may go (as explorer.js)
+SIDES = (0, -0.5, 0.5, -1, 1)  # and how many half label widths to the left or right
 RED, AMBER, LABEL = "#dc2626", "#f59e0b", "#9a3412"
 
 
@@ -42,6 +44,7 @@ def save_animation(
     params: Iterable[Value] | None = None,
     seconds_per_step: float = 1.4,
     max_nodes: int | None = 200,
+    legend: bool = False,
 ) -> Path:
     """Write an animated GIF of the backward pass of `root`'s graph: one frame per step.
 
@@ -55,6 +58,7 @@ def save_animation(
         model, params: as for `explore` (a model is drawn one box per neuron).
         seconds_per_step: how long each frame shows (the last one three times as long).
         max_nodes: refuse graphs that draw more nodes than this.
+        legend: draw the key of the kinds of value, as `draw_dot` does.
 
     Returns:
         the path written.
@@ -73,7 +77,7 @@ def save_animation(
         from PIL import Image
     except ImportError:
         raise ModuleNotFoundError(f"save_animation needs Pillow: {INSTALL_HINT}", name="PIL") from None
-    page = explore(root, model=model, params=params, max_nodes=max_nodes)
+    page = explore(root, model=model, params=params, max_nodes=max_nodes, legend=legend)
     data = page.page_data()
     scene = Scene(json.loads(layout(page.graph.drawing, "json")))
     first = next(i for i, s in enumerate(data["steps"]) if s["phase"] == "seed")
@@ -83,7 +87,7 @@ def save_animation(
         if i > first:
             for name, which, _, after in data["steps"][i]["set"]:
                 texts[(name, which)] = after
-        frames.append(scene.paint(data["steps"][i], texts, data["boxes"]))
+        frames.append(scene.paint(data["steps"][i], texts, data["boxes"], data["copies"]))
     images = [
         f.quantize(colors=255, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE) for f in frames
     ]
@@ -107,7 +111,7 @@ def save_animation(
 def _texts_at(data: dict, step: int) -> dict:
     """The data and grad text of every box after `step` (the page's state then)."""
     texts = {}
-    for name, (d, g, *_) in data["boxes"].items():
+    for name, (d, g) in data["boxes"].items():
         texts[(name, "d")] = d
         if g is not None:
             texts[(name, "g")] = g
@@ -125,16 +129,17 @@ class Scene:
         self.width, self.height = x1 - x0, y1 - y0
         self.nodes = {o["name"]: o for o in drawing.get("objects", []) if "name" in o}
         by_id = {o["_gvid"]: o["name"] for o in drawing.get("objects", [])}
-        self.edges: dict[str, list[dict]] = {}
+        self.edges: dict[str, list[dict]] = {}  # by their SVG title: 'v0->v2op:num'
         for e in drawing.get("edges", []):
-            title = f"{by_id[e['tail']]}->{by_id[e['head']]}"
+            port = f":{e['headport']}" if e.get("headport") else ""
+            title = f"{by_id[e['tail']]}->{by_id[e['head']]}{port}"
             self.edges.setdefault(title, []).append(e)
         self.fonts: dict[int, Any] = {}
         self.k = min(SCALE, MAX_WIDTH / max(self.width, 1.0)) * SUPERSAMPLE  # painted pixels per point
 
     # ------------------------------------------------------------------ one frame
 
-    def paint(self, step: dict, texts: dict, boxes: dict):
+    def paint(self, step: dict, texts: dict, boxes: dict, copies: dict):
         from PIL import Image, ImageDraw
 
         k = self.k
@@ -159,10 +164,13 @@ class Scene:
                     )
         current = {step["node"], step["op"]}
         targets = set(step["targets"])
+        value = {copy: name for name, names in copies.items() for copy in names}  # a copy's value
         for name, node in self.nodes.items():
             pen = RED if name in current else AMBER if name in targets else None
             self._ops(draw, node.get("_draw_", []), to_px, pen=pen, width=3 if pen else None)
-            self._labels(draw, name, node.get("_ldraw_", []), to_px, texts, boxes, bold=name in targets)
+            ops = node.get("_ldraw_", [])
+            shown, grad = _numbers_now(ops, value.get(name, name), texts, boxes)
+            self._ops(draw, ops, to_px, texts=shown, hot=grad if name in targets else None)
         taken: list = []
         for ref, first, second in step["labels"]:
             self._edge_label(draw, self.edges[ref[0]][ref[1]], to_px, first, second, taken)
@@ -175,29 +183,39 @@ class Scene:
             self.fonts[key] = _load_font(key)
         return self.fonts[key]
 
-    def _ops(self, draw, ops: list, to_px, pen: str | None = None, width: float | None = None) -> None:
-        """Paint xdot shape operations: polygons, ellipses, Béziers, polylines."""
-        stroke, fill, line, dashed = "#000000", None, 1.0, False
-        for op in ops:
+    def _ops(self, draw, ops: list, to_px, pen: str | None = None, width: float | None = None,
+             texts: dict | None = None, hot: int | None = None) -> None:  # fmt: skip
+        """Paint xdot drawing operations, in order: polygons, ellipses, Béziers, polylines, texts.
+
+        `pen` and `width` outline a highlighted node; `texts` replaces the text of some text
+        operations (by index: a box's data and grad at this step); the text at index `hot` is
+        painted in the labels' colour (a grad that just changed).
+        """
+        stroke, fill, line, dashed, size = "#000000", None, 1.0, False, 11.0
+        for i, op in enumerate(ops):
             kind = op["op"]
             if kind == "c":
                 stroke = _color(op["color"])
             elif kind == "C":
                 fill = _color(op["color"])
+            elif kind == "F":
+                size = op["size"]
             elif kind == "S":
                 style = op["style"]
                 dashed = style in ("dashed", "dotted") or (dashed and style not in ("solid",))
                 line = 2.0 if style == "bold" else line
                 if style.startswith("setlinewidth("):
                     line = float(style[len("setlinewidth(") : -1])
+            elif kind == "T":
+                text = (texts or {}).get(i, op["text"])
+                color = LABEL if i == hot else stroke or "#000000"
+                self._text(draw, to_px(op["pt"]), text, size, color, op["align"], op["width"])
             else:
                 points = [to_px(p) for p in op.get("points", [])]
                 if kind in ("b", "B"):
                     points = _bezier(points)
-                color = pen or stroke
+                color = pen or stroke  # None: an invisible outline (a filled cell of the key)
                 px = max(1, round((width or line) * self.k * 0.8))
-                if color is None:
-                    continue
                 if kind in ("P", "B") and fill:
                     draw.polygon(points, fill=fill)
                 if kind in ("e", "E"):
@@ -209,39 +227,12 @@ class Scene:
                         outline=color,
                         width=px,
                     )
-                elif kind in ("P", "p", "B") and points:
+                elif color is None or not points:
+                    continue
+                elif kind in ("P", "p", "B"):
                     _line(draw, points + [points[0]], color, px, dashed)
-                elif points:
+                else:
                     _line(draw, points, color, px, dashed)
-
-    def _labels(self, draw, name: str, ops: list, to_px, texts: dict, boxes: dict, bold: bool) -> None:
-        """The node's texts; a box's last two (data and grad) as they are at this step."""
-        spots = [i for i, op in enumerate(ops) if op["op"] == "T"]
-        override = {}
-        has_grad = False
-        if name in boxes and spots:
-            _, grad, label, fields = boxes[name]
-            has_grad = grad is not None
-            if has_grad:
-                override[spots[-1]] = texts.get((name, "g"))
-                if len(spots) > 1:
-                    override[spots[-2]] = texts.get((name, "d"))
-            else:
-                override[spots[-1]] = texts.get((name, "d"))
-            if label is not None and len(spots) == fields:  # the label as given (see explore)
-                override[spots[-3 if has_grad else -2]] = label
-        size, color = 11.0, "#000000"
-        for i, op in enumerate(ops):
-            if op["op"] == "F":
-                size = op["size"]
-            elif op["op"] == "c":
-                color = _color(op["color"]) or color
-            elif op["op"] == "T":
-                text = override.get(i) or op["text"]
-                hot = bold and has_grad and i == spots[-1]
-                self._text(
-                    draw, to_px(op["pt"]), text, size, LABEL if hot else color, op["align"], op["width"]
-                )
 
     def _text(self, draw, at, text: str, size: float, color: str, align: str, room: float) -> None:
         font = self._font(size * self.k)
@@ -255,8 +246,9 @@ class Scene:
         draw.text((x, y), text, fill=color, font=font, anchor="ls")
 
     def _edge_label(self, draw, edge: dict, to_px, first: str, second: str, taken: list) -> None:
-        """'local × grad = adds' by the edge: along it, above or below, where it covers no node
-        and no other label (as the page places them)."""
+        """'local × grad = adds' by the edge: above, below or beside a point of it, the nearest
+        place inside the picture where it covers no node and no other label (as the page places
+        them)."""
         points = []
         for op in edge.get("_draw_", []):
             if op["op"] in ("b", "B"):
@@ -269,24 +261,24 @@ class Scene:
         w = max(draw.textlength(t, font=font) for t in lines) + 12
         h = step * len(lines) + 8
         boxes = [self._node_box(n, to_px) for n in self.nodes]
-        chosen, anchor = None, _along(points, 0.5)
-        for away in range(4):  # right by the edge first, then further off it
-            for t in (0.5, 0.35, 0.65, 0.2, 0.8):
-                x, y = _along(points, t)
+        length = sum(math.dist(a, b) for a, b in pairwise(points))
+        tried = []  # (how far, the point of the edge, the box)
+        for t in PLACES:
+            x, y = _along(points, t)
+            for away in range(6):
                 for top in (y - h - 4 - away * (h + 4), y + 4 + away * (h + 4)):
-                    box = (x - w / 2, top, x + w / 2, top + h)
-                    inside = (
-                        box[0] >= self.bounds[0]
-                        and box[2] <= self.bounds[2]
-                        and box[1] >= self.bounds[1]
-                        and box[3] <= self.bounds[3]
-                    )
-                    if inside and not any(_overlap(box, b) for b in boxes + taken):
-                        chosen, anchor = box, (x, y)
-                        break
-                if chosen:
-                    break
-            if chosen:
+                    for side in SIDES:
+                        left = x - w / 2 + side * (w / 2 + 4)
+                        far = abs(top + h / 2 - y) + abs(side) * (w / 2 + 4)
+                        far += abs(t - 0.5) * min(length, 4 * h)  # the middle of a long edge first
+                        tried.append((far, (x, y), (left, top, left + w, top + h)))
+        tried.sort(key=lambda c: c[0])
+        chosen, anchor = None, _along(points, 0.5)
+        x0, y0, x1, y1 = self.bounds
+        for _, at, box in tried:
+            inside = box[0] >= x0 and box[2] <= x1 and box[1] >= y0 and box[3] <= y1
+            if inside and not any(_overlap(box, b) for b in boxes + taken):
+                chosen, anchor = box, at
                 break
         if chosen is None:  # no free place: on the middle of the edge, clear of other labels
             x, y = anchor
@@ -307,18 +299,14 @@ class Scene:
             )
 
     def _node_box(self, name: str, to_px) -> tuple[float, float, float, float]:
-        xs, ys = [], []
-        for op in self.nodes[name].get("_draw_", []):
-            if op["op"] in ("e", "E"):
-                cx, cy, rx, ry = op["rect"]
-                pts = [(cx - rx, cy - ry), (cx + rx, cy + ry)]
-            else:
-                pts = op.get("points", [])
-            for p in pts:
-                x, y = to_px(p)
-                xs.append(x)
-                ys.append(y)
-        return (min(xs), min(ys), max(xs), max(ys)) if xs else (0, 0, 0, 0)
+        """Where a node is, in pixels: its centre and size as Graphviz placed it (inches)."""
+        node = self.nodes[name]
+        if "pos" not in node:
+            return (0, 0, 0, 0)
+        x, y = (float(v) for v in node["pos"].split(","))
+        w, h = float(node.get("width", 0)) * 72 / 2, float(node.get("height", 0)) * 72 / 2
+        (x0, y0), (x1, y1) = to_px((x - w, y + h)), to_px((x + w, y - h))
+        return (x0, y0, x1, y1)
 
     def _caption(self, draw, step: dict, width: int, top: int, pad: int) -> None:
         font = self._font(12.5 * SCALE * SUPERSAMPLE)
@@ -339,6 +327,20 @@ class Scene:
                 font=font,
                 anchor="lt",
             )
+
+
+def _numbers_now(ops: list, name: str, texts: dict, boxes: dict) -> tuple[dict[int, str], int | None]:
+    """A box's data and grad texts as they are at this step, by the index of the text operation
+    that writes them (its last two texts; its last one if it has no grad), and that of the grad."""
+    spots = [i for i, op in enumerate(ops) if op["op"] == "T"]
+    if name not in boxes or not spots:
+        return {}, None
+    if boxes[name][1] is None:  # a number in the expression: data only
+        return {spots[-1]: texts[(name, "d")]}, None
+    shown = {spots[-1]: texts[(name, "g")]}
+    if len(spots) > 1:
+        shown[spots[-2]] = texts[(name, "d")]
+    return shown, spots[-1]
 
 
 def _load_font(size: int):
@@ -416,12 +418,16 @@ def _line(draw, points: list, color: str, width: int, dashed: bool) -> None:
 
 
 def _wrap(draw, text: str, font, room: float) -> list[str]:
-    lines, line = [], ""
-    for word in text.split(" "):
-        trial = f"{line} {word}".strip()
-        if line and draw.textlength(trial, font=font) > room:
-            lines.append(line)
-            line = word
-        else:
-            line = trial
-    return lines + ([line] if line else [])
+    """Lines of at most `room` pixels; a line break in the text (a label's) starts a new one."""
+    lines = []
+    for paragraph in text.splitlines() or [""]:
+        line = ""
+        for word in paragraph.split(" "):
+            trial = f"{line} {word}".strip()
+            if line and draw.textlength(trial, font=font) > room:
+                lines.append(line)
+                line = word
+            else:
+                line = trial
+        lines.append(line)
+    return [line for line in lines if line]

@@ -15,8 +15,9 @@ backward pass from zero gradients and never changes the graph's own ``.grad``.
 
 The page is one self-contained HTML file (script and style inline, nothing fetched; its
 Content-Security-Policy forbids any request), shown inline by Jupyter through an iframe
-(`Explorer._repr_html_`) and written by `Explorer.save`. User text (labels) is data: the page
-carries it as escaped JSON and puts it in the document with ``textContent`` only.
+(`Explorer._repr_html_`) and written by `Explorer.save`. User text (labels) is data: in the
+drawing it is Graphviz's text, escaped by `draw_dot`; elsewhere the page carries it as escaped
+JSON and puts it in the document with ``textContent`` only.
 
 Example:
     >>> from autograd_tiny import Value
@@ -42,13 +43,14 @@ from typing import Any
 
 from ._files import write_atomically
 from .engine import NeuronOp, Value, topological_order
-from .viz import INSTALL_HINT, GraphTooLargeError, GraphvizNotFoundError, draw_dot, format_number, trace
+from .viz import GraphTooLargeError, draw_dot, format_number, run_dot, trace
 
 __all__ = [
     "explore",
     "Explorer",
     "Graph",
     "build_steps",
+    "read_drawing",
     "check_size",
     "svg_element",
     "MARGIN",
@@ -80,6 +82,7 @@ def explore(
     collapse: str | None = None,
     max_nodes: int | None = 500,
     title: str | None = None,
+    legend: bool = False,
 ) -> Explorer:
     """A page that steps through the forward and backward pass of the graph of `root`.
 
@@ -92,6 +95,7 @@ def explore(
         collapse: 'neuron' (the default when `model` is given) or None, as in `draw_dot`.
         max_nodes: refuse graphs that draw more nodes than this (None: no cap).
         title: the page's title (default: what root is).
+        legend: draw the key of the kinds of value beside the graph, as `draw_dot` does.
 
     Returns:
         an `Explorer`: Jupyter shows it inline; ``.save("page.html")`` writes the page.
@@ -116,7 +120,9 @@ def explore(
     check_size("explore", root)
     try:
         with lent_grads(trace(root)[0], replay(root)):  # boxes sized for the final gradients
-            drawing = draw_dot(root, collapse=collapse, model=model, params=params, max_nodes=max_nodes)
+            drawing = draw_dot(
+                root, collapse=collapse, model=model, params=params, max_nodes=max_nodes, legend=legend
+            )
     except GraphTooLargeError as err:
         hint = "" if collapse else "pass model= for one box per neuron, or "
         count = f"{err.nodes} nodes to draw, " if err.exact and err.edges is None else ""
@@ -155,7 +161,10 @@ class Graph:
 
     draw_dot names the box of the i-th value of ``trace(root)[0]`` ``v{i}`` and its op node
     ``v{i}op``; a collapsed neuron is the box of its last node, with no op node, and the nodes
-    inside it are not drawn. Those names are read from the drawing's DOT statements.
+    inside it are not drawn. A value used far from where it was made may be drawn again beside
+    that use, as ``v{i}again{k}``, the use's edge coming from the copy. Where the order of an
+    op's inputs matters, each edge ends in a named port of the op node ('v0 -> v2op:num').
+    Those names are read from the drawing's DOT statements (`read_drawing`).
     """
 
     def __init__(self, root: Value, drawing: Any, model: Any = None) -> None:
@@ -166,7 +175,7 @@ class Graph:
         self.inputs: dict[Any, list] = {v: [] for v in self.nodes}  # parents, numbers as Constants
         for parent, child in edges:
             self.inputs[child].append(parent)
-        self.drawn, self.edges = drawn_names(drawing)
+        self.drawn, self.edges, self.copies = read_drawing(drawing)
         self.order = topological_order(root)  # what backward() visits, reversed
         self.position = {v: k for k, v in enumerate(self.order)}
         self.units = self._units()
@@ -236,22 +245,51 @@ class Graph:
         return end.op if end.op not in ("+", "sum", "dot") else "linear"
 
 
-def drawn_names(drawing: Any) -> tuple[set[str], Counter]:
-    """The node names of a draw_dot drawing, and how many edges join each 'tail->head' pair.
+EDGE = re.compile(r'\t(v\d+(?:op|again\d+)?) -> (v\d+(?:op)?)(?::"?(\w+)"?)?\s*(?:\[|$)')
+NODE = re.compile(r"\t(v\d+(?:op|again\d+)?) \[")
+COPY = re.compile(r"(v\d+)again\d+")
 
-    Read from the Digraph's statements (one per body entry: a label's text never starts one).
+
+def read_drawing(drawing: Any) -> tuple[set[str], dict[tuple[str, str], list[list]], dict[str, list[str]]]:
+    """What a draw_dot drawing shows, from its DOT statements (one per body entry: a label's
+    text never starts one).
+
+    Returns:
+        the names of its value boxes and op nodes (not the copies, nor the key);
+        its edges by (the value's box, the node they enter), in the order drawn (an op's
+        inputs in argument order), each as [title, k]: the SVG title of the edge ('v0->v2op:num',
+        'v0again1->v4op'; the port is the input's slot) and which edge of that title it is
+        (``a * a`` has two 'v0->v1op');
+        each value's copies ('v0' -> ['v0again1', ...]), for a value drawn again beside far uses.
+
+    Example:
+        >>> from autograd_tiny import draw_dot
+        >>> x = Value(2.0, label="x")
+        >>> nodes, edges, copies = read_drawing(draw_dot(x / 3))
+        >>> edges[("v0", "v2op")], edges[("v1", "v2op")]
+        ([['v0->v2op:num', 0]], [['v1->v2op:den', 0]])
     """
     nodes: set[str] = set()
-    edges: Counter = Counter()
+    edges: dict[tuple[str, str], list[list]] = {}
+    copies: dict[str, list[str]] = {}
+    titles: Counter = Counter()
     for line in drawing.body:
-        edge = re.match(r"\t(v\d+(?:op)?) -> (v\d+(?:op)?)\s*(?:\[|$)", line)
+        edge = EDGE.match(line)
         if edge:
-            edges[f"{edge.group(1)}->{edge.group(2)}"] += 1
+            tail, head, port = edge.groups()
+            title = f"{tail}->{head}" + (f":{port}" if port else "")
+            copy = COPY.fullmatch(tail)
+            edges.setdefault((copy.group(1) if copy else tail, head), []).append([title, titles[title]])
+            titles[title] += 1
             continue
-        node = re.match(r"\t(v\d+(?:op)?) \[", line)
+        node = NODE.match(line)
         if node:
-            nodes.add(node.group(1))
-    return nodes, edges
+            copy = COPY.fullmatch(node.group(1))
+            if copy:
+                copies.setdefault(copy.group(1), []).append(node.group(1))
+            else:
+                nodes.add(node.group(1))
+    return nodes, edges, copies
 
 
 def _unit_names(model: Any) -> tuple[dict[Value, str], dict[Value, str]]:
@@ -468,16 +506,16 @@ def _edges_into(graph: Graph, end: Value, args: list) -> list[list]:
 
 
 def _edge(graph: Graph, end: Value, p, used: Counter) -> list | None:
-    """The next edge of the drawing from p's box into end's (or its op node), as [title, k]
-    (the k-th edge of that title: ``a * a`` has two), or None if the drawing has no more."""
+    """The next edge of the drawing from p's box (or a copy of it) into end's box or op node,
+    as [title, k] (see `read_drawing`), or None if the drawing has no more."""
     if p not in graph.index or not graph.is_drawn(p):
         return None
-    head = f"{graph.name(end)}op" if graph.has_op_node(end) else graph.name(end)
-    title = f"{graph.name(p)}->{head}"
-    if used[title] >= graph.edges[title]:
+    pair = (graph.name(p), f"{graph.name(end)}op" if graph.has_op_node(end) else graph.name(end))
+    drawn = graph.edges.get(pair, [])
+    if used[pair] >= len(drawn):
         return None
-    used[title] += 1
-    return [title, used[title] - 1]
+    used[pair] += 1
+    return drawn[used[pair] - 1]
 
 
 def _seed(graph: Graph) -> dict:
@@ -545,7 +583,7 @@ def _backward(graph: Graph, end: Value, grads: dict, k: int, total: int) -> dict
             if p in inside and d is not None:
                 reach[p] = reach.get(p, 0.0) + d * reach.get(m, 0.0)
     flows = []
-    used: Counter = Counter()  # edges of the drawing taken, by title
+    used: Counter = Counter()  # edges of the drawing taken, by (input, node)
     for m in members:
         g = grads.get(m, 0.0)
         names = [graph.who(p) for p in graph.inputs[m]]
@@ -721,17 +759,10 @@ class Explorer:
         for v in graph.nodes:
             if not graph.is_drawn(v):
                 continue
-            has_grad = isinstance(v, Value)
             known = not getattr(v, "parents", ())
-            label = v.label or None
-            fields = 1 + has_grad + (label is not None) + (v in graph.units and not graph.has_op_node(v))
-            # [data, grad, label, how many texts the box has]: Graphviz reads '&amp;' in a label
-            # as '&' and drops line breaks, so the page writes the label itself, as text
-            boxes[graph.name(v)] = [
+            boxes[graph.name(v)] = [  # [data, grad]: what the box shows at the start
                 _data_text(v.data) if known else PENDING,
-                _grad_text(0.0) if has_grad else None,
-                label,
-                fields,
+                _grad_text(0.0) if isinstance(v, Value) else None,
             ]
         steps = []
         for i, s in enumerate(self.steps):
@@ -745,13 +776,12 @@ class Explorer:
                 "op": f"{graph.name(node)}op" if on_op else None,
                 "edges": s.get("edges", []),
                 "labels": _labels(graph, s),
-                "targets": sorted({graph.name(f["input"]) for f in s["flows"]
-                                   if f["input"] in graph.index and graph.is_drawn(f["input"])}),
+                "targets": _targets(graph, s["flows"]),
                 "set": s["set"],
                 "text": s["text"],
                 "table": s["table"],
             })  # fmt: skip
-        return {"boxes": boxes, "computed": computed, "steps": steps}
+        return {"boxes": boxes, "copies": graph.copies, "computed": computed, "steps": steps}
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the page to `path` (one HTML file that works offline); returns the path.
@@ -772,6 +802,18 @@ class Explorer:
         if self._svg is None:
             self._svg, self.svg_size = svg_element(layout(self.graph.drawing, "svg").decode("utf-8"))
         return self._svg
+
+
+def _targets(graph: Graph, flows: list[dict]) -> list[str]:
+    """The boxes whose grad a step changes: each input's box, and the copy of it (drawn beside
+    this use) that the step's edge comes from."""
+    names = set()
+    for f in flows:
+        if f["input"] in graph.index and graph.is_drawn(f["input"]):
+            names.add(graph.name(f["input"]))
+            if f["edge"] is not None:
+                names.add(f["edge"][0].split("->")[0])
+    return sorted(names)
 
 
 def _labels(graph: Graph, step: dict) -> list:
@@ -852,35 +894,13 @@ def lent_grads(values: Iterable, grads: dict) -> Iterator[None]:
 def layout(drawing: Any, fmt: str) -> bytes:
     """Run Graphviz's ``dot`` on a drawing: 'svg', 'json' (positions and drawing operations)...
 
-    With a time limit (`LAYOUT_TIMEOUT`) and one-line errors, instead of a hang or a traceback.
+    With a time limit (`LAYOUT_TIMEOUT`); any failure of dot is one `viz.RenderError` line
+    (`viz.GraphvizNotFoundError` when it is missing), instead of a hang or a traceback.
     """
-    import shutil
-    import subprocess
-
-    dot = shutil.which("dot")
-    if dot is None:
-        raise GraphvizNotFoundError(
-            f"explore: the Graphviz program 'dot' was not found on PATH; {INSTALL_HINT}"
-        )
-    try:
-        done = subprocess.run(
-            [dot, f"-T{fmt}"],
-            input=drawing.source.encode("utf-8"),
-            capture_output=True,
-            timeout=LAYOUT_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise RuntimeError(
-            f"explore: Graphviz took more than {LAYOUT_TIMEOUT:g} s to lay out the graph; "
-            "pass model= for one box per neuron, or explore a smaller graph"
-        ) from None
-    if done.returncode != 0:
-        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise RuntimeError(
-            f"explore: Graphviz failed to lay out the graph: {message[-1] if message else done.returncode}"
-        )
-    return done.stdout
+    return run_dot(
+        [f"-T{fmt}"], drawing.source, LAYOUT_TIMEOUT, "explore: cannot lay out the graph", quiet=True,
+        advice="pass model= for one box per neuron, or explore a smaller graph",
+    )  # fmt: skip
 
 
 MARGIN = 40  # points above and below the drawing, where edge labels may go

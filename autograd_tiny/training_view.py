@@ -260,6 +260,7 @@ class TrainingRecorder:
             "points": [[x[0], x[1], classes.index(c)] for x, c in zip(self.X, self.y)],
             "point": self.point,
             "edges": _weight_edges(graph, index),
+            "copies": graph.copies,
             "neurons": neurons,
         }
 
@@ -362,7 +363,8 @@ def shown(x: float) -> float | str:
 
 
 def _weight_edges(graph: Graph, index: dict) -> list[list]:
-    """Each edge of the drawing that carries a weight: [title, k, the weight's index in params].
+    """Each edge of the drawing that carries a weight: [title, k, the weight's index in params]
+    (title and k as in `read_drawing`).
 
     A neuron box's edges come in from its inputs; the weight on the edge from x is the one
     multiplied by x (in a fused neuron node, w[i] for x[i]; per op, the other factor of x's
@@ -372,7 +374,7 @@ def _weight_edges(graph: Graph, index: dict) -> list[list]:
     for end, members in graph.units.items():
         if graph.has_op_node(end):
             continue
-        used: dict[str, int] = {}
+        used: dict[str, int] = {}  # edges taken, by the input's box
         pairs = []
         for m in reversed(members):  # forward order, the order of the drawing's edges
             args = graph.inputs[m]
@@ -385,11 +387,11 @@ def _weight_edges(graph: Graph, index: dict) -> list[list]:
         for x, w in pairs:
             if w not in index or x not in graph.index or not graph.is_drawn(x):
                 continue
-            title = f"{graph.name(x)}->{graph.name(end)}"
-            k = used.get(title, 0)
-            if k < graph.edges[title]:
-                used[title] = k + 1
-                found.append([title, k, index[w]])
+            drawn = graph.edges.get((graph.name(x), graph.name(end)), [])  # from x's box or a copy
+            k = used.get(graph.name(x), 0)
+            if k < len(drawn):
+                used[graph.name(x)] = k + 1
+                found.append([*drawn[k], index[w]])
     return found
 
 

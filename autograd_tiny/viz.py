@@ -1,8 +1,9 @@
 """Drawing computation graphs: `trace` the nodes and edges, `draw_dot` them with Graphviz.
 
-A drawing shows one record per `Value` (its label if any, ``data``, ``grad``) and one small
-node per operation, with an edge for every argument in argument order (``a * a`` has two
-edges). Numbers are shown with `DIGITS` (4) significant digits: ``f"{x:.4g}"``.
+A drawing shows one record per `Value` (its label if any, as typed, a line break starting a
+new line; ``data``; ``grad``) and one small node per operation, with an edge for every argument
+in argument order (``a * a`` has two edges). Numbers are shown with `DIGITS` (4) significant
+digits: ``f"{x:.4g}"``.
 
 Kinds of values, told apart by shape and colour:
 
@@ -56,6 +57,7 @@ __all__ = [
     "RenderError",
     "draw_dot",
     "format_number",
+    "run_dot",
     "save_graph",
     "trace",
 ]
@@ -675,9 +677,12 @@ def _record(fields: list[str], rankdir: str, stacked: bool = False) -> str:
 
 
 def _escape(text: str) -> str:
+    """A record field's text as Graphviz will show it: its syntax characters escaped, '&' too
+    (Graphviz reads '&amp;' or '&alpha;' in a record as an entity), each line break a line."""
     for ch in '\\{}|<>"':
         text = text.replace(ch, "\\" + ch)
-    return text
+    text = text.replace("&", "&amp;")
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
 
 
 def _shade(t: float) -> str:
@@ -894,10 +899,36 @@ def _check_timeout(where: str, timeout: Any) -> None:
         raise ValueError(f"{where}: timeout must be a positive number of seconds or None, got {timeout!r}")
 
 
-def _run_dot(options: list[str], source: str, timeout: float | None, what: str, quiet: bool = False) -> bytes:
+DRAW_LESS = (
+    "draw less (max_nodes, collapse='neuron', or a part: draw_dot(an inner value)) or allow more time "
+    "(draw_dot(..., timeout=None))"
+)
+
+
+def run_dot(
+    options: list[str],
+    source: str,
+    timeout: float | None,
+    what: str,
+    quiet: bool = False,
+    advice: str = DRAW_LESS,
+) -> bytes:
     """Run Graphviz's ``dot`` on `source` with a time limit; any failure is one `RenderError` line.
 
-    `what` starts the message (e.g. "save_graph: cannot write g.svg").
+    Args:
+        options: dot's options, e.g. ``["-Tsvg"]``.
+        source: the DOT source.
+        timeout: seconds dot may run (None: no limit).
+        what: how the message starts (e.g. "save_graph: cannot write g.svg").
+        quiet: do not pass dot's warnings on to stderr.
+        advice: what the message suggests when dot runs out of time.
+
+    Returns:
+        what dot wrote.
+
+    Example:
+        >>> run_dot(["-Tplain"], "digraph { a -> b }", 10, "example").startswith(b"graph")  # doctest: +SKIP
+        True
     """
     try:
         done = subprocess.run(
@@ -907,9 +938,7 @@ def _run_dot(options: list[str], source: str, timeout: float | None, what: str, 
         raise GraphvizNotFoundError(_not_found(what)) from None
     except subprocess.TimeoutExpired:  # subprocess.run has killed dot
         raise RenderError(
-            f"{what}: Graphviz's dot ran for more than {timeout:g} s and was stopped; draw less "
-            "(max_nodes, collapse='neuron', or a part: draw_dot(an inner value)) or allow more time "
-            "(draw_dot(..., timeout=None))"
+            f"{what}: Graphviz's dot ran for more than {timeout:g} s and was stopped; {advice}"
         ) from None
     except OSError as err:
         raise RenderError(f"{what}: cannot run Graphviz's dot: {err.strerror or err}") from None
@@ -960,7 +989,7 @@ def _drawing_class():
                 options = [f"-K{engine or self.engine}", f"-T{kind}"] + (
                     [f"-n{neato_no_op:d}"] if neato_no_op else []
                 )
-                data = _run_dot(
+                data = run_dot(
                     options, self.source, self.timeout, "draw_dot: cannot render the drawing", quiet
                 )
                 return data if encoding is None else data.decode(encoding)
@@ -1043,6 +1072,6 @@ def save_graph(graph: graphviz.Digraph, path: str | os.PathLike) -> Path:
         data = graph.source.encode("utf-8")
     else:
         timeout = getattr(graph, "timeout", RENDER_TIMEOUT)
-        data = _run_dot([f"-T{fmt}"], graph.source, timeout, f"save_graph: cannot write {path.name}")
+        data = run_dot([f"-T{fmt}"], graph.source, timeout, f"save_graph: cannot write {path.name}")
     write_atomically(path, data)
     return path

@@ -13,6 +13,7 @@ import html
 import importlib
 import json
 import math
+import os
 import random
 import re
 import shutil
@@ -351,3 +352,39 @@ def test_graph_html_to_a_missing_folder_is_one_line(tmp_path, capsys):
     assert main(["graph", "x*x", "x=3", "--html", str(target)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"autograd-tiny: error: graph: cannot write {str(target)!r}: No such file or directory"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the fake dot is a shell script")
+def test_a_failing_dot_is_one_render_error_line(tmp_path, monkeypatch, capsys):
+    """When Graphviz's dot is killed, the page, the training view and the animation each raise
+    one RenderError line saying what was being done and what happened to dot; `train --html`
+    says so and writes everything else."""
+    from autograd_tiny import TrainingRecorder, data, losses, save_animation
+    from autograd_tiny.cli import main
+    from autograd_tiny.viz import RenderError
+
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    (folder / "dot").write_text("#!/bin/sh\ncat >/dev/null; kill -KILL $$\n")
+    (folder / "dot").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ.get('PATH', '')}")
+    a = Value(3.0, label="a")
+    X, y = data.moons(8, seed=0)
+    model = nn.MLP(2, [2, 1], seed=0)
+    recorder = TrainingRecorder(model, X, y, grid=4)
+    loss = losses.hinge([model(x) for x in X], data.signed_labels(y))
+    loss.backward()
+    recorder.record(loss)
+    for attempt in (lambda: explore(a * a).html, lambda: recorder.html,
+                    lambda: save_animation(a * a, tmp_path / "a.gif")):  # fmt: skip
+        with pytest.raises(RenderError) as caught:
+            attempt()
+        message = str(caught.value)
+        assert "\n" not in message and "Graphviz's dot was killed by signal SIGKILL" in message
+        assert message.startswith("explore: cannot lay out the graph: ")
+    out = tmp_path / "run"
+    argv = ["train", "--samples", "20", "--hidden", "4", "--steps", "2", "--html", "--out", str(out)]
+    assert main(argv) == 0
+    assert "no training.html: explore: cannot lay out the graph" in capsys.readouterr().err
+    assert (out / "run.json").exists() and not (out / "training.html").exists()
+    assert not (tmp_path / "a.gif").exists()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from itertools import pairwise
 
 import pytest
 
-from autograd_tiny import Value, save_animation
+from autograd_tiny import Value, draw_dot, save_animation
 from autograd_tiny.engine import topological_order
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz program 'dot' is needed")
@@ -59,3 +60,50 @@ def test_bad_frame_time_is_a_clear_error(tmp_path, seconds):
     with pytest.raises(ValueError, match="save_animation: seconds_per_step must be between 0.02 and 60"):
         save_animation(neuron(), tmp_path / "x.gif", seconds_per_step=seconds)
     assert not (tmp_path / "x.gif").exists()
+
+
+@pytest.fixture
+def painted(monkeypatch) -> list[str]:
+    """Every text Pillow paints from now on, in order."""
+    ImageDraw = pytest.importorskip("PIL.ImageDraw")
+    texts = []
+    paint = ImageDraw.ImageDraw.text
+
+    def text(self, xy, words, *args, **kwargs):
+        texts.append(words)
+        return paint(self, xy, words, *args, **kwargs)
+
+    monkeypatch.setattr(ImageDraw.ImageDraw, "text", text)
+    return texts
+
+
+@needs_dot
+def test_labels_are_painted_as_typed(tmp_path, painted):
+    """Labels holding entities, markup, '</script>' or a line break are painted as typed: in the
+    boxes (a line break starts a new line) and in the captions."""
+    labels = ["&amp;", "&alpha;", "<b>", "</script>", "two\nlines"]
+    a, b, c, d, e = (Value(1.0 + k, label=text) for k, text in enumerate(labels))
+    save_animation(a * b + c / d + e.tanh(), tmp_path / "labels.gif")
+    for label in labels[:4]:
+        assert label in painted  # its box
+        assert any(f"{label}: " in line for line in painted)  # its line of a caption
+    assert {"two", "lines"} <= set(painted)
+    assert not any("\n" in line for line in painted)
+
+
+@needs_dot
+def test_ports_copies_and_the_key_are_painted(tmp_path, painted):
+    """A graph with ports (x / y), copies of a value used far away (x + x + ... + x) and the key:
+    every input's edge at every step gets its label 'local × grad = adds', the key is painted."""
+    x, y = Value(0.5, label="x"), Value(2.0, label="y")
+    out = x / y
+    for _ in range(49):
+        out = out + x
+    source = draw_dot(out).source
+    assert "v0again" in source and ":den" in source
+    save_animation(out, tmp_path / "far.gif", legend=True, seconds_per_step=0.1)
+    number = r"-?[\d.]+(?:e[-+]\d+)?"
+    labels = [t for t in painted if re.fullmatch(f"{number} × {number} = {number}", t)]
+    assert len(labels) == sum(len(v.parents) for v in topological_order(out))
+    assert labels.count("-0.125 × 1 = -0.125") == 1  # d(x/y)/dy = -x/y², on the den edge
+    assert painted.count("key") == len(topological_order(out)) + 2  # in every frame

@@ -10,16 +10,18 @@ texts) is checked against closed forms and the engine's own backward().
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import statistics
+from typing import Any
 
 import pytest
 from test_explore import HOSTILE, B, lecture_neuron  # the same graphs as the Python-side tests
 
 from autograd_tiny import TrainingRecorder, Value, data, explore, losses, nn
 from autograd_tiny.cli import main
-from autograd_tiny.engine import topological_order
-from autograd_tiny.viz import format_number
+from autograd_tiny.engine import NeuronOp, topological_order
+from autograd_tiny.viz import draw_dot, format_number, trace
 
 try:
     from playwright.sync_api import sync_playwright
@@ -220,6 +222,253 @@ def test_buttons_slider_and_play(tab):
     tab.page.wait_for_function("() => document.getElementById('play').textContent === 'play'", timeout=2_000)
 
 
+# ---------------------------------------------------------------------- every edge of every step
+# Where the order of an op's inputs matters, draw_dot ends each edge in a named port of the op
+# node ('v0 -> v2op:num'); a value used far away is drawn again beside the use ('v0again3'),
+# the edge coming from the copy. Each backward step must still label and light up the edge of
+# every input, and the numbers must be the engine's.
+
+ROLES = {"/": ["num", "den"], "**": ["base", "exp"], "leaky_relu": ["x", "slope"]}
+STATE = """() => {
+    const seen = {}, active = [];
+    document.querySelectorAll("g.edge").forEach(g => {  // [title, k]: the k-th edge of that title
+        const title = g.querySelector("title").textContent;
+        const k = seen[title] = (seen[title] ?? -1) + 1;
+        if (g.classList.contains("active")) active.push(title + "#" + k);
+    });
+    const labels = [...document.querySelectorAll(".edge-labels text")].map(t =>
+        [t.getAttribute("data-edge"), ...[...t.querySelectorAll("tspan")].map(s => s.textContent)]);
+    const marked = cls => [...document.querySelectorAll("g.node." + cls)].map(
+        g => g.querySelector("title").textContent);
+    return {active, labels, targets: marked("target"), current: marked("current")};
+}"""
+
+
+def slope_of(neuron: Value, z: float) -> float:
+    """act'(z) of a fused neuron node's activation, from its closed form."""
+    act = neuron.primitive.activation
+    out = neuron.data
+    return {None: 1.0, "relu": float(z > 0), "tanh": 1 - out**2, "sigmoid": out * (1 - out)}[act]
+
+
+def closed_form(node: Value, i: int) -> float | None:
+    """d node / d (its i-th input), written out by hand; None where nothing can flow (a number
+    written in the expression)."""
+    args = node.parents
+    if not isinstance(args[i], Value):
+        return None
+    x = [a.data if isinstance(a, Value) else a for a in args]
+    if node.op == "+" or node.op == "sum":
+        return 1.0
+    if node.op == "*":
+        return x[1 - i]
+    if node.op == "/":
+        return 1 / x[1] if i == 0 else -x[0] / x[1] ** 2
+    if node.op == "**":
+        return x[1] * x[0] ** (x[1] - 1) if i == 0 else x[0] ** x[1] * math.log(x[0])
+    if node.op == "tanh":
+        return 1 - math.tanh(x[0]) ** 2
+    if node.op == "leaky_relu":
+        return (1.0 if x[0] > 0 else x[1]) if i == 0 else min(x[0], 0.0)
+    if isinstance(node.primitive, NeuronOp):
+        n = len(args) // 2
+        z = sum(x[j] * x[n + j] for j in range(n)) + (x[2 * n] if len(args) % 2 else 0.0)
+        return slope_of(node, z) * (x[n + i] if i < n else x[i - n] if i < 2 * n else 1.0)
+    raise AssertionError(f"no closed form for {node.op}")
+
+
+def inputs_drawn(node: Value, folded: bool) -> list[tuple[Value, int, str, float | None, float | None]]:
+    """(owner, i, port, engine's local derivative, closed form) for each input the drawing has an
+    edge for, the i-th input of `owner`: every input of the node, or for a neuron drawn as one
+    box (`folded`) the x's of its neuron node, with d box / d x through the activation after the
+    neuron node, if any."""
+    if not folded:
+        ports = ROLES.get(node.op) or ([""] * len(node.parents))
+        if isinstance(node.primitive, NeuronOp):
+            n = len(node.parents) // 2
+            ports = [f"w{j}" for j in range(1, n + 1)] + [f"x{j}" for j in range(1, n + 1)] + ["b"]
+        return [(node, i, port, d, closed_form(node, i))
+                for i, (port, d) in enumerate(zip(ports, node.local_grads))]  # fmt: skip
+    neuron, after = (node, None) if isinstance(node.primitive, NeuronOp) else (node.parents[0], node)
+    n = len(neuron.parents) // 2
+    found = []
+    for i in range(n, 2 * n):
+        d = neuron.local_grads[i]
+        closed = closed_form(neuron, i)
+        if after is not None:  # the chain rule through the activation in the same box
+            d = None if d is None or after.local_grads[0] is None else d * after.local_grads[0]
+            closed = closed * closed_form(after, 0)
+        found.append((neuron, i, "", d, closed))
+    return found
+
+
+def numbers_in(text: str) -> list[float]:
+    return [float(t) for t in re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]\d+)?", text)]
+
+
+def check_every_backward_step(tab, page, root: Value, *, folded: bool = False) -> int:
+    """Step through the backward pass; at each step check that every input's edge (from its box
+    or a copy of it, into the right port) is lit and labelled, once, with the engine's local
+    derivative (and the closed form) × the node's grad from backward() = the contribution, and
+    the input's grad before and after; returns the number of edges with a gradient checked."""
+    nodes, edges = trace(root)  # draw_dot's names: the i-th value (or number) is 'v{i}'
+    name = {v: f"v{i}" for i, v in enumerate(nodes)}
+    box_of: dict = {}  # (node, i) -> the box of its i-th input (a number's is trace's Constant)
+    for parent, child in edges:
+        box_of[(child, sum(1 for key in box_of if key[0] is child))] = name[parent]
+    root.backward()  # the oracle for each node's grad: d root / d node
+    running: dict = {}
+    checked = 0
+    seed = next(i for i, s in enumerate(page.steps) if s["phase"] == "seed")
+    tab.page.evaluate("k => window.explorer.go(k)", seed)
+    for _ in range(sum(s["phase"] == "backward" for s in page.steps)):
+        tab.press("ArrowRight")
+        state = tab.page.evaluate(STATE)
+        (box,) = [n for n in state["current"] if not n.endswith("op")]
+        node = nodes[int(box[1:])]
+        up = node.grad
+        head = f"{box}op" if f"{box}op" in state["current"] else box  # a neuron box has no op node
+        labels = {ref: lines for ref, *lines in state["labels"]}
+        assert len(labels) == len(state["labels"]) == len(state["active"]), state
+        assert set(labels) == set(state["active"]), state  # every label is on a lit edge
+        expected = inputs_drawn(node, folded and head == box)
+        assert len(labels) == len(expected), (node.op, state)
+        free = sorted(labels)
+        for owner, i, port, d, closed in expected:  # its edge: from its box or a copy, into its port
+            edge = rf"{box_of[(owner, i)]}(again\d+)?->{head}{':' + port if port else ''}#\d+"
+            found = [r for r in free if re.fullmatch(edge, r)]
+            assert found, (edge, free)  # its edge is lit and labelled
+            ref = found[0]
+            free.remove(ref)
+            first, *second = labels[ref]
+            if d is None:
+                assert first == "no gradient" and (closed is None or closed == 0.0), (ref, first)
+                continue
+            assert d == pytest.approx(closed, rel=1e-12, abs=1e-15)
+            p = owner.parents[i]
+            before = running.get(p, 0.0)
+            running[p] = after = before + d * up
+            assert first == f"{format_number(d)} × {format_number(up)} = {format_number(d * up)}"
+            assert numbers_in(first) == pytest.approx([closed, up, closed * up], rel=1e-3, abs=1e-12)
+            assert second == [f"grad {format_number(before)} → {format_number(after)}"]
+            assert {box_of[(owner, i)], ref.split("->")[0]} <= set(state["targets"])  # box and copy glow
+            checked += 1
+    for value, g in running.items():
+        if not value.parents:
+            assert g == pytest.approx(value.grad, rel=1e-12)
+    return checked
+
+
+def test_ported_edges_are_labelled_at_every_step(tab):
+    """/, ** in all three forms (x ** y, 2 ** x, x ** 2) and leaky_relu with a number slope and
+    with a Value slope: at every backward step each input's edge, which ends in its named port,
+    is lit and labelled with the closed-form local derivative."""
+    x, y, s = Value(2.0, label="x"), Value(3.0, label="y"), Value(0.1, label="s")
+    out = x / y + x**y + 2**x + x**2 + (x * -1.5).leaky_relu(0.2)
+    out = out + (x * -0.5).leaky_relu(s) + (y / 4).leaky_relu(s)
+    assert all(f":{port}" in draw_dot(out).source for port in ("num", "den", "base", "exp", "x", "slope"))
+    page = explore(out)
+    tab.open(page)
+    assert check_every_backward_step(tab, page, out) == sum(
+        d is not None for v in topological_order(out) for d in v.local_grads
+    )
+
+
+def test_fused_neuron_node_edges_are_labelled_at_every_step(tab):
+    """A fused neuron node (tanh(w·x+b)) drawn with its slots w1 w2 x1 x2 b: all five edges are
+    lit and labelled with x·tanh', w·tanh' and tanh'."""
+    w = [Value(0.5, label="w1"), Value(-1.0, label="w2")]
+    x = [Value(1.5, label="x1"), Value(0.25, label="x2")]
+    out = Value.dot(w, x, bias=Value(0.1, label="b"), activation="tanh")
+    assert ":w1" in draw_dot(out).source
+    page = explore(out)
+    tab.open(page)
+    assert check_every_backward_step(tab, page, out) == 5
+
+
+@pytest.mark.parametrize("activation", ["tanh", "leaky_relu"])
+def test_model_neurons_edges_are_labelled_at_every_step(tab, activation):
+    """MLP(2, [3, 1]) with model=: one box per neuron (a leaky_relu neuron is a neuron node and
+    its activation, in one box); each step lights and labels the edge of every input x with
+    w·act'(z), and the leaves end with backward()'s gradients."""
+    model = nn.MLP(2, [3, 1], seed=2, activation=activation)
+    out = model([Value(0.5, label="x1"), Value(-1.5, label="x2")])
+    loss = (out - 1.0) ** 2
+    page = explore(loss, model=model)
+    tab.open(page)
+    assert check_every_backward_step(tab, page, loss, folded=True) >= 3 * 2 + 3
+
+
+@pytest.mark.parametrize("shape", ["sum", "chain"])
+def test_copies_carry_their_values_labels_and_highlight(tab, shape):
+    """x + x + ... + x (50 terms) and z = tanh(z * 0.999) + x (40 steps) are drawn with copies of
+    x beside its far uses: at each step the edge from the copy is lit and labelled, the copy glows
+    with x, and every copy shows x's grad as it grows."""
+    x = Value(0.5, label="x")
+    out = x
+    for _ in range(49 if shape == "sum" else 40):
+        out = out + x if shape == "sum" else (out * 0.999).tanh() + x
+    assert "v0again" in draw_dot(out).source
+    page = explore(out)  # under its cap of 500 nodes
+    tab.open(page)
+    copies = tab.page.eval_on_selector_all(
+        "g.node", "els => els.map(e => e.querySelector('title').textContent).filter(t => t.includes('again'))"
+    )
+    of_x = [c for c in copies if c.startswith("v0again")]
+    assert len(of_x) >= 10
+    lit = []
+    seed = next(i for i, s in enumerate(page.steps) if s["phase"] == "seed")
+    for k in range(seed + 1, len(page.steps) - 1):
+        tab.page.evaluate("k => window.explorer.go(k)", k)
+        shown, glowing = tab.page.evaluate("""() => {
+            const texts = {}, glowing = [];
+            document.querySelectorAll("g.node").forEach(g => {
+                const name = g.querySelector("title").textContent;
+                texts[name] = [...g.querySelectorAll("text")].map(t => t.textContent);
+                if (g.classList.contains("target")) glowing.push(name);
+            });
+            return [texts, glowing];
+        }""")
+        for copy in copies:  # 'again', then what its value's box shows: label, data, grad
+            assert shown[copy] == ["again", *shown[copy.split("again")[0]]]
+        lit += glowing
+    assert set(of_x) <= set(lit)  # each copy of x glowed at the step that uses it
+    def f(t: float) -> float:  # the same function on floats, for central differences
+        z = t
+        for _ in range(49 if shape == "sum" else 40):
+            z = z + t if shape == "sum" else math.tanh(z * 0.999) + t
+        return z
+
+    h = 1e-6
+    shown = float(tab.texts(of_x[0])[-1].split()[1])  # 'grad 50'
+    assert shown == pytest.approx((f(0.5 + h) - f(0.5 - h)) / (2 * h), rel=1e-3)
+    tab.page.evaluate("() => window.explorer.go(0)")
+    assert check_every_backward_step(tab, page, out) >= 49 * 2
+
+
+def test_the_key_node_is_drawn_and_labels_keep_off_it(tab):
+    """explore(..., legend=True) draws draw_dot's key (one node, 'legend'); the page runs, and the
+    labels of a step are not put on it."""
+    x, y = Value(2.0, label="x"), Value(3.0, label="y")
+    out = x / y + x**y
+    page = explore(out, legend=True)
+    tab.open(page)
+    assert tab.texts("legend")[0] == "key"
+    check_every_backward_step(tab, page, out)
+    for k in range(len(page.steps)):
+        tab.page.evaluate("k => window.explorer.go(k)", k)
+        clear = tab.page.evaluate("""() => {
+            const key = [...document.querySelectorAll("g.node")].find(
+                g => g.querySelector("title").textContent === "legend").getBBox();
+            return [...document.querySelectorAll(".edge-labels rect")].every(r => {
+                const b = r.getBBox();
+                return b.x > key.x + key.width || key.x > b.x + b.width
+                    || b.y > key.y + key.height || key.y > b.y + b.height;
+            });
+        }""")
+        assert clear, k
+
+
 # ---------------------------------------------------------------------- user text
 
 
@@ -243,6 +492,58 @@ def test_hostile_labels_are_shown_as_text_and_run_nothing(tab):
     assert HOSTILE in tab.explanation()
     tab.press("Home")
     tab.press("ArrowRight", len(page.steps))
+
+
+USER_TEXT = ["&amp;", "&alpha;", "<b>", "two\nlines", "</script>"]
+
+
+def test_labels_are_shown_exactly_as_typed(tab):
+    """Labels holding entities, markup, a line break or '</script>' read back as typed: in the
+    drawing (one line of the box per line of the label), in the explanation and in the table,
+    as the learner sees them (innerText: line breaks kept)."""
+    leaves = [Value(1.0 + k, label=text) for k, text in enumerate(USER_TEXT)]
+    a, b, c, d, e = leaves
+    out = a * b + c / d + e.tanh()
+    page = explore(out)
+    tab.open(page)
+    name = {v: f"v{i}" for i, v in enumerate(trace(out)[0])}
+    for leaf in leaves:
+        assert "\n".join(tab.texts(name[leaf])[:-2]) == leaf.label
+    seen = set()
+    for _ in range(len(page.steps)):
+        tab.press("ArrowRight")
+        said = tab.page.inner_text("#explanation")
+        seen.update(leaf.label for leaf in leaves if f"{leaf.label}: " in said)
+    assert seen == set(USER_TEXT)  # each one, on the line of its edge
+    cells = tab.page.eval_on_selector_all("#details tbody tr", "rows => rows.map(r => r.cells[0].innerText)")
+    assert set(USER_TEXT) <= set(cells)  # the last step's table of leaves
+    assert tab.page.eval_on_selector_all("b", "els => els.length") == 1  # the hint's own, no other
+
+
+@pytest.mark.parametrize("width", [1100, 800, 560])
+def test_the_step_table_fits_beside_or_below_the_explanation(tab, width):
+    """At 1100 and 800 px the table of a backward step (input, local, × grad, = adds, before,
+    after) shows every column beside the explanation; at 560 px it goes below it, whole."""
+    o, _ = lecture_neuron()
+    page = explore(o)
+    tab.page.set_viewport_size({"width": width, "height": 700})
+    tab.open(page)
+    seed = next(i for i, s in enumerate(page.steps) if s["phase"] == "seed")
+    for k in range(seed + 1, len(page.steps)):
+        tab.page.evaluate("k => window.explorer.go(k)", k)
+        fit = tab.page.evaluate("""() => {
+            const d = document.getElementById("details"), e = document.getElementById("explanation");
+            const box = d.getBoundingClientRect(), text = e.getBoundingClientRect();
+            const heads = [...d.querySelectorAll("th")].map(th => th.getBoundingClientRect());
+            return {clipped: d.scrollWidth > d.clientWidth, right: box.right, page: window.innerWidth,
+                    heads: heads.every(h => h.right <= box.right + 0.5 && h.left >= box.left - 0.5),
+                    beside: box.top < text.bottom, below: box.top >= text.bottom,
+                    n: heads.length, scrolls: document.documentElement.scrollWidth > window.innerWidth};
+        }""")
+        assert not fit["clipped"] and fit["heads"] and fit["right"] <= fit["page"], fit
+        assert not fit["scrolls"], fit
+        if fit["n"] == 6:  # a backward step's table; the last step's has 3 columns
+            assert fit["beside"] if width >= 800 else fit["below"], fit
 
 
 # ---------------------------------------------------------------------- bigger pages
@@ -349,6 +650,35 @@ def test_training_page_steps_through_recorded_steps(tab):
         return colours.size;
     }""")
     assert painted > 5
+
+
+def test_training_page_with_a_ported_point_loss(tab):
+    """A point loss with ** and / (edges into named ports): every weight is an edge of the
+    drawing, coloured by its sign, and the loss box shows the closed form (s - 1)² / 2 of the
+    recorded step's output s."""
+    X, y = data.moons(16, noise=0.1, seed=1)
+    signs = data.signed_labels(y)
+    model = nn.MLP(2, [4, 1], seed=1)
+    recorder = TrainingRecorder(model, X, y, grid=6, point_loss=lambda s: (s - 1.0) ** 2 / 2)
+    outputs = []
+    for _ in range(3):
+        loss = losses.hinge([model(x) for x in X], signs)
+        model.zero_grad()
+        loss.backward()
+        outputs.append(model(X[0]).data)
+        recorder.record(loss)
+        for p in model.parameters():
+            p.data -= 0.1 * p.grad
+    assert ":exp" in recorder.graph.drawing.source and ":den" in recorder.graph.drawing.source
+    tab.open(recorder, "training.html")
+    shown = tab.page.eval_on_selector_all(
+        "g.edge.weight", "els => els.map(e => ['positive', 'negative'].filter(c => e.classList.contains(c)))"
+    )
+    assert len(shown) == 2 * 4 + 4 * 1 and all(len(sign) == 1 for sign in shown)
+    root = recorder.graph.name(recorder.graph.root)
+    for k, s in enumerate(outputs):
+        tab.page.evaluate("k => window.explorer.go(k)", k)
+        assert float(tab.texts(root)[-2].split()[1]) == pytest.approx((s - 1.0) ** 2 / 2, rel=1e-3)
 
 
 # ---------------------------------------------------------------------- from the command line

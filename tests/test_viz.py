@@ -537,6 +537,19 @@ def test_labels_with_record_syntax_are_shown_verbatim():
 
 
 @needs_dot
+@pytest.mark.parametrize(
+    "label", ["&amp;", "&alpha;", "&#38; & ;", "<b>", "two\nlines", "</script>", "a\r\nb"]
+)
+def test_labels_with_entities_and_line_breaks_are_shown_as_typed(label):
+    """Graphviz reads entities in a record ('&amp;' as '&'): a label's '&' is escaped, so the SVG
+    text reads back as typed, and a line break starts a new line of the box."""
+    y = Value(2.0, label=label) * 3
+    texts = Drawing(draw_dot(y)).values()["v0"]
+    assert texts[-2:] == ["data 2", "grad 0"]
+    assert texts[:-2] == label.replace("\r\n", "\n").split("\n")
+
+
+@needs_dot
 def test_op_names_with_markup_are_shown_verbatim():
     """A custom primitive made from a lambda is named '<lambda>': its op node reads '<lambda>' (text,
     not HTML), with one input or with two in slots."""

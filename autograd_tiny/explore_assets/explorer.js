@@ -14,22 +14,20 @@
   layer.setAttribute("class", "edge-labels");
   (svg.querySelector("g.graph") || svg).appendChild(layer);
 
-  function field(name, which) {
-    var box = data.boxes[name];
-    return box ? Page.field(nodes[name], box[1] !== null, which) : null;
-  }
+  // A value's box and its copies (drawn again beside far uses) show the same data and grad.
+  function drawn(name) { return [name].concat(data.copies[name] || []); }
   function setText(name, which, text) {
-    var el = field(name, which);
-    if (el) el.textContent = text;
+    var box = data.boxes[name];
+    if (!box) return;
+    drawn(name).forEach(function (n) {
+      var el = Page.field(nodes[n], box[1] !== null, which);
+      if (el) el.textContent = text;
+    });
   }
   Object.keys(data.boxes).forEach(function (name) {
     var box = data.boxes[name];
     setText(name, "d", box[0]);
     if (box[1] !== null) setText(name, "g", box[1]);
-    var node = nodes[name];
-    if (node && box[2] !== null && node.texts.length === box[3]) { // the label, exactly as given
-      node.texts[node.texts.length - (box[1] !== null ? 3 : 2)].textContent = box[2];
-    }
   });
 
   var current = 0;
@@ -52,8 +50,11 @@
     var list = edges[ref[0]];
     return list ? list[ref[1]] : null;
   }
-  // Where a label may go: not on a node, not on another label. Tried along the edge, above
-  // then below it, from the middle outwards; the first free place wins.
+  // Where a label may go: inside the drawing, not on a node, not on another label. Places above
+  // and below points along the edge, and beside them, are tried nearest first (a short edge
+  // between two nodes has no room on it); the first free place wins.
+  var PLACES = [0.5, 0.35, 0.65, 0.2, 0.8]; // along the edge
+  var SIDES = [0, -0.5, 0.5, -1, 1]; // half label widths to the left or right
   var nodeBoxes = null;
   var bounds = null;
   function inside(b) {
@@ -80,6 +81,7 @@
       if (bounds) bounds = { x: bounds.x, y: bounds.y - margin, width: bounds.width, height: bounds.height + 2 * margin };
     }
     var text = document.createElementNS(SVGNS, "text");
+    text.setAttribute("data-edge", ref[0] + "#" + ref[1]); // which edge it belongs to
     [first, second].forEach(function (line, i) {
       if (!line) return;
       var span = document.createElementNS(SVGNS, "tspan");
@@ -96,25 +98,34 @@
       return { x: b.x - 2, y: b.y - 1, width: b.width + 4, height: b.height + 2 };
     }
     var length = path.getTotalLength();
-    var box = moveTo(0, 0); // box.y: the top of the text, measured from its baseline
-    var height = box.height;
+    var box = moveTo(0, 0); // the label's box when its text sits at (0, 0)
+    var w = box.width, h = box.height;
+    var tried = []; // [how far, the point of the edge, the box's left, top]
+    PLACES.forEach(function (t) {
+      var at = path.getPointAtLength(length * t);
+      for (var away = 0; away < 6; away++) {
+        [-h - 3 - away * (h + 3), 3 + away * (h + 3)].forEach(function (top) {
+          SIDES.forEach(function (side) {
+            var far = Math.abs(top + h / 2) + Math.abs(side) * (w / 2 + 3) +
+                      Math.abs(t - 0.5) * Math.min(length, 4 * h); // the middle of a long edge first
+            tried.push([far, at, at.x - w / 2 + side * (w / 2 + 3), at.y + top]);
+          });
+        });
+      }
+    });
+    tried.sort(function (a, b) { return a[0] - b[0]; });
     var chosen = null;
     var anchor = path.getPointAtLength(length / 2);
-    for (var away = 0; away < 4 && chosen === null; away++) { // right by the edge first, then further off
-      [0.5, 0.35, 0.65, 0.2, 0.8].some(function (t) {
-        var at = path.getPointAtLength(length * t);
-        return [-height - 3 - away * (height + 3), 3 + away * (height + 3)].some(function (dy) {
-          var b = moveTo(at.x, at.y + dy - box.y);
-          if (overlaps(b, nodeBoxes) || overlaps(b, placed) || !inside(b)) return false;
-          chosen = b;
-          anchor = at;
-          return true;
-        });
-      });
+    for (var i = 0; i < tried.length && chosen === null; i++) {
+      var b = { x: tried[i][2], y: tried[i][3], width: w, height: h };
+      if (!overlaps(b, nodeBoxes) && !overlaps(b, placed) && inside(b)) {
+        chosen = moveTo(b.x - box.x, b.y - box.y);
+        anchor = tried[i][1];
+      }
     }
     if (chosen === null) { // no free place: on the middle of the edge, clear of other labels
       chosen = moveTo(anchor.x, anchor.y);
-      while (overlaps(chosen, placed)) chosen = moveTo(anchor.x, Number(text.getAttribute("y")) + height + 2);
+      while (overlaps(chosen, placed)) chosen = moveTo(anchor.x, Number(text.getAttribute("y")) + h + 2);
     }
     placed.push(chosen);
     var leader = document.createElementNS(SVGNS, "line"); // from the label to its edge
@@ -146,7 +157,9 @@
     placed = [];
     var step = steps[current];
     Object.keys(data.computed).forEach(function (name) {
-      if (nodes[name] && data.computed[name] > current) mark(nodes[name].g, "pending");
+      if (data.computed[name] > current) {
+        drawn(name).forEach(function (n) { if (nodes[n]) mark(nodes[n].g, "pending"); });
+      }
     });
     if (step.node && nodes[step.node]) mark(nodes[step.node].g, "current");
     if (step.op && nodes[step.op]) mark(nodes[step.op].g, "current");

@@ -23,10 +23,12 @@
     Object.keys(step.boxes).forEach(function (name) {
       var box = step.boxes[name];
       var hasGrad = box[1] !== null;
-      var d = Page.field(nodes[name], hasGrad, "d");
-      if (d) d.textContent = "data " + Page.g4(box[0]);
-      var g = hasGrad && Page.field(nodes[name], true, "g");
-      if (g) g.textContent = "grad " + Page.g4(box[1]);
+      [name].concat(data.copies[name] || []).forEach(function (n) { // a box and its copies
+        var d = Page.field(nodes[n], hasGrad, "d");
+        if (d) d.textContent = "data " + Page.g4(box[0]);
+        var g = hasGrad && Page.field(nodes[n], true, "g");
+        if (g) g.textContent = "grad " + Page.g4(box[1]);
+      });
     });
     var largest = 0;
     weightEdges.forEach(function (e) { largest = Math.max(largest, Math.abs(Number(step.weights[e.param])) || 0); });
