@@ -13,7 +13,6 @@ import math
 import re
 import shutil
 import statistics
-from typing import Any
 
 import pytest
 from test_explore import HOSTILE, B, lecture_neuron  # the same graphs as the Python-side tests
