@@ -25,10 +25,9 @@ import sys
 import textwrap
 import time
 
-from bench_train import ALPHA, LR, engine_step, plain_forward, plain_step, plain_weights
+from bench_train import ALPHA, LR, demo_setup, engine_step, plain_forward, plain_step
 
 from autograd_tiny import compile
-from autograd_tiny.data import moons, signed_labels
 from autograd_tiny.losses import hinge, l2
 from autograd_tiny.nn import MLP
 
@@ -126,11 +125,8 @@ def main() -> None:
     parser.add_argument("--no-scale", action="store_true", help="skip the compile-cost section")
     args = parser.parse_args()
 
-    X, labels = moons(100, noise=0.1, seed=0)
-    y = signed_labels(labels)
-    model = MLP(2, [16, 16, 1], init="uniform", seed=1337)
+    X, y, model, W, B = demo_setup()
     params = model.parameters()
-    W, B = plain_weights(model)
 
     def loss():
         return hinge([model(x) for x in X], y) + l2(params, ALPHA)

@@ -104,6 +104,16 @@ def plain_step(W, B, X, y) -> float:
     return total / n + ALPHA * reg
 
 
+def demo_setup():
+    """micrograd's demo: 100 moons points, labels -1/+1, MLP(2, [16, 16, 1]) with uniform(-1, 1)
+    weights, and the same weights as plain lists (W, B) for the plain-Python step."""
+    X, labels = moons(100, noise=0.1, seed=0)
+    y = signed_labels(labels)
+    model = MLP(2, [16, 16, 1], init="uniform", seed=1337)
+    W, B = plain_weights(model)
+    return X, y, model, W, B
+
+
 def plain_weights(model: MLP):
     sd = model.state_dict()
     n = len(model.layers)
@@ -158,10 +168,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="also profile autograd_tiny's step")
     args = parser.parse_args()
 
-    X, labels = moons(100, noise=0.1, seed=0)
-    y = signed_labels(labels)
-    model = MLP(2, [16, 16, 1], init="uniform", seed=1337)
-    W, B = plain_weights(model)
+    X, y, model, W, B = demo_setup()
 
     # the two versions agree before any timing
     ours, plain = engine_forward(model, X, y).data, plain_forward(W, B, X, y)
