@@ -525,7 +525,7 @@ class _Node:
 
 
 def _op(node: _Node) -> Op:
-    """The engine's Op of an op node (the code is written for those only, never a leaf or a copy)."""
+    """The engine's Op of an op node (the writer never asks a leaf or a detach() copy, which have none)."""
     assert node.op is not None, node.how
     return node.op
 
