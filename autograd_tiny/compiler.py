@@ -70,7 +70,7 @@ import threading
 import warnings
 from _thread import get_ident
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, overload
 
 from .engine import NeuronOp, Op, Value, enable_grad, is_grad_enabled, no_grad, topological_order
 
@@ -84,7 +84,14 @@ class CompileError(Exception):
     """fn does something compiled code cannot reproduce (calls backward() while traced, ...)."""
 
 
-def compile(fn: Callable | None = None, *, backward: bool = True) -> Compiled:
+# compile(fn) is a Compiled; compile(backward=False) a decorator that makes one
+@overload
+def compile(fn: Callable, *, backward: bool = True) -> Compiled: ...
+@overload
+def compile(fn: None = None, *, backward: bool = True) -> Callable[[Callable], Compiled]: ...
+
+
+def compile(fn: Callable | None = None, *, backward: bool = True) -> Compiled | Callable[[Callable], Compiled]:
     """Compile fn into plain-Python forward and backward code (see the module's documentation).
 
     Args:
@@ -105,7 +112,7 @@ def compile(fn: Callable | None = None, *, backward: bool = True) -> Compiled:
         def step(D, A, backward):
     """
     if fn is None:  # @compile(backward=False)
-        return functools.partial(compile, backward=backward)  # type: ignore[return-value]
+        return functools.partial(compile, backward=backward)
     if not callable(fn):
         raise TypeError(f"compile: expected a function, got {type(fn).__name__}: {fn!r}")
     return Compiled(fn, backward=backward)
