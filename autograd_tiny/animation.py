@@ -175,7 +175,8 @@ class Scene:
         for ref, first, second in step["labels"]:
             self._edge_label(draw, self.edges[ref[0]][ref[1]], to_px, first, second, taken)
         self._caption(draw, step, w, h - caption, pad)
-        return image.resize((w // SUPERSAMPLE, h // SUPERSAMPLE), Image.LANCZOS)
+        # Image.Resampling needs Pillow 9.1; Image.LANCZOS works in every version, untyped in recent ones
+        return image.resize((w // SUPERSAMPLE, h // SUPERSAMPLE), Image.LANCZOS)  # type: ignore[attr-defined]
 
     def _font(self, size: float):
         key = max(6, round(size))
@@ -191,7 +192,9 @@ class Scene:
         operations (by index: a box's data and grad at this step); the text at index `hot` is
         painted in the labels' colour (a grad that just changed).
         """
-        stroke, fill, line, dashed, size = "#000000", None, 1.0, False, 11.0
+        stroke: str | None = "#000000"  # None: transparent
+        fill: str | None = None
+        line, dashed, size = 1.0, False, 11.0
         for i, op in enumerate(ops):
             kind = op["op"]
             if kind == "c":
@@ -214,7 +217,7 @@ class Scene:
                 points = [to_px(p) for p in op.get("points", [])]
                 if kind in ("b", "B"):
                     points = _bezier(points)
-                color = pen or stroke  # None: an invisible outline (a filled cell of the key)
+                outline = pen or stroke  # None: an invisible outline (a filled cell of the key)
                 px = max(1, round((width or line) * self.k * 0.8))
                 if kind in ("P", "B") and fill:
                     draw.polygon(points, fill=fill)
@@ -224,15 +227,15 @@ class Scene:
                     draw.ellipse(
                         [cx - rx, cy - ry, cx + rx, cy + ry],
                         fill=fill if kind == "E" else None,
-                        outline=color,
+                        outline=outline,
                         width=px,
                     )
-                elif color is None or not points:
+                elif outline is None or not points:
                     continue
                 elif kind in ("P", "p", "B"):
-                    _line(draw, points + [points[0]], color, px, dashed)
+                    _line(draw, points + [points[0]], outline, px, dashed)
                 else:
-                    _line(draw, points, color, px, dashed)
+                    _line(draw, points, outline, px, dashed)
 
     def _text(self, draw, at, text: str, size: float, color: str, align: str, room: float) -> None:
         font = self._font(size * self.k)
@@ -289,10 +292,10 @@ class Scene:
         near_y = min(max(anchor[1], chosen[1]), chosen[3])  # a leader line from the label to its edge
         draw.line([anchor, ((chosen[0] + chosen[2]) / 2, near_y)], fill="#fdba74", width=2)
         draw.rounded_rectangle(chosen, radius=6, fill="#fffbeb", outline="#fdba74", width=2)
-        for i, t in enumerate(lines):
+        for i, text in enumerate(lines):
             draw.text(
                 ((chosen[0] + chosen[2]) / 2, chosen[1] + 2 + step * (i + 1) - 4),
-                t,
+                text,
                 fill=LABEL,
                 font=font,
                 anchor="ms",

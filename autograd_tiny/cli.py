@@ -15,6 +15,7 @@ import re
 import sys
 import tempfile
 import time
+from typing import NoReturn, TypedDict
 
 from . import __version__, data, losses, nn, optim, plot
 from ._files import write_atomically
@@ -27,10 +28,18 @@ class CLIError(Exception):
 
 # ---------------------------------------------------------------------- train
 
+class _Defaults(TypedDict):
+    """The options whose default depends on the number of classes."""
+
+    loss: str
+    optimizer: str
+    steps: int
+
+
 # What `train` does with an option left out: micrograd's recipe (hinge loss, SGD with lr decaying
 # linearly from 1.0 to 0.1) for two classes; softmax cross-entropy and Adam for more classes.
-_TWO_CLASSES = {"loss": "hinge", "optimizer": "sgd", "steps": 100}
-_MORE_CLASSES = {"loss": "cross_entropy", "optimizer": "adam", "steps": 200}
+_TWO_CLASSES: _Defaults = {"loss": "hinge", "optimizer": "sgd", "steps": 100}
+_MORE_CLASSES: _Defaults = {"loss": "cross_entropy", "optimizer": "adam", "steps": 200}
 _DEFAULT_LR = {"sgd": 1.0, "adam": 0.05, "adamw": 0.05}
 _DEFAULT_LR_SGD_MSE = 0.2  # squared errors have larger gradients: lr 1.0 diverges
 _LOSSES = ("hinge", "mse", "bce", "cross_entropy")
@@ -396,18 +405,18 @@ def _progress(steps: int):
     except ImportError:
         every = max(1, steps // 10)
 
-        def report(step: int, loss: float, accuracy: float) -> None:
+        def print_line(step: int, loss: float, accuracy: float) -> None:
             if step % every == 0 or step == steps:
                 print(f"step {step:>{len(str(steps))}}/{steps}  loss {loss:.4g}  accuracy {accuracy:.1%}", flush=True)
 
-        return report, lambda: None
+        return print_line, lambda: None
     bar = tqdm(total=steps, desc="training", unit="step", file=sys.stderr)
 
-    def report(step: int, loss: float, accuracy: float) -> None:
+    def update_bar(step: int, loss: float, accuracy: float) -> None:
         bar.set_postfix_str(f"loss {loss:.4g}, accuracy {accuracy:.1%}", refresh=False)
         bar.update(1)
 
-    return report, bar.close
+    return update_bar, bar.close
 
 
 def _lr_words(run: dict) -> str:
@@ -623,7 +632,7 @@ def run_graph(args: argparse.Namespace) -> int:
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line (a CLIError), not usage plus a message."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         words = self.prog.split()  # "autograd-tiny" or "autograd-tiny graph"
         where = f"{words[-1]}: " if len(words) > 1 else ""
         raise CLIError(f"{where}{message} (see --help)")

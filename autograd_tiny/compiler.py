@@ -69,10 +69,10 @@ import sys
 import threading
 import warnings
 from _thread import get_ident
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, overload
 
-from .engine import NeuronOp, Value, enable_grad, is_grad_enabled, no_grad, topological_order
+from .engine import NeuronOp, Op, Value, enable_grad, is_grad_enabled, no_grad, topological_order
 
 __all__ = ["compile", "Compiled", "CompileError"]
 
@@ -84,7 +84,14 @@ class CompileError(Exception):
     """fn does something compiled code cannot reproduce (calls backward() while traced, ...)."""
 
 
-def compile(fn: Callable | None = None, *, backward: bool = True) -> Compiled:
+# compile(fn) is a Compiled; compile(backward=False) a decorator that makes one
+@overload
+def compile(fn: Callable, *, backward: bool = True) -> Compiled: ...
+@overload
+def compile(fn: None = None, *, backward: bool = True) -> Callable[[Callable], Compiled]: ...
+
+
+def compile(fn: Callable | None = None, *, backward: bool = True) -> Compiled | Callable[[Callable], Compiled]:
     """Compile fn into plain-Python forward and backward code (see the module's documentation).
 
     Args:
@@ -105,7 +112,7 @@ def compile(fn: Callable | None = None, *, backward: bool = True) -> Compiled:
         def step(D, A, backward):
     """
     if fn is None:  # @compile(backward=False)
-        return functools.partial(compile, backward=backward)  # type: ignore[return-value]
+        return functools.partial(compile, backward=backward)
     if not callable(fn):
         raise TypeError(f"compile: expected a function, got {type(fn).__name__}: {fn!r}")
     return Compiled(fn, backward=backward)
@@ -199,7 +206,7 @@ class Compiled:
         self.fallbacks += 1
         result = self.fn(*[_floats_as_values(a) for a in args])
         if grad:
-            _loss_of(result, self.backward).backward()
+            _loss_of(result).backward()
         return _as_numbers(result)
 
 
@@ -263,7 +270,7 @@ class _Same:
         return id(self.obj)
 
     def __eq__(self, other: object) -> bool:
-        return other.__class__ is _Same and other.obj is self.obj  # type: ignore[attr-defined]
+        return other.__class__ is _Same and other.obj is self.obj
 
 
 def _floats_as_values(x):
@@ -506,7 +513,7 @@ class _Node:
 
     def __init__(self, how: str, data: float, label: str = "") -> None:
         self.how = how  # 'leaf', 'detach', or what the op is ('+', 'tanh', 'neuron', 'custom', ...)
-        self.op = None  # the engine's Op
+        self.op: Op | None = None  # the engine's Op (None for leaves and detach copies)
         self.ins: list = []  # the inputs: _Nodes, and floats for numbers written in the expression
         self.data = data  # the number seen while tracing
         self.label = label
@@ -514,14 +521,26 @@ class _Node:
         # 'outside' (a Value fn reached: a parameter), 'upstream' (the same, made by an op before
         # fn ran: its graph is followed by the engine), 'constant' (made inside fn, then dropped)
         self.slot = -1  # arguments: the index in the call's floats or Values
-        self.obj = None  # outside / upstream leaves: the Value
+        self.obj: Value  # outside / upstream leaves: the Value (other nodes never have one)
         self.nograd = False  # made inside no_grad(): no gradient flows through it
         self.wants = False  # a gradient flows from it to a leaf that keeps it
         self.reach = False  # the loss depends on it
         self.users = 0  # how many op inputs are this node
-        self.loop = None  # the loop it is computed in, if any
+        self.loop: _Loop | _Folded | None = None  # the loop it is computed in, if any
         self.index = -1  # ops: the position in the graph's list of nodes
-        self.start = None  # a chain of '+' (see _fold_chains): the number sum() starts from, if any
+        self.start: float | None = None  # a chain of '+' (see _fold_chains): the number sum() starts from, if any
+
+
+def _op(node: _Node) -> Op:
+    """The engine's Op of an op node (the writer never asks a leaf or a detach() copy, which have none)."""
+    assert node.op is not None, node.how
+    return node.op
+
+
+def _neuron_op(node: _Node) -> NeuronOp:
+    """The engine's op of a neuron node: its activation's name and Op."""
+    assert isinstance(node.op, NeuronOp), node.how
+    return node.op
 
 
 def _builtin_ops() -> dict:
@@ -559,7 +578,7 @@ class _Graph:
         self._detached_of = collections.defaultdict(list)  # source -> the leaves detach() made
         for new, source in trace.detached.items():
             self._detached_of[source].append(new)
-        loss = _loss_of(result, backward) if backward else None
+        loss = _loss_of(result) if backward else None
         marks_at = self._read(_creation_order(trace, result, start), start)
         self.guards = self._guards(trace, marks_at)
         self.outputs = _map_values(result, self._value)
@@ -721,10 +740,8 @@ def _creation_order(trace: _Trace, result: Any, start: Value) -> list[Value]:
     return order
 
 
-def _loss_of(result: Any, backward: bool) -> Value | None:
+def _loss_of(result: Any) -> Value:
     """The Value backward() starts from: fn's result, or the first item of a tuple result."""
-    if not backward:
-        return None
     if isinstance(result, Value):
         return result
     if isinstance(result, tuple) and result and isinstance(result[0], Value):
@@ -805,7 +822,7 @@ class _Template:
         self.const_slots: list[tuple[_Node, int]] = []  # ('s', node) shared, ('c',) a number
         self.usable = True
         for node in reversed(self.ops):  # the root first: the order `match` walks
-            specs = []
+            specs: list[tuple] = []
             for i, p in enumerate(node.ins):
                 if p.__class__ is not _Node:
                     specs.append(("c",))
@@ -900,7 +917,7 @@ class _Loop:
         self.const_slots = template.const_slots
         self.const_columns = [[term[2][c] for term in terms] for c in range(len(template.const_slots))]
         self.size = len(terms)
-        self.exports: dict[_Node, list[_Node]] = {}  # template node -> the same node of each term
+        self.exports: dict[_Node, list[_Node | None]] = {}  # template node -> the same node of each term
         # filled in by the writer: the loop's variables and their columns, the columns of the
         # terms' own Values, the saved numbers of each term for the backward loop, ...
         self.names: list[str] = []
@@ -914,7 +931,11 @@ class _Loop:
         self.saved_spot: list | None = None
 
 
-_FOLDED = object()  # the `loop` of a '+' node folded into a chain: written by the chain's last node
+class _Folded:
+    """The `loop` of a '+' node folded into a chain: written by the chain's last node."""
+
+
+_FOLDED = _Folded()
 
 
 def _fold_chains(graph: _Graph, outputs: set, guarded: set) -> None:
@@ -1188,7 +1209,7 @@ class _Writer:
             self.lines.append([2, f"return {outputs}"])
             self.line("")
             self.line("# ---------------------------------------------------------------- backward pass")
-            self._backward_pass()
+            self._backward_pass(graph.loss)
         self.line(f"return {outputs}")
 
     def _inputs(self) -> None:
@@ -1270,7 +1291,7 @@ class _Writer:
                 start = "" if node.start is None else f", {_literal(node.start)}"
                 self.line(f"{o} = reduce(add, {lst}{start})", comment)
             else:
-                self.line(f"{o} = {self.register(node.op.fn, 'logsumexp')}(*{lst})", comment)
+                self.line(f"{o} = {self.register(_op(node).fn, 'logsumexp')}(*{lst})", comment)
             return
         a = [self.arg(node, i) for i in range(len(node.ins))]
         if how in ("+", "*", "/"):
@@ -1282,11 +1303,11 @@ class _Writer:
             ):
                 self.line(f"{o} = {a[0]} ** {a[1]}", comment)  # here ** is the engine's pow
             else:
-                self.line(f"{o} = {self.register(node.op.fn, 'power')}({a[0]}, {a[1]})", comment)
+                self.line(f"{o} = {self.register(_op(node).fn, 'power')}({a[0]}, {a[1]})", comment)
         elif how in ("exp", "log", "tanh", "sin", "cos"):  # math's (an error sends the call to the engine)
             self.line(f"{o} = {how}({a[0]})", comment)
         elif how in ("sigmoid", "softplus"):
-            self.line(f"{o} = {self.register(node.op.fn, how)}({a[0]})", comment)
+            self.line(f"{o} = {self.register(_op(node).fn, how)}({a[0]})", comment)
         elif how == "relu":
             self.line(f"{o} = 0.0 if {a[0]} <= 0.0 else {a[0]}", comment)
         elif how == "leaky_relu":
@@ -1299,14 +1320,15 @@ class _Writer:
             start = "" if node.start is None else f", {_literal(node.start)}"
             self.wrapped(f"{o} = reduce(add, (", a, f"){start})", comment)
         elif how == "logsumexp":
-            self.wrapped(f"{o} = {self.register(node.op.fn, 'logsumexp')}(", a, ")", comment)
+            self.wrapped(f"{o} = {self.register(_op(node).fn, 'logsumexp')}(", a, ")", comment)
         elif how == "neuron":
             self._neuron_forward(node, o, a, comment)
         elif how == "detach":
             self.line(f"{o} = {a[0]}", comment)
         else:  # a custom primitive: its function, and its rule now, as the engine does
-            f = self.register(node.op.fn, str(node.op.name))
-            r = self.register(node.op.rule, f"{f}_rule")
+            op = _op(node)
+            f = self.register(op.fn, str(op.name))
+            r = self.register(op.rule, f"{f}_rule")
             d = self.helper.get(node) or self.fresh("d")  # (a loop names it beforehand)
             self.helper[node] = d
             self.line(f"{o} = {f}({', '.join(a)})", comment)
@@ -1316,7 +1338,8 @@ class _Writer:
         n = len(a) // 2
         products = [f"{a[i]} * {a[n + i]}" for i in range(n)]  # as the engine's sum(map(mul, w, x))
         bias = f" + {a[2 * n]}" if len(a) % 2 else ""
-        act = node.op.activation
+        op = _neuron_op(node)
+        act = op.activation
         z = o if act is None else self.fresh("z")
         if n <= 2:  # sum() of two floats is their + (the sign of a zero aside)
             self.line(f"{z} = {' + '.join(products) or '0'}{bias}", comment)
@@ -1324,12 +1347,12 @@ class _Writer:
             self.wrapped(f"{z} = sum((", products, f")){bias}", comment)
         if act == "relu":
             self.line(f"{o} = 0.0 if {z} <= 0.0 else {z}")
-        elif act is not None:
-            self.line(f"{o} = {self.register(node.op.act.fn, act)}({z})")
+        elif op.act is not None:
+            self.line(f"{o} = {self.register(op.act.fn, op.act.name)}({z})")
 
     # -------------------------------------------------------------- backward
 
-    def _backward_pass(self) -> None:
+    def _backward_pass(self, loss: _Node) -> None:
         graph = self.graph
         leaves = [leaf for leaf in graph.leaves if leaf.reach and leaf.loop is None]
         self.line("# the leaves' gradients so far: backward() adds to them")
@@ -1350,7 +1373,6 @@ class _Writer:
             if leaf.kind == "upstream":  # made by an op: backward() starts those from 0
                 self.line(f"{self.grad[leaf]} = 0.0")
         self.inited.update(leaves)
-        loss = graph.loss
         self.line("")
         if loss.how == "leaf":
             self.line(f"{self.grad[loss]} += 1.0", "the loss is a leaf: d loss / d loss = 1")
@@ -1383,7 +1405,7 @@ class _Writer:
             objects = self.register(tuple(leaf.obj for leaf in upstream), "UP", True)
             self.wrapped(f"backward_through({objects}, (", [self.grad[leaf] for leaf in upstream], ",))")
 
-    def _add(self, cond: str | None, items: list, otherwise: list = ()) -> None:
+    def _add(self, cond: str | None, items: list, otherwise: Sequence = ()) -> None:
         """Add each (input, expression) to that input's gradient: if cond, else `otherwise`."""
         items = [(p, e) for p, e in items if p.__class__ is _Node and p.wants]
         otherwise = [(p, e) for p, e in otherwise if p.__class__ is _Node and p.wants]
@@ -1422,7 +1444,7 @@ class _Writer:
                 self._add(None, [(p, g) for _, p in rest])
             else:
                 d = self.slopes[node] = self.fresh("d")
-                self.line(f"{d} = {self.register(node.op.rule, 'logsumexp_rule')}(*{lst}, {o})")
+                self.line(f"{d} = {self.register(_op(node).rule, 'logsumexp_rule')}(*{lst}, {o})")
                 self._add(None, [(p, f"{d}[{q}] * {g}") for q, p in rest])
             return
         a = [self.arg(node, i) for i in range(len(ins))]
@@ -1450,11 +1472,11 @@ class _Writer:
         elif how == "abs":
             self._add(None, [(ins[0], f"(1.0 if {a[0]} > 0.0 else -1.0 if {a[0]} < 0.0 else 0.0) * {g}")])
         elif how in ("softplus", "sin", "cos"):  # the engine's rule itself
-            rule = self.register(node.op.rule, f"{how}_rule")
+            rule = self.register(_op(node).rule, f"{how}_rule")
             self._add(None, [(ins[0], f"{rule}({a[0]}, {o})[0] * {g}")])
         elif how == "logsumexp":
             d = self.fresh("d")
-            self.wrapped(f"{d} = {self.register(node.op.rule, 'logsumexp_rule')}(", [*a, o], ")")
+            self.wrapped(f"{d} = {self.register(_op(node).rule, 'logsumexp_rule')}(", [*a, o], ")")
             self._add(None, [(p, f"{d}[{i}] * {g}") for i, p in enumerate(ins)])
         elif how == "neuron":
             self._neuron_backward(node, g, o, a)
@@ -1480,14 +1502,14 @@ class _Writer:
                 self._add(None, [(node.ins[1], f"{_literal(0.0 if x == 0 else math.nan)} * {g}")])
         else:
             d = self.fresh("d")
-            self.line(f"{d} = {self.register(node.op.rule, 'power_rule')}({a[0]}, {a[1]}, {o})")
+            self.line(f"{d} = {self.register(_op(node).rule, 'power_rule')}({a[0]}, {a[1]}, {o})")
             for i in (0, 1):
                 self._add(f"{d}[{i}] is not None", [(node.ins[i], f"{d}[{i}] * {g}")])
 
     def _neuron_backward(self, node: _Node, g: str, o: str, a: list[str]) -> None:
         ins = node.ins
         n = len(ins) // 2
-        act = node.op.activation
+        act = _neuron_op(node).activation
         cond, s = None, ""
         if act == "relu":
             cond = f"{o} != 0.0"  # a flat relu passes nothing to any input
@@ -1673,6 +1695,7 @@ class _Writer:
             unpack = self.placeholder()
             saved = self._term_backward(loop, [])
             if saved:
+                assert loop.saved_spot is not None  # the forward loop of a merged total's terms keeps a spot
                 packed = f"({', '.join(saved)},)" if len(saved) > 1 else saved[0]
                 loop.saved_spot[1] = (
                     _wrap(f"{lst}[pos] = (", saved, ",)") if len(saved) > 1 else f"{lst}[pos] = {packed}"
@@ -1699,6 +1722,7 @@ class _Writer:
         self.depth -= 1
         names, columns = [], []
         if saved and loop.saved:  # the numbers the forward loop kept for this
+            assert loop.saved_start is not None and loop.saved_spot is not None  # placed with loop.saved
             packed = f"({', '.join(saved)},)" if len(saved) > 1 else saved[0]
             loop.saved_start[1] = f"{loop.saved} = []"
             loop.saved_spot[1] = (
@@ -1721,6 +1745,7 @@ class _Writer:
             names.append(objects[h])
             columns.append(loop.objects[h])
         if total.how == "logsumexp":
+            assert loop.pos is not None  # the forward loop of a logsumexp's terms names their positions
             names.append("pos")
             columns.append(loop.pos)
         depth, self.depth = self.depth, header[0]
@@ -1781,11 +1806,11 @@ def _natural(name: str) -> tuple:
 def _describe(node: _Node, name: str) -> str:
     """A comment for a node: what it is, and its label when the variable is not named after it."""
     if node.how == "neuron":
-        act = node.op.activation
+        act = _neuron_op(node).activation
         text = f"a neuron, {act}(w·x+b)" if act else "a neuron, w·x+b"
         text += f" of {len(node.ins) // 2} input(s)"
     elif node.how == "custom":
-        text = f"custom primitive {_quote(node.op.name)}"
+        text = f"custom primitive {_quote(_op(node).name)}"
     elif node.how == "detach":
         text = "detach(): the same number, no gradient"
     elif node.how == "chain":
@@ -1803,7 +1828,7 @@ def _rule(node: _Node) -> str:
     """The local derivatives of a node, for the comment above its lines in the backward pass."""
     if node.how != "neuron":
         return _RULES.get(node.how, "")
-    act = node.op.activation
+    act = _neuron_op(node).activation
     if act == "relu":
         return "where relu is on (out > 0): d/dw_i = x_i, d/dx_i = w_i, d/db = 1; where off, nothing flows"
     if act is None:
@@ -1864,12 +1889,13 @@ def _output_builder(outputs: Any, loops: list[_Loop], exports: list[str]) -> Cal
     if isinstance(outputs, _Node) and outputs.loop is None:
         return operator.itemgetter(0)
     flat = [node for node in _each(outputs, _Node) if node.loop is None]
-    at = {node: k for k, node in enumerate(flat)}
+    at: dict[_Node, int | tuple[int, int]] = {node: k for k, node in enumerate(flat)}
     lists = {name: len(flat) + k for k, name in enumerate(exports)}
     for loop in loops:
         for template, column in loop.exports.items():
             for k, node in enumerate(column):
-                at[node] = (lists[loop.export_names[template]], k)
+                if node is not None:  # (None: this term's node is no output)
+                    at[node] = (lists[loop.export_names[template]], k)
 
     def plan(x):
         if x.__class__ is _Node:

@@ -20,6 +20,8 @@ import numbers
 import random
 from collections.abc import Callable, Sequence
 
+from .checks import check_real
+
 __all__ = [
     "moons",
     "circles",
@@ -51,11 +53,6 @@ def _rng(name: str, seed: int | random.Random) -> random.Random:
 def _check_count(name: str, what: str, n, least: int = 1) -> None:
     if isinstance(n, bool) or not isinstance(n, int) or n < least:
         raise ValueError(f"{name}: {what} must be an int >= {least}, got {n!r}")
-
-
-def _check_noise(name: str, noise) -> None:
-    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not 0 <= noise < math.inf:
-        raise ValueError(f"{name}: noise must be a finite number >= 0, got {noise!r}")
 
 
 def _linspace(start: float, stop: float, n: int) -> list[float]:
@@ -93,7 +90,7 @@ def moons(n: int = 100, noise: float = 0.1, seed: int | random.Random = 0) -> Da
         (0, [-1.0, 1.2246467991473532e-16])
     """
     _check_count("moons", "n", n)
-    _check_noise("moons", noise)
+    check_real("moons", "noise", noise, low=0)
     rng = _rng("moons", seed)
     n_outer, n_inner = _split_counts(n, 2)
     X, y = [], []
@@ -116,7 +113,7 @@ def circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, seed: int | 
         [0.5, 1.0]
     """
     _check_count("circles", "n", n)
-    _check_noise("circles", noise)
+    check_real("circles", "noise", noise, low=0)
     if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not 0 < factor < 1:
         raise ValueError(f"circles: factor must be a number in (0, 1), got {factor!r}")
     rng = _rng("circles", seed)
@@ -142,7 +139,7 @@ def spirals(n: int = 150, classes: int = 3, noise: float = 0.2, seed: int | rand
     """
     _check_count("spirals", "n", n)
     _check_count("spirals", "classes", classes, least=2)
-    _check_noise("spirals", noise)
+    check_real("spirals", "noise", noise, low=0)
     rng = _rng("spirals", seed)
     X, y = [], []
     for label, count in enumerate(_split_counts(n, classes)):
@@ -165,7 +162,7 @@ def blobs(n: int = 100, centers: int = 3, std: float = 0.5, seed: int | random.R
     """
     _check_count("blobs", "n", n)
     _check_count("blobs", "centers", centers)
-    _check_noise("blobs", std)
+    check_real("blobs", "std", std, low=0)
     rng = _rng("blobs", seed)
     X, y = [], []
     for label, count in enumerate(_split_counts(n, centers)):
@@ -188,7 +185,7 @@ def xor(n: int = 100, noise: float = 0.0, seed: int | random.Random = 0) -> Data
         True
     """
     _check_count("xor", "n", n)
-    _check_noise("xor", noise)
+    check_real("xor", "noise", noise, low=0)
     rng = _rng("xor", seed)
     X, y = [], []
     for _ in range(n):

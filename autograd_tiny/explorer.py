@@ -678,7 +678,7 @@ def _backward_text(graph: Graph, end: Value, flows: list[dict], k: int, total: i
 
 
 def _backward_table(graph: Graph, flows: list[dict]) -> dict:
-    rows = []
+    rows: list[list[str | list[str]]] = []  # a cell is text, or a number as `number` gives it
     for f in flows:
         if f["local"] is None:
             rows.append([graph.who(f["input"]), "none", "", "", "", ""])
@@ -944,7 +944,8 @@ def asset(name: str) -> str:
     """A script or style sheet shipped in autograd_tiny/explore_assets/."""
     from importlib import resources
 
-    text = resources.files(__package__).joinpath("explore_assets", name).read_text(encoding="utf-8")
+    # one name per step: Python 3.10's Traversable.joinpath takes one (3.11's take several)
+    text = (resources.files(__package__) / "explore_assets" / name).read_text(encoding="utf-8")
     if "</script" in text.lower() or "</style" in text.lower() or "<!--" in text:
         raise RuntimeError(f"explore: the asset {name} would end its element early")
     return text

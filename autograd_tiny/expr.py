@@ -471,8 +471,10 @@ def _apply(node: Node, args: list, inputs: dict[str, Value]) -> Value | float:
     """One node's value. An operation on numbers alone is done by a throwaway Value, so it follows
     the engine's float rules (no complex numbers, no int blow-up, inf on overflow), and stays a number."""
     if node.kind == "number":
+        assert isinstance(node.value, float)  # the parser gives a number its float
         return node.value
     if node.kind == "name":
+        assert isinstance(node.value, str)  # and a name its text
         return inputs[node.value]
     numbers_only = not any(isinstance(a, Value) for a in args)
     x = Value(args[0]) if numbers_only else args[0]

@@ -59,16 +59,16 @@ def value_and_grad(f: Callable[..., Value], argnums: int | Sequence[int] = 0) ->
 
     def wrapped(*args):
         nums = _argnums(argnums, len(args))
-        args = list(args)
-        nested = any(isinstance(args[i], Value) for i in nums) and is_grad_enabled()
-        inputs = [_as_input(args[i]) for i in nums]
+        call = list(args)  # what f gets
+        nested = any(isinstance(call[i], Value) for i in nums) and is_grad_enabled()
+        inputs = [_as_input(call[i]) for i in nums]
         for i, x in zip(nums, inputs):
-            args[i] = x
-        for i, a in enumerate(args):  # other numbers become Values too, so methods work on them
+            call[i] = x
+        for i, a in enumerate(call):  # other numbers become Values too, so methods work on them
             if i not in nums and isinstance(a, numbers.Real):
-                args[i] = Value(a)
+                call[i] = Value(float(a))
         with enable_grad():
-            out = f(*args)
+            out = f(*call)
         if isinstance(out, numbers.Real):
             out = Value(out)  # a constant: every derivative is 0
         if not isinstance(out, Value):

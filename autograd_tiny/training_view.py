@@ -177,7 +177,8 @@ class TrainingRecorder:
                     drawing = draw_dot(root, collapse="neuron", model=self.model, max_nodes=400)
             except GraphTooLargeError as err:
                 raise GraphTooLargeError(
-                    f"TrainingRecorder: the point's graph is too large to show ({err})"
+                    f"TrainingRecorder: the point's graph is too large to show ({err})",
+                    max_nodes=err.max_nodes, nodes=err.nodes, exact=err.exact, edges=err.edges,
                 ) from None
             self.graph = Graph(root, drawing, self.model)
             nodes = self.graph.nodes
@@ -218,10 +219,7 @@ class TrainingRecorder:
     @property
     def html(self) -> str:
         """The view as one self-contained page."""
-        if not self.records:
-            raise ValueError("TrainingRecorder: no step recorded yet; call record(loss) in the training loop")
-        if self._svg is None:
-            self._svg = svg_element(layout(self.graph.drawing, "svg").decode("utf-8"))
+        self._drawn()  # a clear error before the first record
         return page("Training, step by step", "training", self._body(), self.page_data())
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -232,11 +230,23 @@ class TrainingRecorder:
 
     def _repr_html_(self) -> str:
         document = self.html
-        return iframe(document, height=frame_height(self._svg[1]) + 260)
+        return iframe(document, height=frame_height(self._picture()[1]) + 260)
+
+    def _drawn(self) -> Graph:
+        """The point's graph, drawn at the first record(); a clear error before any step is recorded."""
+        if not self.records or self.graph is None:
+            raise ValueError("TrainingRecorder: no step recorded yet; call record(loss) in the training loop")
+        return self.graph
+
+    def _picture(self) -> tuple[str, tuple[float, float]]:
+        """The point's graph as an inline SVG element, and its size (laid out once)."""
+        if self._svg is None:
+            self._svg = svg_element(layout(self._drawn().drawing, "svg").decode("utf-8"))
+        return self._svg
 
     def page_data(self) -> dict:
         """What the page's script reads: every recorded step, the points, the weights' edges."""
-        graph = self.graph
+        graph = self._drawn()
         index = {p: k for k, p in enumerate(self.params)}
         neurons = {}
         for end, members in graph.units.items():
@@ -278,7 +288,8 @@ class TrainingRecorder:
             before = self.losses[self.steps[k - 1] - 1]
             line += [", from ", [format_number(before), repr(before)], f" at step {self.steps[k - 1]}."]
         x = self.X[self.point]
-        root = self.graph.name(self.graph.root)
+        graph = self._drawn()
+        root = graph.name(graph.root)
         out = record["boxes"][root][0]
         what = "its loss" if self.point_loss else "the output"
         point = f"Point #{self.point} at ({x[0]:.3g}, {x[1]:.3g}), class {self.y[self.point]}: {what} is "
@@ -306,7 +317,7 @@ to list its weights and their gradients.</p></header>
 <figure><canvas id="boundary" width="260" height="220"></canvas>
 <figcaption>{html.escape(self._boundary_caption())}</figcaption></figure>
 </div>
-<div id="graph">{self._svg[0]}</div>
+<div id="graph">{self._picture()[0]}</div>
 </main>"""
 
     def _boundary_caption(self) -> str:

@@ -67,6 +67,20 @@ def test_generator_rejects_bad_noise(gen, noise):
         gen(n=10, noise=noise)
 
 
+@pytest.mark.parametrize("gen", [moons, circles, spirals, xor])
+def test_generator_rejects_noise_too_large_for_a_float(gen):
+    """An int noise past the largest float is refused as not finite, naming the generator (not an OverflowError later)."""
+    with pytest.raises(ValueError, match=f"{gen.__name__}: noise must be a finite number"):
+        gen(n=10, noise=10**400)
+
+
+@pytest.mark.parametrize("std", [-0.5, math.nan, "a"])
+def test_blobs_rejects_a_bad_std_by_its_name(std):
+    """blobs' spread is called std, and its error says std."""
+    with pytest.raises(ValueError, match="blobs: std must be"):
+        blobs(n=10, std=std)
+
+
 # ---------------------------------------------------------------------- the shapes
 
 

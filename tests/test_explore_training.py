@@ -205,3 +205,25 @@ def test_live_view_in_a_notebook_ends_with_every_step(tmp_path):
         r'<script type="application/json" id="page-data">(.*?)</script>', document, re.DOTALL
     )
     assert len(json.loads(data_json.group(1))["steps"]) == 3
+
+
+def test_a_point_graph_too_large_to_draw_is_a_clear_error():
+    """A point's graph with too many weight edges raises GraphTooLargeError naming the recorder, with draw_dot's counts."""
+    from autograd_tiny.viz import GraphTooLargeError
+
+    X, y = data.moons(8, seed=0)
+    model = nn.MLP(2, [60, 60, 1], seed=0)  # one edge per weight: past 5 x max_nodes = 2,000
+    recorder = TrainingRecorder(model, X, y, grid=3)
+    out = model(X[0])
+    out.backward()
+    with pytest.raises(GraphTooLargeError, match="TrainingRecorder: the point's graph is too large to show") as info:
+        recorder.record(out)
+    assert info.value.max_nodes == 400 and info.value.edges == 2 * 60 + 60 * 60 + 60 * 1
+
+
+def test_page_data_needs_a_recorded_step():
+    """page_data() before any record() is the same clear error as the page itself."""
+    X, y = data.moons(8, seed=0)
+    recorder = TrainingRecorder(nn.MLP(2, [2, 1], seed=0), X, y)
+    with pytest.raises(ValueError, match=r"no step recorded yet; call record\(loss\)"):
+        recorder.page_data()
