@@ -679,13 +679,17 @@ def neuron(w: Sequence[Value], x: Sequence[Value], b: Value | None, activation: 
     else:
         out = act.fn(z)
         s = act.rule(z, out)[0]  # act'(z), from the activation's rule
-    if s is None:  # a flat region (a relu below 0): nothing flows back to any input
-        local = None
-    elif s == 1.0:
-        local = (*xd, *wd, 1.0) if b is not None else (*xd, *wd)
-    else:
-        local = tuple([s * v for v in xd] + [s * v for v in wd] + ([s] if b is not None else []))
-    return _node(op, out, inputs, None, local, None)
+    return _node(op, out, inputs, None, _neuron_locals(s, wd, xd, b is not None), None)
+
+
+def _neuron_locals(s, w, x, bias: bool) -> tuple | None:
+    """d out / d (w..., x..., b) of act(w · x + b) when act'(z) = s: s*x[i], s*w[i] and s.
+    None where s is None (a flat region, a relu below 0): nothing flows back to any input."""
+    if s is None:
+        return None
+    if s.__class__ is float and s == 1.0:  # a plain dot, or an active relu: nothing to multiply
+        return (*x, *w, 1.0) if bias else (*x, *w)
+    return tuple([s * v for v in x] + [s * v for v in w] + ([s] if bias else []))
 
 
 _data_of = operator.attrgetter("data")
@@ -716,9 +720,8 @@ class NeuronOp(Op):
         n = len(inputs) // 2
         w, x, b = inputs[:n], inputs[n : 2 * n], inputs[2 * n :]
         s = 1.0 if self.act is None else self.slope(_dot_of(w, x) + (b[0] if b else 0.0), out)
-        if s is None:
-            return (None,) * len(inputs)
-        return (*[s * v for v in x], *[s * v for v in w], *([s] if b else []))
+        local = _neuron_locals(s, w, x, bool(b))
+        return (None,) * len(inputs) if local is None else local
 
 
 def _dot_of(w, x):
