@@ -348,7 +348,7 @@ def number(x: Any) -> list[str]:
 
     JSON has no nan or inf, and the page must not round what it shows twice, so both are text.
     """
-    x = float(x.data if isinstance(x, Value) else x)
+    x = float(x)
     return [format_number(x), repr(x)]
 
 

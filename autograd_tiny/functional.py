@@ -76,7 +76,7 @@ def value_and_grad(f: Callable[..., Value], argnums: int | Sequence[int] = 0) ->
         grads = gradients(out, inputs, create_graph=nested)
         value = out if nested else out.data
         if not nested:
-            grads = [g.data if isinstance(g, Value) else g for g in grads]
+            grads = [float(g) for g in grads]
         return value, (grads[0] if isinstance(argnums, int) else tuple(grads))
 
     return wrapped
@@ -108,14 +108,10 @@ def hessian(f: Callable[..., Value]) -> Callable[..., list[list[float]]]:
         rows = []
         for i in range(n):
             row = grad(lambda *a, i=i: first(*a)[i], argnums=tuple(range(n)))(*args)
-            rows.append([_plain(v) for v in row])
+            rows.append([float(v) for v in row])
         return rows
 
     return wrapped
-
-
-def _plain(v):
-    return v.data if isinstance(v, Value) else v
 
 
 # ---------------------------------------------------------------------- gradcheck
@@ -157,13 +153,13 @@ def gradcheck(
         >>> gradcheck(lambda x, y: (x * y).tanh(), [0.3, -0.7], second_order=True)
         True
     """
-    args = [float(_plain(x)) for x in inputs]
+    args = [float(x) for x in inputs]
     n = len(args)
     everything = tuple(range(n))
 
     def value(*a):
         with no_grad():
-            return _plain(f(*[Value(x) for x in a]))
+            return float(f(*[Value(x) for x in a]))
 
     analytic = grad(f, argnums=everything)(*args)
     for i in range(n):
@@ -214,9 +210,9 @@ def vjp(f: Callable[..., Value | Sequence[Value]], *primals: float) -> tuple:
         if len(cs) != len(outs):
             raise ValueError(f"vjp: {len(outs)} outputs but a cotangent of {len(cs)}")
         total = Value.dot([o if isinstance(o, Value) else Value(float(o)) for o in outs], cs)
-        return tuple(_plain(g) for g in gradients(total, inputs))
+        return tuple(float(g) for g in gradients(total, inputs))
 
-    values = [_plain(o) for o in outs]
+    values = [float(o) if isinstance(o, Value) else o for o in outs]
     return (values if isinstance(out, (list, tuple)) else values[0]), pullback
 
 

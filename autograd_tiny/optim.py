@@ -72,12 +72,6 @@ def _check_params(owner: str, params: Any) -> list[Value]:
     return params
 
 
-def _grad(p: Value) -> float:
-    """p.grad as a float (after backward(create_graph=True) it is a Value)."""
-    g = p.grad
-    return g.data if isinstance(g, Value) else float(g)
-
-
 def _index(owner: str, key: Any) -> int:
     """A state key as a parameter index: an int, or its decimal string (JSON turns keys into strings)."""
     if isinstance(key, str) and key.isdecimal() and key.isascii():
@@ -340,7 +334,7 @@ class SGD(Optimizer):
             lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
             wd, nesterov = group["weight_decay"], group["nesterov"]
             for p in group["params"]:
-                g = _grad(p)
+                g = float(p.grad)  # a Value after backward(create_graph=True)
                 if wd != 0:
                     g += wd * p.data
                 if momentum != 0:
@@ -414,7 +408,7 @@ class Adam(Optimizer):
             lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
             wd, amsgrad = group["weight_decay"], group["amsgrad"]
             for p in group["params"]:
-                g = _grad(p)
+                g = float(p.grad)  # a Value after backward(create_graph=True)
                 if wd != 0:
                     if self._decoupled_weight_decay:
                         p.data *= 1 - lr * wd  # AdamW: shrink the weight itself
@@ -484,7 +478,7 @@ def clip_grad_norm(params: Iterable[Value], max_norm: float, norm_type: float = 
     max_norm = check_real("clip_grad_norm", "max_norm", max_norm, low=0)
     if isinstance(norm_type, bool) or not isinstance(norm_type, numbers.Real) or not norm_type >= 1:
         raise ValueError(f"clip_grad_norm: norm_type must be a number >= 1 or math.inf, got {norm_type!r}")
-    grads = [_grad(p) for p in params]
+    grads = [float(p.grad) for p in params]
     if norm_type == math.inf:
         total = max(abs(g) for g in grads)
     else:

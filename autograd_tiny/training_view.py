@@ -137,7 +137,7 @@ class TrainingRecorder:
     def record(self, loss: Value | float, accuracy: float | None = None) -> None:
         """Keep this step: the loss, the weights and their gradients (call it after
         ``loss.backward()``, before the optimizer's step), the point's graph, the boundary."""
-        value = float(loss.data if isinstance(loss, Value) else loss)
+        value = float(loss)
         self.calls += 1
         self.losses.append(value)
         self.accuracies.append(None if accuracy is None else float(accuracy))

@@ -429,9 +429,7 @@ class _Sketch:
 
 def _grad(v) -> float | None:
     """The number a drawing shows as v's grad; None for a constant, which has none."""
-    if v.grad is None:
-        return None
-    return v.grad.data if isinstance(v.grad, Value) else v.grad
+    return None if v.grad is None else float(v.grad)
 
 
 def _fields(label: str, data: float, grad: float | None) -> list[str]:
