@@ -24,11 +24,12 @@ infinite one.
 from __future__ import annotations
 
 import functools
+import gc
 import itertools
 import math
 import numbers
 import operator
-from _thread import get_ident
+from _thread import allocate_lock, get_ident
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -39,6 +40,7 @@ __all__ = [
     "no_grad",
     "enable_grad",
     "is_grad_enabled",
+    "gc_paused",
     "primitive",
     "topological_order",
     "gradients",
@@ -378,9 +380,7 @@ class Value:
                 f"backward: {self!r} was computed inside no_grad(), so no graph was recorded; "
                 "compute it outside no_grad() to get gradients"
             )
-        order = topological_order(self)
-        for node in order:  # interior nodes start from zero on every call
-            node.grad = 0.0
+        order = _backward_order(self)  # interior nodes start from zero on every call
         leaves = _leaves_to_tend(order, self, create_graph)
         self.grad = gradient if self._x is not None else self.grad + gradient
         if create_graph:
@@ -548,6 +548,36 @@ def topological_order(root: Value) -> list[Value]:
 
 
 _created = operator.attrgetter("_t")
+
+
+def _backward_order(root: Value) -> list[Value]:
+    """`topological_order`, for backward itself: every node's grad set to 0.
+
+    Faster than the walk above (one test per edge instead of a set): a node's grad is set to
+    None when it is found, which is also what marks it as found; then every grad becomes 0.
+    """
+    nodes: list[Value] = []
+    if root._x is not None:
+        root.grad = None
+        nodes.append(root)
+    for node in nodes:  # the list grows as we walk it
+        x = node._x
+        if x.__class__ is tuple:
+            for p in x:
+                if p.__class__ is Value and p._x is not None and p.grad is not None:
+                    p.grad = None
+                    nodes.append(p)
+        elif x.__class__ is Value and x._x is not None and x.grad is not None:
+            x.grad = None
+            nodes.append(x)
+        y = node._y
+        if y.__class__ is Value and y._x is not None and y.grad is not None:
+            y.grad = None
+            nodes.append(y)
+    for node in nodes:
+        node.grad = 0.0
+    nodes.sort(key=_created)
+    return nodes
 
 
 # ---------------------------------------------------------------------- the rules
@@ -1005,6 +1035,58 @@ class enable_grad(_GradMode):
 def is_grad_enabled() -> bool:
     """True when operations in this thread record the graph (the default)."""
     return get_ident() not in _threads_without_grad
+
+
+# ---------------------------------------------------------------------- an opt-in knob: the collector
+# Reference counting frees a dropped graph (a graph is never a reference cycle), but Python's
+# cyclic garbage collector does not know that: it scans every node again and again while a
+# big graph grows, about a third of the time of building one. `gc_paused` switches it off for
+# a block, when you ask. Nothing in autograd_tiny does it for you.
+
+_pause_lock = allocate_lock()
+_pauses = 0  # blocks inside gc_paused, in all threads
+_collector_was_on = False
+
+
+class gc_paused:
+    """Switch Python's cyclic garbage collector off for a block; back on after, if it was on.
+
+    Building and back-propagating a big graph gets faster (the chain ``tanh(z * c) + x`` by
+    about a quarter; see benchmarks/). Graphs need no collector: reference counting frees
+    them. The collector is process-wide, so the pause is too: other threads' reference cycles
+    wait until the last block ends (``gc.collect()`` still works inside). Works as ``with
+    gc_paused():`` and as ``@gc_paused()``; blocks may nest and overlap across threads.
+
+    Example:
+        >>> import gc
+        >>> with gc_paused():
+        ...     y = (Value(2.0) * 3).tanh()
+        ...     gc.isenabled()
+        False
+    """
+
+    def __enter__(self) -> None:
+        global _pauses, _collector_was_on
+        with _pause_lock:
+            if _pauses == 0:
+                _collector_was_on = gc.isenabled()
+                gc.disable()
+            _pauses += 1
+
+    def __exit__(self, *exc: object) -> None:
+        global _pauses
+        with _pause_lock:
+            _pauses -= 1
+            if _pauses == 0 and _collector_was_on:
+                gc.enable()
+
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapped(*args, **kwargs):
+            with self:
+                return fn(*args, **kwargs)
+
+        return wrapped
 
 
 # ---------------------------------------------------------------------- numeric helpers
