@@ -45,6 +45,7 @@ __all__ = [
     "topological_order",
     "gradients",
     "neuron",
+    "neuron_inputs",
     "NeuronOp",
     "NEURONS",
 ]
@@ -78,8 +79,9 @@ class Value:
     # garbage collector tracks, and a graph is never a reference cycle, so it is freed by
     # reference counting alone.
     #   _x, _y    the inputs (Values, or numbers written in the expression); for an op of
-    #             three or more inputs, _x is the tuple of them all and _y is None
-    #   _dx, _dy  the local derivatives d self / d _x and d self / d _y (a tuple with _x's)
+    #             three or more inputs, _x is the tuple of them all and _y is None; for a
+    #             neuron, two tuples: _x its (w..., b), _y the x it shares with its layer
+    #   _dx, _dy  the local derivatives d self / d _x and d self / d _y (tuples for tuples)
     #   _op       the `Op` that made the node (None for a leaf)
     #   _t        when the node was made: inputs are always made before the ops that use
     #             them, so sorting by _t puts every node after its inputs
@@ -342,6 +344,9 @@ class Value:
         """The op's inputs in argument order: Values, and numbers written in the expression."""
         if self._x is None:
             return ()
+        if self._y.__class__ is tuple:  # a neuron: _x is (w..., b), _y is x
+            n = len(self._y)
+            return (*self._x[:n], *self._y, *self._x[n:])
         if self._x.__class__ is tuple:
             return self._x
         return (self._x,) if self._y is None else (self._x, self._y)
@@ -352,6 +357,11 @@ class Value:
         gradient flows back to that parent: a number, or a flat region such as relu below 0)."""
         if self._x is None:
             return ()
+        if self._y.__class__ is tuple:  # a neuron: d/d(w..., b) and d/dx (None: nothing flows)
+            if self._dx is None:
+                return (None,) * (len(self._x) + len(self._y))
+            n = len(self._y)
+            return (*self._dx[:n], *self._dy, *self._dx[n:])
         if self._x.__class__ is tuple:
             return self._dx if self._dx is not None else (None,) * len(self._x)
         return (self._dx,) if self._y is None else (self._dx, self._dy)
@@ -396,14 +406,19 @@ class Value:
                     node.grad = _run_hooks(node._op.hooks, node.grad)
                 g = node.grad
                 dx = node._dx
-                if dx.__class__ is tuple:  # three or more inputs: a local derivative each
+                if dx.__class__ is tuple:  # a tuple of inputs: a local derivative each
                     for x, d in zip(node._x, dx):
                         if d is not None:
                             x.grad += d * g  # the chain rule
                 elif dx is not None:
                     node._x.grad += dx * g  # the chain rule
                 dy = node._dy
-                if dy is not None:
+                if dy is None:
+                    pass
+                elif dy.__class__ is tuple:  # a neuron's x
+                    for y, d in zip(node._y, dy):
+                        y.grad += d * g  # the chain rule
+                else:
                     node._y.grad += dy * g  # the chain rule
         if leaves:
             _finish_leaves(leaves)
@@ -531,18 +546,27 @@ def topological_order(root: Value) -> list[Value]:
     seen = set(nodes)
     for node in nodes:  # the list grows as we walk it: each node is looked at once
         x = node._x
-        if x.__class__ is tuple:
+        if x.__class__ is Value:
+            if x._x is not None and x not in seen:
+                seen.add(x)
+                nodes.append(x)
+        elif x.__class__ is tuple:
             for p in x:
                 if p.__class__ is Value and p._x is not None and p not in seen:
                     seen.add(p)
                     nodes.append(p)
-        elif x.__class__ is Value and x._x is not None and x not in seen:
-            seen.add(x)
-            nodes.append(x)
         y = node._y
-        if y.__class__ is Value and y._x is not None and y not in seen:
-            seen.add(y)
-            nodes.append(y)
+        if y is None:
+            continue
+        if y.__class__ is Value:
+            if y._x is not None and y not in seen:
+                seen.add(y)
+                nodes.append(y)
+        elif y.__class__ is tuple:  # a neuron's x
+            for p in y:
+                if p._x is not None and p not in seen:
+                    seen.add(p)
+                    nodes.append(p)
     nodes.sort(key=_created)
     return nodes
 
@@ -553,31 +577,44 @@ _created = operator.attrgetter("_t")
 def _backward_order(root: Value) -> list[Value]:
     """`topological_order`, for backward itself: every node's grad set to 0.
 
-    Faster than the walk above (one test per edge instead of a set): a node's grad is set to
-    None when it is found, which is also what marks it as found; then every grad becomes 0.
+    Faster than the walk above (one test per edge instead of a set): a node found is marked
+    by setting its grad to FOUND, a private object; then every grad found becomes 0.
     """
+    found = _FOUND
     nodes: list[Value] = []
     if root._x is not None:
-        root.grad = None
+        root.grad = found
         nodes.append(root)
     for node in nodes:  # the list grows as we walk it
         x = node._x
-        if x.__class__ is tuple:
+        if x.__class__ is Value:
+            if x._x is not None and x.grad is not found:
+                x.grad = found
+                nodes.append(x)
+        elif x.__class__ is tuple:
             for p in x:
-                if p.__class__ is Value and p._x is not None and p.grad is not None:
-                    p.grad = None
+                if p.__class__ is Value and p._x is not None and p.grad is not found:
+                    p.grad = found
                     nodes.append(p)
-        elif x.__class__ is Value and x._x is not None and x.grad is not None:
-            x.grad = None
-            nodes.append(x)
         y = node._y
-        if y.__class__ is Value and y._x is not None and y.grad is not None:
-            y.grad = None
-            nodes.append(y)
+        if y is None:
+            continue
+        if y.__class__ is Value:
+            if y._x is not None and y.grad is not found:
+                y.grad = found
+                nodes.append(y)
+        elif y.__class__ is tuple:  # a neuron's x
+            for p in y:
+                if p._x is not None and p.grad is not found:
+                    p.grad = found
+                    nodes.append(p)
     for node in nodes:
         node.grad = 0.0
     nodes.sort(key=_created)
     return nodes
+
+
+_FOUND = object()  # see _backward_order
 
 
 # ---------------------------------------------------------------------- the rules
@@ -685,23 +722,25 @@ NOT_RECORDED = Op("", _no_op, _no_op)
 NEURONS: dict[str | None, NeuronOp] = {}
 
 
-def neuron(w: Sequence[Value], x: Sequence[Value], b: Value | None, activation: str | None = None,
-           x_data: list[float] | None = None) -> Value:
+def neuron(w: Sequence[Value], x: Sequence[Value], b: Value | None, activation: str | NeuronOp | None = None,
+           inputs: tuple | None = None, params: tuple | None = None) -> Value:
     """act(w · x + b) as one node, for inputs that are all Values (`Value.dot` takes numbers too).
 
-    `nn` calls it; activation: None, 'relu', 'tanh' or 'sigmoid'. x_data: the numbers of x,
-    when the caller has them already (a layer reads them once for all its neurons).
+    `nn` calls it; activation: None, 'relu', 'tanh' or 'sigmoid' (or its `NeuronOp`). A layer
+    passes what all its neurons share: inputs=`neuron_inputs(x)`; a neuron may pass params,
+    the tuple (*w, b) (or tuple(w) without a bias) it keeps between calls.
 
     Example:
         >>> neuron([Value(2.0)], [Value(3.0)], Value(-1.0), "relu").data
         5.0
     """
-    op = NEURONS[activation]
+    op = activation if isinstance(activation, NeuronOp) else NEURONS[activation]
     act = op.act  # the activation's own Op (None: a plain dot product)
-    inputs = (*w, *x) if b is None else (*w, *x, b)
-    wd = list(map(_data_of, w))
-    xd = x_data if x_data is not None else list(map(_data_of, x))
-    z = sum(map(operator.mul, wd, xd))
+    xs, xd1 = inputs if inputs is not None else neuron_inputs(x)
+    if params is None:
+        params = (*w, b) if b is not None else tuple(w)
+    wd = tuple(map(_data_of, w))
+    z = sum(map(_mul, wd, xd1))  # (xd1 has a 1.0 more, which map leaves out)
     if b is not None:
         z += b.data
     if act is None:
@@ -709,7 +748,22 @@ def neuron(w: Sequence[Value], x: Sequence[Value], b: Value | None, activation: 
     else:
         out = act.fn(z)
         s = act.rule(z, out)[0]  # act'(z), from the activation's rule
-    return _node(op, out, inputs, None, _neuron_locals(s, wd, xd, b is not None), None)
+    # d out / d (w..., b) = s * (x..., 1) and d out / d x = s * w
+    if s is None:  # a flat region (a relu below 0): nothing flows back to any input
+        d_params = d_xs = None
+    elif s.__class__ is float and s == 1.0:  # a plain dot, or an active relu: nothing to multiply
+        d_params = xd1 if b is not None else xd1[:-1]
+        d_xs = wd
+    else:
+        d_params = tuple([s * v for v in xd1]) if b is not None else tuple([s * v for v in xd1[:-1]])
+        d_xs = tuple([s * v for v in wd])
+    return _node(op, out, params, xs, d_params, d_xs)
+
+
+def neuron_inputs(x: Sequence[Value]) -> tuple[tuple, tuple]:
+    """What every neuron of a layer shares: the inputs x as a tuple, and their numbers with a
+    1.0 after them (d (w · x + b) / d (w..., b) is (x..., 1)). Pass it to `neuron` as inputs."""
+    return tuple(x), (*map(_data_of, x), 1.0)
 
 
 def _neuron_locals(s, w, x, bias: bool) -> tuple | None:
@@ -723,6 +777,7 @@ def _neuron_locals(s, w, x, bias: bool) -> tuple | None:
 
 
 _data_of = operator.attrgetter("data")
+_mul = operator.mul
 
 
 class NeuronOp(Op):
