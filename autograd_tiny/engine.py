@@ -739,7 +739,7 @@ def neuron(w: Sequence[Value], x: Sequence[Value], b: Value | None, activation: 
     xs, xd1 = inputs if inputs is not None else neuron_inputs(x)
     if params is None:
         params = (*w, b) if b is not None else tuple(w)
-    wd = tuple(map(_data_of, w))
+    wd = tuple([v.data for v in w])  # (a comprehension: attrgetter looks data up the slow way)
     z = sum(map(_mul, wd, xd1))  # (xd1 has a 1.0 more, which map leaves out)
     if b is not None:
         z += b.data
@@ -763,7 +763,7 @@ def neuron(w: Sequence[Value], x: Sequence[Value], b: Value | None, activation: 
 def neuron_inputs(x: Sequence[Value]) -> tuple[tuple, tuple]:
     """What every neuron of a layer shares: the inputs x as a tuple, and their numbers with a
     1.0 after them (d (w · x + b) / d (w..., b) is (x..., 1)). Pass it to `neuron` as inputs."""
-    return tuple(x), (*map(_data_of, x), 1.0)
+    return tuple(x), (*[v.data for v in x], 1.0)
 
 
 def _neuron_locals(s, w, x, bias: bool) -> tuple | None:
@@ -776,7 +776,6 @@ def _neuron_locals(s, w, x, bias: bool) -> tuple | None:
     return tuple([s * v for v in x] + [s * v for v in w] + ([s] if bias else []))
 
 
-_data_of = operator.attrgetter("data")
 _mul = operator.mul
 
 
