@@ -201,3 +201,25 @@ def test_gc_paused_blocks_in_two_threads_end_when_the_last_one_ends(collector_on
         t.join(10)
     assert seen == [False]
     assert gc.isenabled()
+
+
+def test_an_interrupted_walk_leaves_no_mark_behind():
+    class Interrupt:  # looking at it during the walk is like pressing Ctrl-C there
+        @property
+        def __class__(self):
+            raise KeyboardInterrupt
+
+    x = Value(0.3)
+    a = x * x
+    b = a.tanh()
+    c = a * 3.0
+    total = Value.sum([b, c, x])
+    inputs = total._x
+    total._x = (b, Interrupt(), c, x)  # white box: the walk has found total and b when it stops
+    with pytest.raises(KeyboardInterrupt):
+        total.backward()
+    assert all(v.grad.__class__ is float for v in (total, b, c, a))  # no mark left in any grad
+    total._x = inputs
+    x.grad = 0.0
+    total.backward()
+    assert x.grad == pytest.approx((1 - math.tanh(0.09) ** 2) * 0.6 + 3.0 * 0.6 + 1.0, rel=1e-12)
