@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 _WHERE = {
     # the engine and its transforms
     "Value": "engine", "DomainError": "engine", "no_grad": "engine", "enable_grad": "engine",
-    "is_grad_enabled": "engine", "primitive": "engine",
+    "is_grad_enabled": "engine", "primitive": "engine", "gc_paused": "engine",
     "grad": "functional", "value_and_grad": "functional", "hessian": "functional",
     "gradcheck": "functional", "GradcheckError": "functional", "vjp": "functional",
     "jacobian": "functional", "hvp": "functional",
@@ -66,7 +66,7 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
     from .bridge import compare_gradients, from_torch, to_torch
     from .compiler import compile
     from .dual import Dual, jvp
-    from .engine import DomainError, Value, enable_grad, is_grad_enabled, no_grad, primitive
+    from .engine import DomainError, Value, enable_grad, gc_paused, is_grad_enabled, no_grad, primitive
     from .exercises import check_gradients
     from .explorer import Explorer, explore
     from .functional import GradcheckError, grad, gradcheck, hessian, hvp, jacobian, value_and_grad, vjp

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .checks import check_bool, check_choice, check_int, check_real, describe, make_rng
-from .engine import Value, neuron
+from .engine import NEURONS, NeuronOp, Value, neuron, neuron_inputs
 from .serialization import MAX_FILE_BYTES, MAX_PARAMETERS, read_model_file, write_model_file
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "load", "ACTIVATIONS"]
@@ -49,12 +49,12 @@ ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
 
 # A fused neuron is ONE node, the primitive of `Value.dot(..., activation=...)`, for the
 # activations the engine can apply inside it; leaky_relu follows as a node of its own.
-_FUSED: dict[str, tuple[str | None, Callable[[Value], Value] | None]] = {
-    "relu": ("relu", None),
-    "tanh": ("tanh", None),
-    "sigmoid": ("sigmoid", None),
-    "linear": (None, None),
-    "leaky_relu": (None, Value.leaky_relu),
+_FUSED: dict[str, tuple[NeuronOp, Callable[[Value], Value] | None]] = {
+    "relu": (NEURONS["relu"], None),
+    "tanh": (NEURONS["tanh"], None),
+    "sigmoid": (NEURONS["sigmoid"], None),
+    "linear": (NEURONS[None], None),
+    "leaky_relu": (NEURONS[None], Value.leaky_relu),
 }
 
 # The gain of fan-in scaling per activation (PyTorch's calculate_gain): weights are drawn from
@@ -509,8 +509,20 @@ class Neuron(Module):
 
     def _fire(self, x: list[Value]) -> Value:
         """The fused neuron on inputs that are already Values (checked by the caller)."""
-        out = neuron(self.w, x, self.b, self._op)
+        out = neuron(self.w, x, self.b, self._op, None, self._params())
         return out if self._after is None else self._after(out)
+
+    _kept: tuple | None = None  # (list(w), (*w, b)) from the last call: see _params
+
+    def _params(self) -> tuple:
+        """(w..., b) as one tuple, for the neuron's node. A speed-up: the same tuple serves
+        every call while w and b hold the same Values (list == list compares identities first,
+        so the check is quick), and the graph then needs no tuple per call."""
+        kept = self._kept
+        if kept is None or kept[0] != self.w or kept[1][-1] is not self.b:
+            kept = (list(self.w), (*self.w, self.b))
+            object.__setattr__(self, "_kept", kept)  # not a member: parameters are w and b
+        return kept[1]
 
     def __call__(self, x: Sequence[Value | float]) -> Value:
         if self.fused:
@@ -572,9 +584,9 @@ class Layer(Module):
         """The layer on inputs that are already Values (checked by the caller)."""
         if not self.neurons[0].fused:
             return [n(x) for n in self.neurons]
-        xd = [v.data for v in x]  # read once for every neuron of the layer
+        shared = neuron_inputs(x)  # x and its numbers, read once for every neuron of the layer
         act, after = _FUSED[self.activation]
-        outs = [neuron(n.w, x, n.b, act, xd) for n in self.neurons]
+        outs = [neuron(n.w, x, n.b, act, shared, n._params()) for n in self.neurons]
         return outs if after is None else [after(o) for o in outs]
 
     def _grouped(self) -> tuple[dict[str, Any], tuple[str, ...]]:

@@ -6,7 +6,7 @@ It prints:
   1. time per op of forward and backward on a 1e5-op graph, and the ratio to plain floats
      (forward: the same arithmetic on floats; backward: the same chain rule written by hand),
      each timed alternately with its baseline (see timing.py); target (issue 8): forward +
-     backward at most 15x plain floats;
+     backward at most 15x plain floats; then the same inside the opt-in `gc_paused()`;
   2. memory per op (tracemalloc) for each kind of op (target: at most 160 bytes for x * y and
      x * 0.999, the number included);
   3. objects tracked by the cyclic garbage collector per node, and what `gc.collect()` finds
@@ -25,7 +25,7 @@ import tracemalloc
 
 from timing import interleaved
 
-from autograd_tiny import Value
+from autograd_tiny import Value, gc_paused
 
 try:  # optional, for comparison only
     from micrograd.engine import Value as MicroValue
@@ -86,23 +86,27 @@ def time_per_op(steps: int, repeats: int = 9) -> None:
     z.backward()
     check = chain_plain_backward(ts)
     assert abs(x.grad - check) <= 1e-9 * abs(check), (x.grad, check)
-    gc.disable()  # for reference only: what the cyclic garbage collector costs the forward pass
-    try:
-        nogc_ours, nogc_plain, nogc_ratio = interleaved(
+    with gc_paused():  # the opt-in knob: both sides timed with the collector paused
+        pf_ours, pf_plain, pf_ratio = interleaved(
             lambda: chain_ours(steps), lambda: chain_plain_forward(steps), repeats
         )
-    finally:
-        gc.enable()
+        x, z = chain_ours(steps)
+        pb_ours, pb_plain, pb_ratio = interleaved(z.backward, lambda: chain_plain_backward(ts), repeats)
+        del x, z
     print(f"1. time per op, {ops:,} ops (z = tanh(z * c) + x), {repeats} alternating runs, medians")
-    print(f"   {'':30}{'autograd_tiny':>16}{'plain floats':>16}{'ratio':>9}")
+    print(f"   {'':34}{'autograd_tiny':>12}{'plain floats':>16}{'ratio':>9}")
     rows = [("forward", fwd_ours, fwd_plain, fwd_ratio), ("backward", bwd_ours, bwd_plain, bwd_ratio),
             ("forward + backward", fwd_ours + bwd_ours, fwd_plain + bwd_plain,
              (fwd_ours + bwd_ours) / (fwd_plain + bwd_plain)),
-            ("(forward, collector off)", nogc_ours, nogc_plain, nogc_ratio)]
+            ("in gc_paused(): forward", pf_ours, pf_plain, pf_ratio),
+            ("                backward", pb_ours, pb_plain, pb_ratio),
+            ("                forward + backward", pf_ours + pb_ours, pf_plain + pb_plain,
+             (pf_ours + pb_ours) / (pf_plain + pb_plain))]
     for name, ours, plain, ratio in rows:
-        print(f"   {name:30}{ours / ops * 1e9:>13.0f} ns{plain / ops * 1e9:>13.0f} ns{ratio:>8.1f}x")
-    print("   target: forward + backward at most 15x (stretch 10x); the collector is left on, the")
-    print("   last row only shows what it costs. Backward checked against the chain rule by hand:")
+        print(f"   {name:34}{ours / ops * 1e9:>9.0f} ns{plain / ops * 1e9:>13.0f} ns{ratio:>8.1f}x")
+    print("   target: forward + backward at most 15x (stretch 10x). The first three rows leave the")
+    print("   collector as Python sets it; the last three use the opt-in gc_paused(), on both sides.")
+    print("   Backward checked against the chain rule by hand:")
     print(f"   d z/d x = {check:.6f}")
 
 

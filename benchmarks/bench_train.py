@@ -9,7 +9,7 @@ ratio does not depend on the machine. The forward pass (scores and loss) is also
 
 Targets (issue 8): step <= 2.5x plain Python, forward <= 4x. The two are timed alternately
 (see timing.py) and the ratio is the median of the per-pair ratios. The garbage collector is
-left as Python sets it.
+left as Python sets it; two more rows time both sides inside the opt-in `gc_paused()`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from operator import mul
 
 from timing import interleaved
 
-from autograd_tiny import Value
+from autograd_tiny import Value, gc_paused
 from autograd_tiny.data import moons, signed_labels
 from autograd_tiny.losses import hinge, l2
 from autograd_tiny.nn import MLP
@@ -183,7 +183,15 @@ def main() -> None:
     ]:
         t_ours, t_plain, ratio = interleaved(ours_fn, plain_fn, args.repeats)
         rows.append((name, 1000 * t_ours, 1000 * t_plain, ratio))
-    targets = {"forward (scores + loss)": 4.0, "training step": 2.5}
+    with gc_paused():  # the opt-in knob, on both sides
+        for name, ours_fn, plain_fn in [
+            ("  in gc_paused(): forward", lambda: engine_forward(model, X, y), lambda: plain_forward(W, B, X, y)),
+            ("  in gc_paused(): step", lambda: engine_step(model, X, y), lambda: plain_step(W, B, X, y)),
+        ]:
+            t_ours, t_plain, ratio = interleaved(ours_fn, plain_fn, args.repeats)
+            rows.append((name, 1000 * t_ours, 1000 * t_plain, ratio))
+    targets = {"forward (scores + loss)": 4.0, "training step": 2.5,
+               "  in gc_paused(): forward": 4.0, "  in gc_paused(): step": 2.5}
 
     print(f"micrograd's demo step: MLP(2, [16, 16, 1]), 100 moons points, {args.repeats} alternating runs, medians")
     print(f"{'':26}{'autograd_tiny':>15}{'plain Python':>15}{'ratio':>9}{'target':>9}")

@@ -1,0 +1,225 @@
+"""The engine's speed-ups keep their promises: the neuron's shared tuples, the walk that marks
+nodes in their grad, and the opt-in gc_paused(). Every expected number is a closed form."""
+
+from __future__ import annotations
+
+import gc
+import math
+import threading
+
+import pytest
+
+from autograd_tiny import Value, gc_paused
+from autograd_tiny.engine import neuron, neuron_inputs, topological_order
+from autograd_tiny.nn import MLP, Layer, Neuron
+
+
+def _slope(activation, z):
+    if activation == "relu":
+        return 1.0 if z > 0 else 0.0
+    if activation == "tanh":
+        return 1 - math.tanh(z) ** 2
+    if activation == "sigmoid":
+        s = 1 / (1 + math.exp(-z))
+        return s * (1 - s)
+    return 1.0
+
+
+ACT = {"relu": lambda z: max(z, 0.0), "tanh": math.tanh, "sigmoid": lambda z: 1 / (1 + math.exp(-z)), None: lambda z: z}
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", None])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("shared", [True, False])
+def test_neuron_node_views_and_gradients_match_the_closed_form(activation, bias, shared):
+    wn, xn, bn = [0.5, -1.25, 2.0], [1.5, 0.25, -0.75], 0.3
+    for sign in (1.0, -1.0):  # both sides of relu's kink
+        w = [Value(sign * v) for v in wn]
+        x = [Value(v) for v in xn]
+        b = Value(bn) if bias else None
+        out = neuron(w, x, b, activation, neuron_inputs(x) if shared else None)
+        z = sum(sign * a * c for a, c in zip(wn, xn)) + (bn if bias else 0.0)
+        s = _slope(activation, z)
+        assert out.data == pytest.approx(ACT[activation](z), rel=1e-12)
+        assert out.parents == (*w, *x, *([b] if bias else []))
+        expected = [s * v for v in xn] + [s * sign * v for v in wn] + ([s] if bias else [])
+        got = [0.0 if d is None else d for d in out.local_grads]
+        assert got == pytest.approx(expected, rel=1e-12, abs=0.0)
+        out.backward()
+        grads = [v.grad for v in (*w, *x, *([b] if bias else []))]
+        assert grads == pytest.approx(expected, rel=1e-12, abs=0.0)
+
+
+def test_a_layer_shares_its_inputs_and_each_input_gets_every_neurons_share():
+    layer = Layer(3, 4, activation="linear", seed=3)
+    x = [Value(v) for v in (0.5, -1.0, 2.0)]
+    out = Value.sum(layer(x))
+    out.backward()
+    for i, xi in enumerate(x):  # d sum_j (w_j · x + b_j) / d x_i = sum_j w_j[i]
+        assert xi.grad == pytest.approx(sum(n.w[i].data for n in layer.neurons), rel=1e-12)
+    for n in layer.neurons:
+        assert [v.grad for v in n.w] == pytest.approx([0.5, -1.0, 2.0], rel=1e-12)
+        assert n.b.grad == 1.0
+
+
+def test_a_neuron_whose_weights_or_bias_were_replaced_sends_gradients_to_the_new_values():
+    n = Neuron(2, activation="linear", seed=0)
+    n([1.0, 2.0]).backward()  # the neuron keeps (w..., b) from this call
+    old_w0, old_b = n.w[0], n.b
+    n.zero_grad()
+    old_w0.grad = old_b.grad = 0.0
+    n.w[0] = Value(3.0)  # replaced in the list
+    n.b = Value(-1.0)  # replaced as an attribute
+    out = n([1.5, 2.0])
+    assert out.data == pytest.approx(3.0 * 1.5 + n.w[1].data * 2.0 - 1.0, rel=1e-12)
+    out.backward()
+    assert (n.w[0].grad, n.w[1].grad, n.b.grad) == (1.5, 2.0, 1.0)
+    assert (old_w0.grad, old_b.grad) == (0.0, 0.0)  # the old Values are out of the graph
+
+
+def test_topological_order_walks_a_neurons_shared_inputs():
+    a = Value(1.0)
+    x = [a * 2, a.tanh()]
+    model_out = neuron([Value(0.5), Value(-0.5)], x, Value(0.1), None, neuron_inputs(x))
+    order = topological_order(model_out)
+    assert set(order) == {x[0], x[1], model_out} and order[-1] is model_out
+    model_out.backward()
+    assert a.grad == pytest.approx(0.5 * 2 - 0.5 * (1 - math.tanh(1.0) ** 2), rel=1e-12)
+
+
+def test_backward_finds_a_node_whatever_its_grad_was_before():
+    x = Value(0.7)
+    y = x * x
+    z = y.tanh()
+    for stale in (None, 0.0, 5.0, object()):
+        y.grad = stale  # an interior grad left by the user: backward starts it from 0 again
+        z.grad = stale
+        x.grad = 0.0
+        z.backward()
+        assert x.grad == pytest.approx(2 * 0.7 * (1 - math.tanh(0.49) ** 2), rel=1e-12)
+        assert y.grad == pytest.approx(1 - math.tanh(0.49) ** 2, rel=1e-12)
+
+
+def test_mlp_gradients_match_central_differences_through_the_shared_tuples():
+    model = MLP(2, [4, 3, 1], activation="tanh", seed=5)
+    X = [[0.3, -0.2], [1.1, 0.4]]
+
+    def loss_of(numbers):
+        for p, v in zip(model.parameters(), numbers):
+            p.data = v
+        return Value.sum([model(x) for x in X])
+
+    base = [p.data for p in model.parameters()]
+    loss = loss_of(base)
+    model.zero_grad()
+    loss.backward()
+    grads = [p.grad for p in model.parameters()]
+    h = 1e-6
+    for i in range(0, len(base), 5):
+        up, down = list(base), list(base)
+        up[i] += h
+        down[i] -= h
+        numeric = (loss_of(up).data - loss_of(down).data) / (2 * h)
+        assert grads[i] == pytest.approx(numeric, rel=1e-6, abs=1e-9)
+
+
+# ---------------------------------------------------------------------- gc_paused
+
+
+@pytest.fixture
+def collector_on():
+    was = gc.isenabled()
+    gc.enable()
+    yield
+    (gc.enable if was else gc.disable)()
+
+
+def test_gc_paused_switches_the_collector_off_and_back_on(collector_on):
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the outer block is still running
+    assert gc.isenabled()
+
+
+def test_gc_paused_leaves_a_collector_that_was_off_off(collector_on):
+    gc.disable()
+    with gc_paused():
+        pass
+    assert not gc.isenabled()
+
+
+def test_gc_paused_as_a_decorator_and_after_an_error(collector_on):
+    @gc_paused()
+    def build(n):
+        assert not gc.isenabled()
+        x = Value(0.5)
+        z = x
+        for _ in range(n):
+            z = (z * 0.5).tanh() + x
+        z.backward()
+        return x.grad
+
+    # the chain's derivative by hand: z_k = tanh(z_{k-1} / 2) + x
+    def by_hand(n):
+        z, dz = 0.5, 1.0
+        for _ in range(n):
+            t = math.tanh(z * 0.5)
+            z, dz = t + 0.5, (1 - t * t) * 0.5 * dz + 1.0
+        return dz
+
+    assert build(50) == pytest.approx(by_hand(50), rel=1e-12)
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError, match="inside"):
+        with gc_paused():
+            raise RuntimeError("inside the block")
+    assert gc.isenabled()
+
+
+def test_gc_paused_blocks_in_two_threads_end_when_the_last_one_ends(collector_on):
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen = []
+
+    def first():
+        with gc_paused():
+            first_in.set()
+            second_in.wait(5)
+        first_out.set()
+
+    def second():
+        first_in.wait(5)
+        with gc_paused():
+            second_in.set()
+            first_out.wait(5)
+            seen.append(gc.isenabled())  # the first block has ended, this one has not
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert seen == [False]
+    assert gc.isenabled()
+
+
+def test_an_interrupted_walk_leaves_no_mark_behind():
+    class Interrupt:  # looking at it during the walk is like pressing Ctrl-C there
+        @property
+        def __class__(self):
+            raise KeyboardInterrupt
+
+    x = Value(0.3)
+    a = x * x
+    b = a.tanh()
+    c = a * 3.0
+    total = Value.sum([b, c, x])
+    inputs = total._x
+    total._x = (b, Interrupt(), c, x)  # white box: the walk has found total and b when it stops
+    with pytest.raises(KeyboardInterrupt):
+        total.backward()
+    assert all(v.grad.__class__ is float for v in (total, b, c, a))  # no mark left in any grad
+    total._x = inputs
+    x.grad = 0.0
+    total.backward()
+    assert x.grad == pytest.approx((1 - math.tanh(0.09) ** 2) * 0.6 + 3.0 * 0.6 + 1.0, rel=1e-12)
