@@ -742,10 +742,14 @@ def neuron(w: Sequence[Value], x: Sequence[Value], b: Value | None, activation: 
     xs, xd1 = inputs if inputs is not None else neuron_inputs(x)
     if params is None:
         params = (*w, b) if b is not None else tuple(w)
-    wd = tuple([v.data for v in w])  # (a comprehension: attrgetter looks data up the slow way)
-    z = sum(map(_mul, wd, xd1))  # (xd1 has a 1.0 more, which map leaves out)
-    if b is not None:
-        z += b.data
+    try:
+        wd = tuple([v.data for v in w])  # (a comprehension: attrgetter looks data up the slow way)
+        z = sum(map(_mul, wd, xd1))  # (xd1 has a 1.0 more, which map leaves out)
+        if b is not None:
+            z += b.data
+    except AttributeError:
+        _only_values("weights and bias", (*w, b))
+        raise
     if act is None:
         out, s = z, 1.0
     else:
@@ -766,7 +770,18 @@ def neuron(w: Sequence[Value], x: Sequence[Value], b: Value | None, activation: 
 def neuron_inputs(x: Sequence[Value]) -> tuple[tuple, tuple]:
     """What every neuron of a layer shares: the inputs x as a tuple, and their numbers with a
     1.0 after them (d (w · x + b) / d (w..., b) is (x..., 1)). Pass it to `neuron` as inputs."""
-    return tuple(x), (*[v.data for v in x], 1.0)
+    try:
+        return tuple(x), (*[v.data for v in x], 1.0)
+    except AttributeError:
+        _only_values("inputs", x)
+        raise
+
+
+def _only_values(what: str, values: Iterable) -> None:
+    for v in values:
+        if v.__class__ is not Value and v is not None:
+            raise TypeError(f"neuron: {what} must be Values (Value.dot takes numbers too), "
+                            f"got {type(v).__name__}: {_short(v)}")
 
 
 def _neuron_locals(s, w, x, bias: bool) -> tuple | None:

@@ -223,3 +223,16 @@ def test_an_interrupted_walk_leaves_no_mark_behind():
     x.grad = 0.0
     total.backward()
     assert x.grad == pytest.approx((1 - math.tanh(0.09) ** 2) * 0.6 + 3.0 * 0.6 + 1.0, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "w, x, b, named",
+    [
+        ([Value(1.0)], [2.0], None, "inputs must be Values"),
+        ([1.0], [Value(2.0)], None, "weights and bias must be Values"),
+        ([Value(1.0)], [Value(2.0)], 3.0, "weights and bias must be Values"),
+    ],
+)
+def test_neuron_names_a_number_where_a_value_belongs(w, x, b, named):
+    with pytest.raises(TypeError, match=f"neuron: {named}.*got float"):
+        neuron(w, x, b, "relu")
