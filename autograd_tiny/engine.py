@@ -1127,7 +1127,8 @@ class gc_paused:
     backward together by about 20% (benchmarks/bench_engine.py). Graphs need no collector:
     reference counting frees them. The collector is process-wide, so the pause is too: other threads' reference cycles
     wait until the last block ends (``gc.collect()`` still works inside). Works as ``with
-    gc_paused():`` and as ``@gc_paused()``; blocks may nest and overlap across threads.
+    gc_paused():``, as ``@gc_paused()`` and as ``@gc_paused``; blocks may nest and overlap
+    across threads.
 
     Example:
         >>> import gc
@@ -1136,6 +1137,10 @@ class gc_paused:
         ...     gc.isenabled()
         False
     """
+
+    def __new__(cls, fn: Callable | None = None):
+        pause = super().__new__(cls)
+        return pause if fn is None else pause(fn)  # `@gc_paused` without parentheses
 
     def __enter__(self) -> None:
         global _pauses, _collector_was_on

@@ -171,6 +171,12 @@ def test_gc_paused_as_a_decorator_and_after_an_error(collector_on):
 
     assert build(50) == pytest.approx(by_hand(50), rel=1e-12)
     assert gc.isenabled()
+
+    @gc_paused  # without parentheses, as no_grad
+    def off():
+        return gc.isenabled()
+
+    assert off() is False and gc.isenabled()
     with pytest.raises(RuntimeError, match="inside"):
         with gc_paused():
             raise RuntimeError("inside the block")
