@@ -58,8 +58,13 @@ def test_primitive_takes_numbers_and_values_and_is_drawn_by_name():
     assert softsign(0.5).data == pytest.approx(1 / 3)
 
 
+# Inputs are drawn at least 0.3 from 0, so that filtering near softsign's kink (below) rejects
+# few examples: drawn from [-2, 2], Hypothesis's many small values made it reject most of them.
+AWAY_FROM_ZERO = st.tuples(st.sampled_from([-1.0, 1.0]), st.floats(0.3, 2)).map(lambda sm: sm[0] * sm[1])
+
+
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.floats(-2, 2, allow_nan=False), min_size=3, max_size=3), st.integers(0, 5))
+@given(st.lists(AWAY_FROM_ZERO, min_size=3, max_size=3), st.integers(0, 5))
 def test_primitives_inside_random_graphs_match_central_differences(xs, shape):
     """Graphs mixing softsign and product3 with built-in ops: first and second derivatives agree
     with central differences of the same function on floats."""
@@ -74,7 +79,7 @@ def test_primitives_inside_random_graphs_match_central_differences(xs, shape):
 
     a, b, c = xs  # keep clear of softsign's kink at 0, where central differences are off
     inner = [a * b + c, a * math.tanh(b) * c, softsign_f(0.5 * a * a) * c]
-    assume(abs(a) > 0.05 and abs(inner[shape % 3]) > 0.05 and abs(inner[(shape + 1) % 3]) > 0.05)
+    assume(abs(inner[shape % 3]) > 0.01 and abs(inner[(shape + 1) % 3]) > 0.01)
     gradcheck(f, xs, atol=1e-5, rtol=1e-4, second_order=True)
     g = grad(f, argnums=(0, 1, 2))(*xs)
     for i in range(3):
