@@ -72,7 +72,7 @@ def programs(draw, kinds=KINDS, max_steps=14):
         kind = draw(st.sampled_from(kinds))
         i = draw(st.integers(0, n - 1))
         j = draw(st.integers(0, n - 1))  # may equal i: a node used twice
-        c = draw(st.floats(-3, 3, allow_nan=False).filter(lambda v: abs(v) > 0.1))
+        c = draw(st.sampled_from([-1.0, 1.0])) * draw(st.floats(0.1, 3))  # a constant at least 0.1 from 0
         steps.append((kind, i, j, c))
     outputs = draw(st.lists(st.integers(0, n_leaves + len(steps) - 1), min_size=1, max_size=3))
     return leaves, steps, outputs
