@@ -828,7 +828,7 @@ class NeuronOp(Op):
 
 def _dot_of(w, x):
     if any(v.__class__ is Value for v in (*w, *x)):
-        return neuron(w, x, None, None)
+        return Value.dot(w, x)  # (numbers written in a Value.dot stay numbers)
     return sum(map(operator.mul, w, x))
 
 

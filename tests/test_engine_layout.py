@@ -242,3 +242,15 @@ def test_an_interrupted_walk_leaves_no_mark_behind():
 def test_neuron_names_a_number_where_a_value_belongs(w, x, b, named):
     with pytest.raises(TypeError, match=f"neuron: {named}.*got float"):
         neuron(w, x, b, "relu")
+
+
+def test_second_derivatives_of_a_neuron_with_numbers_among_its_inputs():
+    a, b = Value(0.2), Value(0.4)
+    y = Value.dot([a, 3.0], [1.0, b], activation="tanh")  # tanh(a + 3b), numbers kept as numbers
+    y.backward(create_graph=True)
+    t = math.tanh(0.2 + 1.2)
+    assert (a.grad.data, b.grad.data) == pytest.approx((1 - t * t, 3 * (1 - t * t)), rel=1e-12)
+    da = a.grad
+    a.grad = b.grad = 0.0
+    da.backward()  # d/da and d/db of d y / d a = 1 - tanh²(a + 3b)
+    assert (a.grad, b.grad) == pytest.approx((-2 * t * (1 - t * t), -6 * t * (1 - t * t)), rel=1e-12)
