@@ -345,8 +345,7 @@ class Value:
         if self._x is None:
             return ()
         if self._y.__class__ is tuple:  # a neuron: _x is (w..., b), _y is x
-            n = len(self._y)
-            return (*self._x[:n], *self._y, *self._x[n:])
+            return _neuron_order(self._x, self._y)
         if self._x.__class__ is tuple:
             return self._x
         return (self._x,) if self._y is None else (self._x, self._y)
@@ -360,8 +359,7 @@ class Value:
         if self._y.__class__ is tuple:  # a neuron: d/d(w..., b) and d/dx (None: nothing flows)
             if self._dx is None:
                 return (None,) * (len(self._x) + len(self._y))
-            n = len(self._y)
-            return (*self._dx[:n], *self._dy, *self._dx[n:])
+            return _neuron_order(self._dx, self._dy)
         if self._x.__class__ is tuple:
             return self._dx if self._dx is not None else (None,) * len(self._x)
         return (self._dx,) if self._y is None else (self._dx, self._dy)
@@ -755,15 +753,7 @@ def neuron(w: Sequence[Value], x: Sequence[Value], b: Value | None, activation: 
     else:
         out = act.fn(z)
         s = act.rule(z, out)[0]  # act'(z), from the activation's rule
-    # d out / d (w..., b) = s * (x..., 1) and d out / d x = s * w
-    if s is None:  # a flat region (a relu below 0): nothing flows back to any input
-        d_params = d_xs = None
-    elif s.__class__ is float and s == 1.0:  # a plain dot, or an active relu: nothing to multiply
-        d_params = xd1 if b is not None else xd1[:-1]
-        d_xs = wd
-    else:
-        d_params = tuple([s * v for v in xd1]) if b is not None else tuple([s * v for v in xd1[:-1]])
-        d_xs = tuple([s * v for v in wd])
+    d_params, d_xs = _neuron_locals(s, wd, xd1, b is not None)
     return _node(op, out, params, xs, d_params, d_xs)
 
 
@@ -784,14 +774,22 @@ def _only_values(what: str, values: Iterable) -> None:
                             f"got {type(v).__name__}: {_short(v)}")
 
 
-def _neuron_locals(s, w, x, bias: bool) -> tuple | None:
-    """d out / d (w..., x..., b) of act(w · x + b) when act'(z) = s: s*x[i], s*w[i] and s.
-    None where s is None (a flat region, a relu below 0): nothing flows back to any input."""
+def _neuron_locals(s, w, x1, bias: bool) -> tuple:
+    """(d out / d (w..., b), d out / d x) of act(w · x + b) when act'(z) = s: s * (x..., 1) and
+    s * w, where x1 is x with a 1 after it. (None, None) where s is None (a flat region, a relu
+    below 0): nothing flows back to any input."""
     if s is None:
-        return None
+        return None, None
+    x_or_x1 = x1 if bias else x1[:-1]
     if s.__class__ is float and s == 1.0:  # a plain dot, or an active relu: nothing to multiply
-        return (*x, *w, 1.0) if bias else (*x, *w)
-    return tuple([s * v for v in x] + [s * v for v in w] + ([s] if bias else []))
+        return x_or_x1, w
+    return tuple([s * v for v in x_or_x1]), tuple([s * v for v in w])
+
+
+def _neuron_order(wb: tuple, x: tuple) -> tuple:
+    """A neuron's two groups, (w..., b) and x, in its argument order (w..., x..., b)."""
+    n = len(x)
+    return (*wb[:n], *x, *wb[n:])
 
 
 _mul = operator.mul
@@ -822,8 +820,8 @@ class NeuronOp(Op):
         n = len(inputs) // 2
         w, x, b = inputs[:n], inputs[n : 2 * n], inputs[2 * n :]
         s = 1.0 if self.act is None else self.slope(_dot_of(w, x) + (b[0] if b else 0.0), out)
-        local = _neuron_locals(s, w, x, bool(b))
-        return (None,) * len(inputs) if local is None else local
+        d_wb, d_x = _neuron_locals(s, w, (*x, 1.0), bool(b))
+        return (None,) * len(inputs) if d_x is None else _neuron_order(d_wb, d_x)
 
 
 def _dot_of(w, x):
@@ -1125,10 +1123,10 @@ class gc_paused:
 
     Building a big graph gets faster: the chain ``tanh(z * c) + x`` by about 30%, forward and
     backward together by about 20% (benchmarks/bench_engine.py). Graphs need no collector:
-    reference counting frees them. The collector is process-wide, so the pause is too: other threads' reference cycles
-    wait until the last block ends (``gc.collect()`` still works inside). Works as ``with
-    gc_paused():``, as ``@gc_paused()`` and as ``@gc_paused``; blocks may nest and overlap
-    across threads.
+    reference counting frees them. The collector is process-wide, so the pause is too: other
+    threads' reference cycles wait until the last block ends (``gc.collect()`` still works
+    inside). Works as ``with gc_paused():``, as ``@gc_paused()`` and as ``@gc_paused``; blocks
+    may nest and overlap across threads.
 
     Example:
         >>> import gc
