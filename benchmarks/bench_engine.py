@@ -76,32 +76,30 @@ def best_of(fn, repeats: int = 5) -> float:
     return min(times)
 
 
+def timed_chain(steps: int, ts: list[float], repeats: int) -> list[tuple[str, float, float, float]]:
+    """Rows (name, ours, plain, ratio) for the chain's forward, backward and the two together."""
+    fwd_ours, fwd_plain, fwd_ratio = interleaved(lambda: chain_ours(steps), lambda: chain_plain_forward(steps), repeats)
+    _, z = chain_ours(steps)
+    bwd_ours, bwd_plain, bwd_ratio = interleaved(z.backward, lambda: chain_plain_backward(ts), repeats)
+    return [("forward", fwd_ours, fwd_plain, fwd_ratio), ("backward", bwd_ours, bwd_plain, bwd_ratio),
+            ("forward + backward", fwd_ours + bwd_ours, fwd_plain + bwd_plain,
+             (fwd_ours + bwd_ours) / (fwd_plain + bwd_plain))]
+
+
 def time_per_op(steps: int, repeats: int = 9) -> None:
     ops = 3 * steps
-    fwd_ours, fwd_plain, fwd_ratio = interleaved(lambda: chain_ours(steps), lambda: chain_plain_forward(steps), repeats)
-    x, z = chain_ours(steps)
     _, ts = chain_plain_forward(steps)
-    bwd_ours, bwd_plain, bwd_ratio = interleaved(z.backward, lambda: chain_plain_backward(ts), repeats)
-    x.grad = 0.0
+    x, z = chain_ours(steps)
     z.backward()
     check = chain_plain_backward(ts)
     assert abs(x.grad - check) <= 1e-9 * abs(check), (x.grad, check)
+    del x, z
+    rows = timed_chain(steps, ts, repeats)
     with gc_paused():  # the opt-in knob: both sides timed with the collector paused
-        pf_ours, pf_plain, pf_ratio = interleaved(
-            lambda: chain_ours(steps), lambda: chain_plain_forward(steps), repeats
-        )
-        x, z = chain_ours(steps)
-        pb_ours, pb_plain, pb_ratio = interleaved(z.backward, lambda: chain_plain_backward(ts), repeats)
-        del x, z
+        paused = timed_chain(steps, ts, repeats)
+    rows += [(("in gc_paused(): " if i == 0 else " " * 16) + name, *times) for i, (name, *times) in enumerate(paused)]
     print(f"1. time per op, {ops:,} ops (z = tanh(z * c) + x), {repeats} alternating runs, medians")
     print(f"   {'':34}{'autograd_tiny':>12}{'plain floats':>16}{'ratio':>9}")
-    rows = [("forward", fwd_ours, fwd_plain, fwd_ratio), ("backward", bwd_ours, bwd_plain, bwd_ratio),
-            ("forward + backward", fwd_ours + bwd_ours, fwd_plain + bwd_plain,
-             (fwd_ours + bwd_ours) / (fwd_plain + bwd_plain)),
-            ("in gc_paused(): forward", pf_ours, pf_plain, pf_ratio),
-            ("                backward", pb_ours, pb_plain, pb_ratio),
-            ("                forward + backward", pf_ours + pb_ours, pf_plain + pb_plain,
-             (pf_ours + pb_ours) / (pf_plain + pb_plain))]
     for name, ours, plain, ratio in rows:
         print(f"   {name:34}{ours / ops * 1e9:>9.0f} ns{plain / ops * 1e9:>13.0f} ns{ratio:>8.1f}x")
     print("   target: forward + backward at most 15x (stretch 10x). The first three rows leave the")
