@@ -28,15 +28,15 @@ _WHERE = {
     "gradcheck": "functional", "GradcheckError": "functional", "vjp": "functional",
     "jacobian": "functional", "hvp": "functional",
     "jvp": "dual", "Dual": "dual",
-    # drawings, the explorer (issue 9)
-    "draw_dot": "viz", "trace": "viz", "save_graph": "viz",
-    "explore": "explorer", "Explorer": "explorer", "TrainingRecorder": "training_view",
-    "save_animation": "animation",
+    # drawings, the explorer, the training view
+    "draw_dot": "see.viz", "trace": "see.viz", "save_graph": "see.viz",
+    "explore": "see.explorer", "Explorer": "see.explorer", "TrainingRecorder": "see.training_view",
+    "save_animation": "see.animation",
     # exercises: check gradients worked out by hand (notebook 10)
     "check_gradients": "exercises",
-    # compile (issue 10): a function's forward and backward pass written out as plain Python
+    # compile: a function's forward and backward pass written out as plain Python
     "compile": "compiler",
-    # the bridge to PyTorch (issue 11): torch is imported only when one of them is called
+    # the bridge to PyTorch: torch is imported only when one of them is called
     "to_torch": "bridge", "from_torch": "bridge", "compare_gradients": "bridge",
 }  # fmt: skip
 _SUBMODULES = ("nn", "losses", "optim", "data")
@@ -62,13 +62,13 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what type checkers and editors see: the same names, imported plainly
     from . import data, losses, nn, optim
-    from .animation import save_animation
+    from .see.animation import save_animation
     from .bridge import compare_gradients, from_torch, to_torch
     from .compiler import compile
     from .dual import Dual, jvp
     from .engine import DomainError, Value, enable_grad, gc_paused, is_grad_enabled, no_grad, primitive
     from .exercises import check_gradients
-    from .explorer import Explorer, explore
+    from .see.explorer import Explorer, explore
     from .functional import GradcheckError, grad, gradcheck, hessian, hvp, jacobian, value_and_grad, vjp
-    from .training_view import TrainingRecorder
-    from .viz import draw_dot, save_graph, trace
+    from .see.training_view import TrainingRecorder
+    from .see.viz import draw_dot, save_graph, trace

@@ -17,7 +17,8 @@ import tempfile
 import time
 from typing import NoReturn, TypedDict
 
-from . import __version__, data, losses, nn, optim, plot
+from . import __version__, data, losses, nn, optim
+from .see import plot
 from ._files import write_atomically
 from .expr import shorten
 
@@ -463,7 +464,7 @@ def _write_outputs(out: str, model: nn.MLP, history: dict, run: dict, written: l
 
 def _training_recorder(model: nn.MLP, run: dict, X: list, y: list):
     """A TrainingRecorder following the first training point, keeping about 100 steps whole."""
-    from .training_view import TrainingRecorder
+    from .see.training_view import TrainingRecorder
 
     point_loss = _loss_function(run["loss"], [y[0]])
     return TrainingRecorder(model, X, y, point=0, point_loss=lambda output: point_loss([output]),
@@ -472,7 +473,7 @@ def _training_recorder(model: nn.MLP, run: dict, X: list, y: list):
 
 def _write_training_view(recorder, out: str, written: list[str]) -> dict[str, str]:
     """Write training.html; without Graphviz's dot, say so and carry on (as without matplotlib)."""
-    from .viz import RenderError
+    from .see.viz import RenderError
 
     path = os.path.join(out, "training.html")
     try:
@@ -486,8 +487,8 @@ def _write_training_view(recorder, out: str, written: list[str]) -> dict[str, st
 
 def _write_explorer(out, path: str, max_nodes: int) -> None:
     """`graph --html`: the page that steps through the forward and backward pass of `out`."""
-    from .explorer import explore
-    from .viz import GraphTooLargeError, RenderError
+    from .see.explorer import explore
+    from .see.viz import GraphTooLargeError, RenderError
 
     try:
         written = explore(out, max_nodes=max_nodes).save(path)
@@ -563,7 +564,7 @@ def run_graph(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .expr import ExprError, evaluate, parse
-    from .viz import (
+    from .see.viz import (
         INSTALL_HINT,
         SUFFIX_FORMATS,
         GraphTooLargeError,

@@ -291,7 +291,7 @@ def interrupt_on(name: str, error: BaseException, monkeypatch) -> None:
     if name == "save":
         monkeypatch.setattr(nn.Module, "save", fail)
     else:
-        from autograd_tiny import plot
+        from autograd_tiny.see import plot
 
         monkeypatch.setattr(plot, name, fail)
 

@@ -738,7 +738,7 @@ def test_docstring_examples_run():
     """The compiler's docstring examples give the outputs they show."""
     import doctest
 
-    from autograd_tiny import compiler
+    from autograd_tiny.compiler import compiler
 
     result = doctest.testmod(compiler, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

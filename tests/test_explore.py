@@ -22,10 +22,10 @@ import pytest
 
 from autograd_tiny import Value, explore, nn
 from autograd_tiny.engine import topological_order
-from autograd_tiny.explorer import replay, script_json
-from autograd_tiny.viz import GraphTooLargeError, trace
+from autograd_tiny.see.explorer import replay, script_json
+from autograd_tiny.see.viz import GraphTooLargeError, trace
 
-explore_module = importlib.import_module("autograd_tiny.explorer")
+explore_module = importlib.import_module("autograd_tiny.see.explorer")
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz program 'dot' is needed")
 B = 6.8813735870195432  # the lecture neuron's bias: n = atanh(1/sqrt(2)), o = 1/sqrt(2)
 HOSTILE = "</script><script>alert(1)</script>"
@@ -339,7 +339,7 @@ def test_root_must_be_a_value():
 def test_docstring_examples_run():
     """The runnable examples in the explorer's modules give the output they show."""
     for name in ("explorer", "animation", "training_view"):
-        module = importlib.import_module(f"autograd_tiny.{name}")
+        module = importlib.import_module(f"autograd_tiny.see.{name}")
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
         assert result.failed == 0
 
@@ -361,7 +361,7 @@ def test_a_failing_dot_is_one_render_error_line(tmp_path, monkeypatch, capsys):
     says so and writes everything else."""
     from autograd_tiny import TrainingRecorder, data, losses, save_animation
     from autograd_tiny.cli import main
-    from autograd_tiny.viz import RenderError
+    from autograd_tiny.see.viz import RenderError
 
     folder = tmp_path / "bin"
     folder.mkdir()

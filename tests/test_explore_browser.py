@@ -20,7 +20,7 @@ from test_explore import HOSTILE, B, lecture_neuron  # the same graphs as the Py
 from autograd_tiny import TrainingRecorder, Value, data, explore, losses, nn
 from autograd_tiny.cli import main
 from autograd_tiny.engine import NeuronOp, topological_order
-from autograd_tiny.viz import draw_dot, format_number, trace
+from autograd_tiny.see.viz import draw_dot, format_number, trace
 
 try:
     from playwright.sync_api import sync_playwright

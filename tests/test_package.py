@@ -10,8 +10,13 @@ import pytest
 
 import autograd_tiny
 
-# Every module of the package has examples, but the command line (tested by running it).
-MODULES = sorted(m.name for m in pkgutil.iter_modules(autograd_tiny.__path__) if m.name not in ("cli", "__main__"))
+# Every module of the package has examples, but the command line (tested by running it) and the
+# subpackages' __init__ files, which only say what the package holds.
+MODULES = sorted(
+    m.name.removeprefix("autograd_tiny.")
+    for m in pkgutil.walk_packages(autograd_tiny.__path__, "autograd_tiny.")
+    if not m.ispkg and m.name not in ("autograd_tiny.cli", "autograd_tiny.__main__")
+)
 
 
 def test_import_pulls_in_nothing_heavy():

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from autograd_tiny import Value, nn, plot
+from autograd_tiny import Value, nn
+from autograd_tiny.see import plot
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

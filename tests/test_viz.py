@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from autograd_tiny import Value
-from autograd_tiny.viz import GraphTooLargeError, draw_dot, save_graph, trace
+from autograd_tiny.see.viz import GraphTooLargeError, draw_dot, save_graph, trace
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz program 'dot' is needed")
 SVG = "{http://www.w3.org/2000/svg}"
@@ -818,7 +818,7 @@ def test_without_the_dot_program(tmp_path):
         """
         import os, sys
         from autograd_tiny import Value
-        from autograd_tiny.viz import GraphvizNotFoundError, draw_dot, save_graph
+        from autograd_tiny.see.viz import GraphvizNotFoundError, draw_dot, save_graph
         x = Value(1.0, label="x")
         y = (x * 2 + 1).relu()
         y.backward()

@@ -42,8 +42,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._files import write_atomically
-from .engine import NeuronOp, Value, topological_order
+from .._files import write_atomically
+from ..engine import NeuronOp, Value, topological_order
 
 if TYPE_CHECKING:  # pragma: no cover
     import graphviz

@@ -1,6 +1,6 @@
 """Pictures of training: loss curves and a classifier's decision boundary (needs matplotlib).
 
-matplotlib is imported only when a picture is drawn, so ``import autograd_tiny.plot`` costs
+matplotlib is imported only when a picture is drawn, so ``import autograd_tiny.see.plot`` costs
 nothing; without matplotlib the drawing functions raise `ModuleNotFoundError` saying what to
 install. Given an Axes (``ax=``) they draw into it; otherwise they build a
 ``matplotlib.figure.Figure`` directly (no pyplot, so no global state and no change to the
@@ -30,8 +30,8 @@ from collections.abc import Callable, Mapping, Sequence
 from numbers import Real
 from typing import Any
 
-from ._files import atomic_path
-from .engine import Value, no_grad
+from .._files import atomic_path
+from ..engine import Value, no_grad
 
 __all__ = ["label_of", "predict", "plot_points", "plot_loss", "plot_decision_boundary", "CLASS_COLORS",
            "INSTALL_HINT"]

@@ -41,8 +41,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ._files import write_atomically
-from .engine import NeuronOp, Value, topological_order
+from .._files import write_atomically
+from ..engine import NeuronOp, Value, topological_order
 from .viz import GraphTooLargeError, draw_dot, format_number, run_dot, trace
 
 __all__ = [
@@ -941,11 +941,11 @@ def script_json(data: Any) -> str:
 
 
 def asset(name: str) -> str:
-    """A script or style sheet shipped in autograd_tiny/explore_assets/."""
+    """A script or style sheet shipped in autograd_tiny/see/assets/."""
     from importlib import resources
 
     # one name per step: Python 3.10's Traversable.joinpath takes one (3.11's take several)
-    text = (resources.files(__package__) / "explore_assets" / name).read_text(encoding="utf-8")
+    text = (resources.files(__package__) / "assets" / name).read_text(encoding="utf-8")
     if "</script" in text.lower() or "</style" in text.lower() or "<!--" in text:
         raise RuntimeError(f"explore: the asset {name} would end its element early")
     return text
@@ -960,7 +960,7 @@ def _hash(text: str) -> str:
 
 def page(title: str, script: str, body: str, data: Any) -> str:
     """A whole page: `body` (HTML, escaped by the caller), `data` embedded as JSON for the
-    script explore_assets/`script`.js (after common.js), the shared style sheet. Nothing is
+    script assets/`script`.js (after common.js), the shared style sheet. Nothing is
     fetched: the Content-Security-Policy allows no request and runs only this page's script."""
     css = asset("page.css")
     js = asset("common.js") + asset(f"{script}.js")

@@ -41,8 +41,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._files import write_atomically
-from .engine import NeuronOp, Value, enable_grad, no_grad
+from .._files import write_atomically
+from ..engine import NeuronOp, Value, enable_grad, no_grad
 from .explorer import (
     Graph,
     check_size,

@@ -20,8 +20,8 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from ._files import write_atomically
-from .engine import Value
+from .._files import write_atomically
+from ..engine import Value
 from .explorer import MARGIN, explore, layout
 
 __all__ = ["save_animation"]

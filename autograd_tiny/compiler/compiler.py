@@ -72,7 +72,7 @@ from _thread import get_ident
 from collections.abc import Callable, Sequence
 from typing import Any, overload
 
-from .engine import NeuronOp, Op, Value, enable_grad, is_grad_enabled, no_grad, topological_order
+from ..engine import NeuronOp, Op, Value, enable_grad, is_grad_enabled, no_grad, topological_order
 
 __all__ = ["compile", "Compiled", "CompileError"]
 

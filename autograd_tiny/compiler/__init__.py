@@ -1,0 +1,5 @@
+"""`compile`: a function's forward and backward pass written out as plain Python on floats."""
+
+from .compiler import CompileError, Compiled, compile
+
+__all__ = ["CompileError", "Compiled", "compile"]
