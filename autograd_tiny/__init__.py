@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 # engine alone. Read the modules themselves for the code; this table is only the front door.
 _WHERE = {
     # the engine and its transforms
-    "Value": "engine", "DomainError": "engine", "no_grad": "engine", "enable_grad": "engine",
+    "Value": "engine", "DomainError": "ieee", "no_grad": "engine", "enable_grad": "engine",
     "is_grad_enabled": "engine", "primitive": "engine", "gc_paused": "engine",
     "grad": "functional", "value_and_grad": "functional", "hessian": "functional",
     "gradcheck": "functional", "GradcheckError": "functional", "vjp": "functional",
@@ -62,13 +62,14 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what type checkers and editors see: the same names, imported plainly
     from . import data, losses, nn, optim
-    from .see.animation import save_animation
     from .bridge import compare_gradients, from_torch, to_torch
     from .compiler import compile
     from .dual import Dual, jvp
-    from .engine import DomainError, Value, enable_grad, gc_paused, is_grad_enabled, no_grad, primitive
+    from .engine import Value, enable_grad, gc_paused, is_grad_enabled, no_grad, primitive
     from .exercises import check_gradients
-    from .see.explorer import Explorer, explore
     from .functional import GradcheckError, grad, gradcheck, hessian, hvp, jacobian, value_and_grad, vjp
+    from .ieee import DomainError
+    from .see.animation import save_animation
+    from .see.explorer import Explorer, explore
     from .see.training_view import TrainingRecorder
     from .see.viz import draw_dot, save_graph, trace

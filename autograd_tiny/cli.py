@@ -18,9 +18,9 @@ import time
 from typing import NoReturn, TypedDict
 
 from . import __version__, data, losses, nn, optim
-from .see import plot
 from ._files import write_atomically
 from .expr import shorten
+from .see import plot
 
 
 class CLIError(Exception):
@@ -98,10 +98,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help="seeds the data, the train/test split and the weights, from 0 to 2**32 - 1 (default: 0)")
     add("--out", metavar="DIR",
         help="output folder, made if needed (default: autograd_tiny_runs/<data>-seed<seed>-<date>-<time>)")
-    add("--html", action="store_true",  # explorer (issue 9)
+    add("--html", action="store_true",  # the explorer
         help="also write training.html: step through the run (loss, boundary, one point's graph by neuron) "
              "(default: off)")
-    add("--compile", action="store_true",  # compile (issue 10)
+    add("--compile", action="store_true",  # compile
         help="run each step's forward and backward pass as code written by autograd_tiny.compile: "
              "the same numbers, several times faster (default: off)")
 
@@ -217,7 +217,7 @@ def _train_settings(args: argparse.Namespace) -> dict:
         "loss": loss, "outputs": outputs, "l2": l2,
         "optimizer": optimizer, "lr": lr, "schedule": schedule,
         "steps": steps if steps is not None else defaults["steps"],
-        "compile": args.compile,  # compile (issue 10)
+        "compile": args.compile,  # compile
     }
 
 
@@ -344,13 +344,13 @@ def _fit(model: nn.MLP, opt: optim.Optimizer, schedule, run: dict, X: list, y: l
             loss = loss + losses.l2(params, run["l2"])
         return loss, outputs
 
-    compiled = _compiled(forward) if run["compile"] else None  # compile (issue 10)
+    compiled = _compiled(forward) if run["compile"] else None  # compile
     try:
         for step in range(1, run["steps"] + 1):
             if compiled is None:
                 loss, outputs = forward()
                 loss_value = loss.data
-            else:  # compile (issue 10): forward and backward in one call, which returns numbers
+            else:  # compile: forward and backward in one call, which returns numbers
                 opt.zero_grad()
                 loss_value, outputs = compiled()
             first = history["loss"][0] if history["loss"] else loss_value
@@ -376,7 +376,7 @@ def _fit(model: nn.MLP, opt: optim.Optimizer, schedule, run: dict, X: list, y: l
 
 
 def _compiled(forward):
-    """compile (issue 10): forward's loss and outputs, computed (with the gradients) by the code
+    """compile: forward's loss and outputs, computed (with the gradients) by the code
     autograd_tiny.compile writes; the outputs come back as Values holding its numbers, for
     plot.label_of."""
     from .compiler import compile  # only with --compile
@@ -459,7 +459,7 @@ def _write_outputs(out: str, model: nn.MLP, history: dict, run: dict, written: l
     return files
 
 
-# ---------------------------------------------------------------------- the explorer's pages (issue 9)
+# ---------------------------------------------------------------------- the explorer's pages
 
 
 def _training_recorder(model: nn.MLP, run: dict, X: list, y: list):
@@ -530,7 +530,7 @@ def add_graph_arguments(parser: argparse.ArgumentParser) -> None:
         help="number the ops in the order backward() visits them (default: off)")
     add("--legend", action="store_true", help="add a key of the kinds of node (default: off)")
     add("--max-nodes", default="1000", metavar="N", help="refuse to draw more nodes than this (default: 1000)")
-    add("--html", metavar="FILE",  # explorer (issue 9)
+    add("--html", metavar="FILE",  # the explorer
         help="also write a page that steps through the forward and backward pass (opens offline) (default: none)")
 
 

@@ -33,6 +33,9 @@ from _thread import allocate_lock, get_ident
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from . import ieee
+from .ieee import FORMULA_NAMES, DomainError, domain_error, ieee_results
+
 __all__ = [
     "Value",
     "Op",
@@ -51,10 +54,6 @@ __all__ = [
 ]
 
 Number = int | float
-
-
-class DomainError(ValueError):
-    """An operation got an input outside its domain, e.g. ``log(-1.0)`` or ``x / 0``."""
 
 
 # ---------------------------------------------------------------------- Value
@@ -171,7 +170,7 @@ class Value:
     def sqrt(self) -> Value:
         """self ** 0.5; `DomainError` for a negative number. sqrt'(0) is ``inf``."""
         if self.data < 0:
-            return _domain_error(f"sqrt: argument must be >= 0, got {self.data!r}", lambda: self**0.5)
+            return domain_error(f"sqrt: argument must be >= 0, got {self.data!r}", lambda: self**0.5)
         return self**0.5
 
     def tanh(self) -> Value:
@@ -335,8 +334,8 @@ class Value:
         return self._op.name if self._op is not None else ""
 
     @property
-    def primitive(self) -> Op | None:
-        """The `Op` that made this value (its name, float function and rule), None for a leaf."""
+    def grad_fn(self) -> Op | None:
+        """The `Op` that made this value (its name, function, rule and formulas), None for a leaf."""
         return self._op if self._x is not None else None
 
     @property
@@ -619,30 +618,65 @@ _FOUND = object()  # see _backward_order
 
 
 # ---------------------------------------------------------------------- the rules
-#
-# One line per primitive: its function on floats, and its rule, rule(inputs..., out), the
-# local derivative of out with respect to each input. x, y are the inputs and out the output.
-# Rules use operations that work on floats *and* on Values (arithmetic, comparisons, and the
-# float-or-Value helpers _exp, _log, _sigmoid, _sin, _cos below), so the same line serves backward()
-# (floats, computed once in the forward pass) and backward(create_graph=True) (Values, so the
-# gradient can be differentiated again). None: no gradient flows back (a flat region).
-
-
 
 
 class Op:
-    """A primitive operation: its name (shown in drawings), its function on floats and its rule.
+    """A primitive operation: its name, its function on floats, and the rule of its derivatives.
 
-    The rule takes the inputs and the output, ``rule(*inputs, out)``, and returns the local
-    derivative d out / d input for each input (None where no gradient flows). It is written
-    with operations that work on floats and on Values alike, so the same rule serves
-    ``backward()`` and ``backward(create_graph=True)``.
+    The rule is written as one formula per input, Python text in the inputs' names and ``out``
+    (the output): ``Op("*", operator.mul, x="y", y="x")`` says d out / d x = y and
+    d out / d y = x. An op of any number of inputs gives one formula, ``each=``, in ``x`` (each
+    input in turn). None in a formula means no gradient flows there (a flat region). The
+    formulas use + - * / ** and comparisons, which work on floats and on Values alike, and the
+    functions of `ieee.FORMULA_NAMES` (exp, log, sigmoid, sin, cos, pow, sign), so the same
+    rule serves ``backward()`` (floats) and ``backward(create_graph=True)`` (Values).
+
+    From the formulas the op makes `rule`, the function ``rule(*inputs, out)`` that returns
+    the local derivatives; the explorer shows the formulas, and `compile` writes them out. An
+    op may instead be given its rule as a function (``rule=``), with formulas for show only.
+
+    Attributes:
+        name: shown in drawings and errors.
+        fn: the function on floats, ``fn(*inputs) -> out``.
+        rule: ``rule(*inputs, out)``, a tuple of local derivatives, one per input.
+        inputs: the inputs' names in the formulas, e.g. ("x", "y"); ("x",) with `each`.
+        formulas: the formula of each input (None when the op has none to show).
+        each: True when one formula serves every input of an op of any number of inputs.
+        roles: what each input is, where the order matters to a reader, e.g. ("base", "exponent").
+        from_formulas: True when `rule` was made from `formulas` (they are the code that runs).
+
+    ``Op(name, fn, rule, inputs=names, texts=formulas)`` gives the formulas of an op with a
+    rule of its own (a custom `primitive`'s), for show only.
     """
 
-    __slots__ = ("name", "fn", "rule", "hooks")
+    __slots__ = ("name", "fn", "rule", "inputs", "formulas", "each", "roles", "from_formulas", "hooks")
 
-    def __init__(self, name: str, fn: Callable[..., Any], rule: Callable[..., Any], hooks: tuple = ()) -> None:
-        self.name, self.fn, self.rule, self.hooks = name, fn, rule, hooks
+    def __init__(
+        self,
+        name: str,
+        fn: Callable[..., float],
+        rule: Callable[..., Any] | None = None,
+        *,
+        roles: tuple[str, ...] | None = None,
+        hooks: tuple = (),
+        inputs: Sequence[str] | None = None,
+        texts: Sequence[str] | None = None,
+        **formulas: str,
+    ) -> None:
+        self.name, self.fn, self.roles, self.hooks = name, fn, roles, hooks
+        self.each = list(formulas) == ["each"]
+        if self.each:
+            self.inputs: tuple[str, ...] = ("x",)
+        else:
+            self.inputs = tuple(formulas) if formulas else tuple(inputs or ())
+        shown = tuple(formulas.values()) if formulas else tuple(texts or ())
+        self.formulas: tuple[str, ...] | None = shown or None
+        self.from_formulas = rule is None
+        if rule is None:
+            if self.formulas is None:
+                raise TypeError(f"Op {name!r}: give a formula for each input, or a rule")
+            rule = _rule_from_formulas(self.inputs, self.formulas, self.each)
+        self.rule = rule
 
     def with_hooks(self, hooks: tuple) -> Op:
         """A copy of this op carrying `hooks` (each node with hooks gets its own copy)."""
@@ -656,54 +690,49 @@ class Op:
         return f"Op({self.name!r})"
 
 
+def _rule_from_formulas(inputs: tuple[str, ...], formulas: tuple[str, ...], each: bool) -> Callable:
+    """The function ``rule(*inputs, out)`` that evaluates the formulas (the table's own text)."""
+    if not each:
+        source = f"lambda {', '.join(inputs)}, out: ({', '.join(formulas)},)"
+    elif formulas[0] in ("0.0", "1.0"):  # the same number for every input (sum): no loop
+        source = f"lambda *xs_out: ({formulas[0]},) * (len(xs_out) - 1)"
+    else:
+        source = f"lambda *xs_out: (lambda out: tuple([{formulas[0]} for x in xs_out[:-1]]))(xs_out[-1])"
+    return eval(source, dict(FORMULA_NAMES))
+
+
 def _op_slots(cls: type) -> list[str]:
     return [s for c in cls.__mro__ for s in getattr(c, "__slots__", ())]
 
 
-def _d_pow(x, y, out):
-    # d/dx x**y = y * x**(y-1); d/dy x**y = out * log(x), which exists for x > 0 only.
-    # The number x**0 is flat in x: nothing flows back, not even an infinite slope. (In a graph
-    # for second derivatives the exponent is a Value, which may vary: there the slope keeps its
-    # dependence on y, which the mixed second derivative needs.)
-    dx = None if y.__class__ is not Value and y == 0 else y * _pow(x, y - 1)
-    if x > 0:
-        dy = out * _log(x)
-    elif _plain(x) == 0:  # (== on a Value compares identity, not the number)
-        dy = 0.0  # 0**y is 0 for every y > 0 (1 at y = 0): the slope in y is 0, as PyTorch
-    else:
-        dy = math.nan  # a negative base: x**y is real only at integer y
-    return dx, dy
-
-
-def _d_logsumexp(*args):
-    # d/dx[i] log(sum(e**x)) = e**(x[i] - out): the softmax, never overflowing.
-    *xs, out = args
-    return tuple([_exp(x - out) for x in xs])
-
-
 # fmt: off
-#        name          function on floats   rule(inputs..., out): d out / d each input
-ADD        = Op("+",        operator.add,   lambda x, y, out: (1.0, 1.0))
-MUL        = Op("*",        operator.mul,   lambda x, y, out: (y, x))
-DIV        = Op("/",        lambda x, y: _float_div(x, y),
-                                            lambda x, y, out: (1 / y, -out / y))  # -x/y**2, sure not to overflow
-POW        = Op("**",       lambda x, y: _float_pow(x, y), _d_pow)
-EXP        = Op("exp",      lambda x: _float_exp(x),  lambda x, out: (out,))
-LOG        = Op("log",      lambda x: _float_log(x),  lambda x, out: (1 / x,))
-TANH       = Op("tanh",     math.tanh,      lambda x, out: (1 - out * out,))
-SIGMOID    = Op("sigmoid",  lambda x: _float_sigmoid(x), lambda x, out: (out * (1 - out),))
-SOFTPLUS   = Op("softplus", lambda x: _float_softplus(x), lambda x, out: (_sigmoid(x),))
-RELU       = Op("relu",     lambda x: 0.0 if x <= 0 else x,  # relu(nan) is nan
-                                            lambda x, out: (None if out <= 0 else 1.0,))  # flat below 0
+# Each line: the op's name, its function on floats, and d out / d each input (x, y: the inputs,
+# in argument order; out: the output).
+ADD        = Op("+",          operator.add,     x="1.0",              y="1.0")
+MUL        = Op("*",          operator.mul,     x="y",                y="x")
+DIV        = Op("/",          ieee.div,         x="1 / y",            y="-out / y",  # -x/y**2, sure not to overflow
+                roles=("numerator", "denominator"))
+POW        = Op("**",         ieee.power,       x="None if y == 0 else y * pow(x, y - 1)",  # x**0 is flat in x
+                                                y="out * log(x) if x > 0 else 0.0 if x >= 0 else nan",
+                roles=("base", "exponent"))
+EXP        = Op("exp",        ieee.exp,         x="out")
+LOG        = Op("log",        ieee.log,         x="1 / x")
+TANH       = Op("tanh",       math.tanh,        x="1 - out * out")
+SIGMOID    = Op("sigmoid",    ieee.sigmoid,     x="out * (1 - out)")
+SOFTPLUS   = Op("softplus",   ieee.softplus,    x="sigmoid(x)")
+RELU       = Op("relu",       ieee.relu,        x="None if out <= 0 else 1.0")   # flat below 0: nothing flows
 LEAKY_RELU = Op("leaky_relu", lambda x, s: x if x > 0 else s * x,
-                                            lambda x, s, out: (1.0, 0.0) if x > 0 else (s, x))
-ABS        = Op("abs",      abs,            lambda x, out: (1.0 if x > 0 else -1.0 if x < 0 else 0.0,))
-SIN        = Op("sin",      lambda x: _float_trig(math.sin, x), lambda x, out: (_cos(x),))
-COS        = Op("cos",      lambda x: _float_trig(math.cos, x), lambda x, out: (-_sin(x),))
-SUM        = Op("sum",      lambda *xs: sum(xs),
-                                            lambda *xs_out: (1.0,) * (len(xs_out) - 1))
-LOGSUMEXP  = Op("logsumexp", lambda *xs: _float_logsumexp(xs), _d_logsumexp)
+                                                x="1.0 if x > 0 else s", s="0.0 if x > 0 else x",
+                roles=("x", "slope"))
+ABS        = Op("abs",        abs,              x="sign(x)")
+SIN        = Op("sin",        ieee.sin,         x="cos(x)")
+COS        = Op("cos",        ieee.cos,         x="-sin(x)")
+SUM        = Op("sum",        ieee.total,       each="1.0")
+LOGSUMEXP  = Op("logsumexp",  ieee.logsumexp,   each="exp(x - out)")   # the softmax, never overflowing
 # fmt: on
+
+BUILTIN_OPS = (ADD, MUL, DIV, POW, EXP, LOG, TANH, SIGMOID, SOFTPLUS, RELU, LEAKY_RELU, ABS, SIN, COS, SUM, LOGSUMEXP)
+
 
 # Not an op: the mark of a value computed under no_grad (it has no inputs and no rule).
 def _no_op(*args: Any) -> Any:
@@ -802,7 +831,9 @@ class NeuronOp(Op):
 
     def __init__(self, activation: str | None) -> None:
         act = _ACTIVATION_OPS.get(activation)
-        super().__init__("dot" if act is None else f"{activation}(w·x+b)", self._forward, self._rule)
+        # The formulas are for show: s is act'(z), the slope of the activation at z = w · x + b.
+        super().__init__("dot" if act is None else f"{activation}(w·x+b)", self._forward, self._rule,
+                         w="s * x", x="s * w", b="s")
         self.activation, self.act = activation, act
 
     def slope(self, z, out):
@@ -907,7 +938,7 @@ def _backward_graph(order: list[Value]) -> None:
     recomputed as Values by its rule, so that the gradients are graphs too."""
     global _graph_grads_given
     _graph_grads_given = True
-    with enable_grad(), _rules_on_the_edge():
+    with enable_grad(), ieee_results():
         for node in reversed(order):
             if node._op.hooks:
                 node.grad = _run_hooks(node._op.hooks, node.grad)
@@ -966,31 +997,45 @@ def _check_unchanged(node: Value, local: Sequence) -> None:
 # ---------------------------------------------------------------------- custom primitives
 
 
-def primitive(derivatives: Callable) -> Callable[[Callable], Callable[..., Value]]:
+def primitive(
+    derivatives: Callable, formula: str | Sequence[str] | None = None
+) -> Callable[[Callable], Callable[..., Value]]:
     """Make a function on floats into an op of its own, with your derivative rule.
 
     The decorated function computes the output from plain floats. ``derivatives(*inputs,
     out)`` returns one local derivative per input, written with operations that work on floats
-    and on Values (``+ - * / **``, ``abs``, Value methods through the float-or-Value helpers),
-    so that second derivatives work. The op accepts Values and numbers, and drawings show it
-    under the function's name. `gradcheck` tells you if the rule is wrong.
+    and on Values (``+ - * / **``, ``abs``, Value methods), so that second derivatives work.
+    The op accepts Values and numbers, and drawings show it under the function's name.
+    `gradcheck` tells you if the rule is wrong.
+
+    Args:
+        derivatives: the rule, ``derivatives(*inputs, out) -> (d out / d input, ...)``.
+        formula: optionally, the rule as text for people to read (one per input, in the
+            names of the function's parameters and ``out``), shown by the explorer. It is
+            only shown, never run.
 
     Example:
-        >>> @primitive(derivatives=lambda x, out: (1 / (1 + abs(x)) ** 2,))
+        >>> @primitive(derivatives=lambda x, out: (1 / (1 + abs(x)) ** 2,), formula="1 / (1 + |x|)**2")
         ... def softsign(x):
         ...     return x / (1 + abs(x))
         >>> x = Value(1.0)
         >>> y = softsign(x)
         >>> y.backward()
-        >>> y.data, x.grad, y.op
-        (0.5, 0.25, 'softsign')
+        >>> y.data, x.grad, y.op, y.grad_fn.formulas
+        (0.5, 0.25, 'softsign', ('1 / (1 + |x|)**2',))
     """
     if not callable(derivatives):
         raise TypeError(f"primitive: derivatives must be a function, got {type(derivatives).__name__}")
+    texts = (formula,) if isinstance(formula, str) else formula
+    if texts is not None and not (isinstance(texts, Sequence) and all(isinstance(t, str) for t in texts)):
+        raise TypeError(f"primitive: formula must be a string or a list of strings, got {_short(formula)}")
 
     def make(fn: Callable) -> Callable[..., Value]:
         name = getattr(fn, "__name__", "primitive")
-        op = Op(name, _checked_forward(name, fn), _checked_rule(name, derivatives))
+        names = _parameter_names(fn)
+        if texts is not None and (names is None or len(texts) != len(names)):
+            raise TypeError(f"primitive {name!r}: formula gives {len(texts)} text(s), for the inputs {names}")
+        op = Op(name, _checked_forward(name, fn), _checked_rule(name, derivatives), inputs=names, texts=texts)
 
         @functools.wraps(fn)
         def apply(*inputs: Value | Number) -> Value:
@@ -1003,6 +1048,19 @@ def primitive(derivatives: Callable) -> Callable[[Callable], Callable[..., Value
         return apply
 
     return make
+
+
+def _parameter_names(fn: Callable) -> tuple[str, ...] | None:
+    """The names of fn's positional parameters, None if it takes any number (*args) or has no signature."""
+    import inspect
+
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return None
+    return tuple(p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
 def _checked_forward(name: str, fn: Callable) -> Callable:
@@ -1162,140 +1220,6 @@ class gc_paused:
                 return fn(*args, **kwargs)
 
         return wrapped
-
-
-# ---------------------------------------------------------------------- numeric helpers
-# Floats follow IEEE semantics (too large is inf, never OverflowError). A user's expression
-# that leaves an op's domain (log of 0, x / 0, 0 ** -1) raises DomainError; while
-# backward(create_graph=True) evaluates rules, the same cases give IEEE's inf or nan instead,
-# so that a derivative at the edge of a domain is an honest infinity, not an error.
-
-_threads_on_the_edge: set[int] = set()
-
-
-class _rules_on_the_edge:
-    """Inside: domain errors in this thread give IEEE results instead (for rules)."""
-
-    def __enter__(self) -> None:
-        me = get_ident()
-        self._was = me in _threads_on_the_edge
-        _threads_on_the_edge.add(me)
-
-    def __exit__(self, *exc: object) -> None:
-        if not self._was:
-            _threads_on_the_edge.discard(get_ident())
-
-
-def _domain_error(message: str, ieee: Callable[[], Any]):
-    if get_ident() in _threads_on_the_edge:
-        return ieee()
-    raise DomainError(message)
-
-
-def _float_div(x: float, y: float) -> float:
-    if y == 0:
-        return _domain_error(f"div: division by zero ({x!r} / {y!r})", lambda: _ieee_div(x, y))
-    return x / y
-
-
-def _ieee_div(x: float, y: float) -> float:
-    if y != 0:
-        return x / y
-    if x == 0 or x != x:
-        return math.nan
-    return math.copysign(math.inf, x) * math.copysign(1.0, y)
-
-
-def _float_pow(x: float, y: float) -> float:
-    if x == 0 and y < 0:
-        return _domain_error(f"pow: 0 cannot be raised to a negative power ({x!r} ** {y!r})", lambda: _ieee_pow(x, y))
-    if -math.inf < x < 0 and math.isfinite(y) and not y.is_integer():
-        return _domain_error(f"pow: negative base with a non-integer exponent ({x!r} ** {y!r})", lambda: math.nan)
-    return _ieee_pow(x, y)
-
-
-def _ieee_pow(x: float, y: float) -> float:
-    """x ** y as IEEE says: 0 ** -1 is inf, overflow is inf, (-8) ** 0.5 is nan."""
-    odd = y.is_integer() and math.isfinite(y) and int(y) % 2 == 1
-    try:
-        out = x**y
-    except ZeroDivisionError:  # 0 ** negative
-        return -math.inf if odd and math.copysign(1.0, x) < 0 else math.inf
-    except OverflowError:
-        return -math.inf if x < 0 and odd else math.inf
-    return math.nan if isinstance(out, complex) else out
-
-
-def _float_exp(x: float) -> float:
-    try:
-        return math.exp(x)
-    except OverflowError:
-        return math.inf
-
-
-def _float_log(x: float) -> float:
-    if not x > 0:
-        if x != x:  # nan in, nan out
-            return x
-        return _domain_error(f"log: argument must be > 0, got {x!r}", lambda: -math.inf if x == 0 else math.nan)
-    return math.log(x)
-
-
-def _float_sigmoid(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    if x != x:
-        return x
-    e = math.exp(x)  # x < 0: e ** x cannot overflow
-    return e / (1.0 + e)
-
-
-def _float_softplus(x: float) -> float:
-    # log(1 + e**x) = max(x, 0) + log(1 + e**-|x|): the exponent is never positive.
-    if x != x:
-        return x
-    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
-
-
-def _float_trig(fn: Callable[[float], float], x: float) -> float:
-    return math.nan if math.isinf(x) else fn(x)
-
-
-def _float_logsumexp(xs: Sequence[float]) -> float:
-    if any(x != x for x in xs):  # nan wins, whatever the order
-        return math.nan
-    top = max(xs)
-    if math.isinf(top):  # all -inf, or some +inf: the answer is top itself
-        return top
-    return top + math.log(math.fsum([math.exp(x - top) for x in xs]))
-
-
-# Functions of a float or a Value, for the rules: on a Value they build graph nodes.
-def _exp(v):
-    return v.exp() if v.__class__ is Value else _float_exp(v)
-
-
-def _log(v):
-    return v.log() if v.__class__ is Value else _float_log(v)
-
-
-def _sigmoid(v):
-    return v.sigmoid() if v.__class__ is Value else _float_sigmoid(v)
-
-
-def _sin(v):
-    return v.sin() if v.__class__ is Value else _float_trig(math.sin, v)
-
-
-def _cos(v):
-    return v.cos() if v.__class__ is Value else _float_trig(math.cos, v)
-
-
-def _pow(x, y):
-    """x ** y in a rule: IEEE on floats (0 ** -0.5 is inf), an op on Values."""
-    if x.__class__ is Value or y.__class__ is Value:
-        return x**y
-    return _ieee_pow(float(x), float(y))
 
 
 # ---------------------------------------------------------------------- checking inputs

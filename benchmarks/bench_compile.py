@@ -12,7 +12,7 @@ and the peak memory of a fresh process that does only that, for the demo and for
 
     python benchmarks/bench_compile.py [--repeats 40] [--no-scale]
 
-Bars (issue 10): the training step at most 0.4x the plain step (stretch 0.3x).
+Bars: the training step at most 0.4x the plain step (stretch 0.3x).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 It prints:
   1. time per op of forward and backward on a 1e5-op graph, and the ratio to plain floats
      (forward: the same arithmetic on floats; backward: the same chain rule written by hand),
-     each timed alternately with its baseline (see timing.py); target (issue 8): forward +
+     each timed alternately with its baseline (see timing.py); target: forward +
      backward at most 15x plain floats; then the same inside the opt-in `gc_paused()`;
   2. memory per op (tracemalloc) for each kind of op (target: at most 160 bytes for x * y and
      x * 0.999, the number included);

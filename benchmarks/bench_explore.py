@@ -1,4 +1,4 @@
-"""The explorer's bars (issue 9), measured: build time, file size and step time in Chromium.
+"""The explorer's bars, measured: build time, file size and step time in Chromium.
 
 The graph: one sample through MLP(2, [16, 16, 1]) and its hinge loss, drawn one box per neuron.
 Each figure is printed beside a baseline measured in the same run:

@@ -7,7 +7,7 @@ ratio does not depend on the machine. The forward pass (scores and loss) is also
 
     python benchmarks/bench_train.py [--repeats 30] [--profile]
 
-Targets (issue 8): step <= 2.5x plain Python, forward <= 4x. The two are timed alternately
+Targets: step <= 2.5x plain Python, forward <= 4x. The two are timed alternately
 (see timing.py) and the ratio is the median of the per-pair ratios. The garbage collector is
 left as Python sets it; two more rows time both sides inside the opt-in `gc_paused()`.
 """

@@ -1,5 +1,5 @@
 """Engine v2's features: custom primitives, hooks, gradient seeds, conversions to numbers,
-grad mode per thread, and the edges of the numbers (issue 13's wrong-number classes)."""
+grad mode per thread, and the edges of the numbers (the wrong-number classes found by adversarial testing)."""
 
 import math
 import random

@@ -245,7 +245,7 @@ STATE = """() => {
 
 def slope_of(neuron: Value, z: float) -> float:
     """act'(z) of a fused neuron node's activation, from its closed form."""
-    act = neuron.primitive.activation
+    act = neuron.grad_fn.activation
     out = neuron.data
     return {None: 1.0, "relu": float(z > 0), "tanh": 1 - out**2, "sigmoid": out * (1 - out)}[act]
 
@@ -269,7 +269,7 @@ def closed_form(node: Value, i: int) -> float | None:
         return 1 - math.tanh(x[0]) ** 2
     if node.op == "leaky_relu":
         return (1.0 if x[0] > 0 else x[1]) if i == 0 else min(x[0], 0.0)
-    if isinstance(node.primitive, NeuronOp):
+    if isinstance(node.grad_fn, NeuronOp):
         n = len(args) // 2
         z = sum(x[j] * x[n + j] for j in range(n)) + (x[2 * n] if len(args) % 2 else 0.0)
         return slope_of(node, z) * (x[n + i] if i < n else x[i - n] if i < 2 * n else 1.0)
@@ -283,12 +283,12 @@ def inputs_drawn(node: Value, folded: bool) -> list[tuple[Value, int, str, float
     neuron node, if any."""
     if not folded:
         ports = ROLES.get(node.op) or ([""] * len(node.parents))
-        if isinstance(node.primitive, NeuronOp):
+        if isinstance(node.grad_fn, NeuronOp):
             n = len(node.parents) // 2
             ports = [f"w{j}" for j in range(1, n + 1)] + [f"x{j}" for j in range(1, n + 1)] + ["b"]
         return [(node, i, port, d, closed_form(node, i))
                 for i, (port, d) in enumerate(zip(ports, node.local_grads))]  # fmt: skip
-    neuron, after = (node, None) if isinstance(node.primitive, NeuronOp) else (node.parents[0], node)
+    neuron, after = (node, None) if isinstance(node.grad_fn, NeuronOp) else (node.parents[0], node)
     n = len(neuron.parents) // 2
     found = []
     for i in range(n, 2 * n):

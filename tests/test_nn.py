@@ -118,7 +118,7 @@ def test_fused_graph_is_one_dot_node_per_neuron_and_per_op_graph_shows_every_op(
     _, _, out_p = _build(False)
     ops_f = [n.op for n in topological_order(out_f)]
     ops_p = [n.op for n in topological_order(out_p)]
-    neurons = [isinstance(n.primitive, NeuronOp) for n in topological_order(out_f)]
+    neurons = [isinstance(n.grad_fn, NeuronOp) for n in topological_order(out_f)]
     assert len(ops_f) == 4 + 3 + 1 and all(neurons)
     assert "dot" not in ops_p
     assert ops_p.count("*") == 2 * 4 + 4 * 3 + 3 * 1  # one product per weight
@@ -177,7 +177,7 @@ def test_inputs_are_shared_leaves_converted_once():
     """Numbers given to an MLP become one leaf each, shared by every first-layer neuron."""
     model = MLP(2, [3, 1], seed=0)
     out = model([0.5, 0.25])
-    firsts = [node for node in topological_order(out) if isinstance(node.primitive, NeuronOp) and len(node.parents) == 5]
+    firsts = [node for node in topological_order(out) if isinstance(node.grad_fn, NeuronOp) and len(node.parents) == 5]
     assert len(firsts) == 3
     assert len({id(v) for node in firsts for v in node.parents[2:4]}) == 2
 

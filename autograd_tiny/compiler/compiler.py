@@ -555,7 +555,7 @@ def _builtin_ops() -> dict:
                 "leaky_relu": x.leaky_relu(), "abs": x.abs(), "sin": x.sin(), "cos": x.cos(),
                 "sum": Value.sum([x, y]), "logsumexp": Value.logsumexp([x, y]),
             }  # fmt: skip
-        _BUILTINS = {node.primitive: how for how, node in samples.items()}
+        _BUILTINS = {node.grad_fn: how for how, node in samples.items()}
     return _BUILTINS
 
 
@@ -605,7 +605,7 @@ class _Graph:
                 marks_at[v] = len(nodes)
                 recording = switches.get(v, recording)
                 continue
-            op = v.primitive
+            op = v.grad_fn
             node = _Node(
                 kinds.get(op) or ("neuron" if isinstance(op, NeuronOp) else "custom"), v.data, v.label
             )
@@ -646,7 +646,7 @@ class _Graph:
             node.kind, node.slot = "number", call.float_slot[p]
         elif p in call.value_slot:
             node.kind, node.slot = "value", call.value_slot[p]
-        elif p.primitive is not None:
+        elif p.grad_fn is not None:
             node.kind, node.obj = "upstream", p
         elif p in self.trace.made:
             node.kind = "made"  # decided below: a constant, or a Value kept outside
@@ -1867,7 +1867,7 @@ class _Program:
         if values:
             if self.outside and not self.outside.isdisjoint(map(id, values)):
                 return _EAGER  # an argument fn also reaches another way: one leaf, two roles
-            if any(v.primitive is not None for v in values):
+            if any(v.grad_fn is not None for v in values):
                 return _EAGER  # an argument made by an op: the engine follows its graph
             if grad:
                 _plain_grads(values)

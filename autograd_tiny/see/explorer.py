@@ -240,8 +240,8 @@ class Graph:
         return f"{act} neuron" if where is None else f"neuron {where} ({act})"
 
     def activation(self, end: Value) -> str:
-        if isinstance(end.primitive, NeuronOp):
-            return end.primitive.activation or "linear"
+        if isinstance(end.grad_fn, NeuronOp):
+            return end.grad_fn.activation or "linear"
         return end.op if end.op not in ("+", "sum", "dot") else "linear"
 
 
@@ -438,7 +438,7 @@ def _forward_op(graph: Graph, v: Value) -> tuple[list, dict]:
             " = ",
             number(v.data),
         ]
-    elif isinstance(v.primitive, NeuronOp):
+    elif isinstance(v.grad_fn, NeuronOp):
         return _forward_neuron(graph, v)
     else:
         inner: list = []
@@ -461,7 +461,7 @@ def _forward_op(graph: Graph, v: Value) -> tuple[list, dict]:
 
 def neuron_parts(graph: Graph, end: Value) -> tuple[list, list, Any, float]:
     """A neuron's (weights, inputs, bias or None, z = w·x + b) from its nodes' recorded data."""
-    if isinstance(end.primitive, NeuronOp):  # one node: parents (w..., x..., b)
+    if isinstance(end.grad_fn, NeuronOp):  # one node: parents (w..., x..., b)
         args = graph.inputs[end]
         n = len(args) // 2
         w, x, b = args[:n], args[n : 2 * n], (args[2 * n] if len(args) % 2 else None)
@@ -549,9 +549,9 @@ def _rule(v: Value, k: int, names: list[str]) -> str:
     """The local derivative d v / d (its k-th input) as a formula in words."""
     if v.op == "*":
         return names[1 - k] if len(names) == 2 else "the other factor"
-    if isinstance(v.primitive, NeuronOp):
+    if isinstance(v.grad_fn, NeuronOp):
         n = len(names) // 2
-        slope = "" if v.primitive.activation is None else f"·{v.primitive.activation}'(z)"
+        slope = "" if v.grad_fn.activation is None else f"·{v.grad_fn.activation}'(z)"
         if k < n:
             return f"{names[n + k]}{slope}"
         if k < 2 * n:

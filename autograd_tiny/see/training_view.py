@@ -389,7 +389,7 @@ def _weight_edges(graph: Graph, index: dict) -> list[list]:
         pairs = []
         for m in reversed(members):  # forward order, the order of the drawing's edges
             args = graph.inputs[m]
-            if isinstance(m.primitive, NeuronOp):  # a fused neuron node: (w..., x..., b)
+            if isinstance(m.grad_fn, NeuronOp):  # a fused neuron node: (w..., x..., b)
                 n = len(args) // 2
                 pairs += list(zip(args[n : 2 * n], args[:n]))
             elif m.op == "*" and len(args) == 2:

@@ -283,17 +283,17 @@ ACTIVATIONS = {"tanh", "relu", "sigmoid", "softplus", "leaky_relu", "abs"}
 
 
 def _is_dot(v) -> bool:
-    return isinstance(v.primitive, NeuronOp) if isinstance(v, Value) else False
+    return isinstance(v.grad_fn, NeuronOp) if isinstance(v, Value) else False
 
 
 def _inner_activation(v) -> str | None:
     """'tanh' for a tanh neuron node; None for any other node."""
-    return v.primitive.activation if _is_dot(v) else None
+    return v.grad_fn.activation if _is_dot(v) else None
 
 
 def _slope(v: Value, z: float) -> float:
     """act'(z) of a neuron node's activation, from the activation's own rule (0 where flat)."""
-    op = v.primitive
+    op = v.grad_fn
     s = op.slope(z, v.data) if isinstance(op, NeuronOp) else 1.0
     return 0.0 if s is None else s
 
