@@ -7,6 +7,7 @@ It prints:
      (forward: the same arithmetic on floats; backward: the same chain rule written by hand),
      each timed alternately with its baseline (see timing.py); target: forward +
      backward at most 15x plain floats; then the same inside the opt-in `gc_paused()`;
+  1b. time per term of a 1e5-term `Value.sum` with its backward, beside plain floats;
   2. memory per op (tracemalloc) for each kind of op (target: at most 160 bytes for x * y and
      x * 0.999, the number included);
   3. objects tracked by the cyclic garbage collector per node, and what `gc.collect()` finds
@@ -106,6 +107,31 @@ def time_per_op(steps: int, repeats: int = 9) -> None:
     print("   collector as Python sets it; the last three use the opt-in gc_paused(), on both sides.")
     print("   Backward checked against the chain rule by hand:")
     print(f"   d z/d x = {check:.6f}")
+
+
+def sum_ours(xs: list) -> object:
+    """Value.sum of n leaves, then backward: one node with n inputs."""
+    total = Value.sum(xs)
+    total.backward()
+    return total
+
+
+def sum_plain(xs: list[float], grads: list[float]) -> float:
+    """The same on floats: the sum, and d total / d x_i = 1 added into each gradient."""
+    total = sum(xs)
+    for i in range(len(grads)):
+        grads[i] += 1.0
+    return total
+
+
+def time_of_sum(n: int, repeats: int = 9) -> None:
+    xs = [Value(float(i % 7)) for i in range(n)]
+    floats, grads = [float(i % 7) for i in range(n)], [0.0] * n
+    ours, plain, ratio = interleaved(lambda: sum_ours(xs), lambda: sum_plain(floats, grads), repeats)
+    assert all(x.grad == repeats + 1 for x in xs)  # every term got 1 per backward
+    print(f"1b. a sum of {n:,} terms, Value.sum(xs) and backward, {repeats} alternating runs, medians")
+    print(f"   {'':34}{'autograd_tiny':>12}{'plain floats':>16}{'ratio':>9}")
+    print(f"   {'forward + backward':34}{ours / n * 1e9:>9.0f} ns{plain / n * 1e9:>13.0f} ns{ratio:>8.1f}x   (per term)")
 
 
 # ---------------------------------------------------------------------- 2. memory per op
@@ -259,11 +285,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", type=int, default=100_000, help="ops in the timed graph")
     parser.add_argument("--chain", type=int, default=1_000_000, help="ops in the long chain")
+    parser.add_argument("--quick", action="store_true", help="only the timed rows and memory (for comparing commits)")
     args = parser.parse_args()
     time_per_op(args.ops // 3)
+    time_of_sum(args.ops)
     memory()
-    garbage()
-    million(args.chain)
+    if not args.quick:
+        garbage()
+        million(args.chain)
 
 
 if __name__ == "__main__":
