@@ -22,8 +22,8 @@ __version__ = "0.1.0"
 # engine alone. Read the modules themselves for the code; this table is only the front door.
 _WHERE = {
     # the engine and its transforms
-    "Value": "engine", "DomainError": "ieee", "no_grad": "engine", "enable_grad": "engine",
-    "is_grad_enabled": "engine", "primitive": "engine", "gc_paused": "engine",
+    "Value": "engine", "DomainError": "ieee", "no_grad": "grad_mode", "enable_grad": "grad_mode",
+    "is_grad_enabled": "grad_mode", "primitive": "primitives", "gc_paused": "grad_mode",
     "grad": "functional", "value_and_grad": "functional", "hessian": "functional",
     "gradcheck": "functional", "GradcheckError": "functional", "vjp": "functional",
     "jacobian": "functional", "hvp": "functional",
@@ -65,10 +65,12 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
     from .bridge import compare_gradients, from_torch, to_torch
     from .compiler import compile
     from .dual import Dual, jvp
-    from .engine import Value, enable_grad, gc_paused, is_grad_enabled, no_grad, primitive
+    from .engine import Value
     from .exercises import check_gradients
     from .functional import GradcheckError, grad, gradcheck, hessian, hvp, jacobian, value_and_grad, vjp
+    from .grad_mode import enable_grad, gc_paused, is_grad_enabled, no_grad
     from .ieee import DomainError
+    from .primitives import primitive
     from .see.animation import save_animation
     from .see.explorer import Explorer, explore
     from .see.training_view import TrainingRecorder

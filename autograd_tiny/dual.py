@@ -26,7 +26,6 @@ from .engine import (
     LOG,
     LOGSUMEXP,
     MUL,
-    NEURONS,
     POW,
     RELU,
     SIGMOID,
@@ -34,10 +33,11 @@ from .engine import (
     SOFTPLUS,
     SUM,
     TANH,
-    DomainError,
     Op,
     Value,
 )  # fmt: skip
+from .ieee import DomainError
+from .neuron import NEURONS
 
 __all__ = ["Dual", "jvp"]
 

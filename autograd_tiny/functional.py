@@ -13,7 +13,9 @@ import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .engine import Value, enable_grad, gradients, is_grad_enabled, no_grad
+from .engine import Value
+from .full_backward import gradients
+from .grad_mode import enable_grad, is_grad_enabled, no_grad
 
 __all__ = ["grad", "value_and_grad", "hessian", "gradcheck", "GradcheckError", "vjp", "jacobian", "hvp"]
 

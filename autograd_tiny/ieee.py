@@ -8,9 +8,6 @@ op and the number. While ``backward(create_graph=True)`` evaluates the rules (in
 `ieee_results`), the same cases give IEEE's ``inf`` or ``nan``, so that a derivative at the
 edge of a domain is an honest infinity, not an error.
 
-The second half is the small vocabulary the rules' formulas are written in (`FORMULA_NAMES`):
-functions that work on floats and on Values alike.
-
 Example:
     >>> exp(1000.0), log(1.0)
     (inf, 0.0)
@@ -28,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 __all__ = ["DomainError", "ieee_results", "domain_error", "div", "power", "ieee_pow", "exp", "log", "sigmoid",
-           "softplus", "relu", "sin", "cos", "logsumexp", "total", "FORMULA_NAMES"]  # fmt: skip
+           "softplus", "relu", "leaky_relu", "sin", "cos", "logsumexp", "total"]  # fmt: skip
 
 
 class DomainError(ValueError):
@@ -143,6 +140,11 @@ def relu(x: float) -> float:
     return 0.0 if x <= 0 else x
 
 
+def leaky_relu(x: float, slope: float) -> float:
+    """x if x > 0 else slope * x."""
+    return x if x > 0 else slope * x
+
+
 def sin(x: float) -> float:
     """Sine; nan for an infinite argument (math.sin raises)."""
     return math.nan if math.isinf(x) else math.sin(x)
@@ -155,6 +157,8 @@ def cos(x: float) -> float:
 
 def logsumexp(*xs: float) -> float:
     """log(e ** x[0] + e ** x[1] + ...), shifted by the largest x so that nothing overflows."""
+    if not xs:
+        raise ValueError("logsumexp: needs at least one value, got none")
     if any(x != x for x in xs):  # nan wins, whatever the order
         return math.nan
     top = max(xs)
@@ -164,48 +168,5 @@ def logsumexp(*xs: float) -> float:
 
 
 def total(*xs: float) -> float:
-    """x[0] + x[1] + ..., added left to right (as Python's sum)."""
-    return sum(xs)
-
-
-# ---------------------------------------------------------------------- the formulas' vocabulary
-# A rule's formulas (in engine.py's table) are evaluated on floats by backward(), and on Values
-# by backward(create_graph=True). + - * / ** and comparisons work on both; these functions do
-# too: on a float they are the functions above, on anything else (a Value) its method, which
-# records a node.
-
-
-def _float_or(method: str, on_float: Callable[[float], float]) -> Callable[[Any], Any]:
-    def fn(v: Any) -> Any:
-        return on_float(v) if v.__class__ is float else getattr(v, method)()
-
-    fn.__name__ = method
-    return fn
-
-
-def _pow(x: Any, y: Any) -> Any:
-    """x ** y: IEEE on floats (0 ** -0.5 is inf), the op on a Value."""
-    if x.__class__ is float and y.__class__ is float:
-        return ieee_pow(x, y)
-    if isinstance(x, (int, float)) and isinstance(y, (int, float)):
-        return ieee_pow(float(x), float(y))
-    return x**y
-
-
-def _sign(x: Any) -> float:
-    """1, -1 or 0: the slope of |x| (0 at 0, as PyTorch); a number even for a Value."""
-    return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
-
-
-FORMULA_NAMES: dict[str, Any] = {
-    "exp": _float_or("exp", exp),
-    "log": _float_or("log", log),
-    "sigmoid": _float_or("sigmoid", sigmoid),
-    "sin": _float_or("sin", sin),
-    "cos": _float_or("cos", cos),
-    "pow": _pow,
-    "sign": _sign,
-    "nan": math.nan,
-    "inf": math.inf,
-}
-
+    """x[0] + x[1] + ..., added left to right (as Python's sum); 0.0 for none."""
+    return sum(xs) if xs else 0.0

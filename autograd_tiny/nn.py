@@ -34,7 +34,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .checks import check_bool, check_choice, check_int, check_real, describe, make_rng
-from .engine import NEURONS, NeuronOp, Value, neuron, neuron_inputs
+from .engine import Value
+from .neuron import NEURONS, NeuronOp, neuron, neuron_inputs
 from .serialization import MAX_FILE_BYTES, MAX_PARAMETERS, read_model_file, write_model_file
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "load", "ACTIVATIONS"]
@@ -509,20 +510,8 @@ class Neuron(Module):
 
     def _fire(self, x: list[Value]) -> Value:
         """The fused neuron on inputs that are already Values (checked by the caller)."""
-        out = neuron(self.w, x, self.b, self._op, None, self._params())
+        out = neuron(self.w, x, self.b, self._op)
         return out if self._after is None else self._after(out)
-
-    _kept: tuple | None = None  # (list(w), (*w, b)) from the last call: see _params
-
-    def _params(self) -> tuple:
-        """(w..., b) as one tuple, for the neuron's node. A speed-up: the same tuple serves
-        every call while w and b hold the same Values (list == list compares identities first,
-        so the check is quick), and the graph then needs no tuple per call."""
-        kept = self._kept
-        if kept is None or kept[0] != self.w or kept[1][-1] is not self.b:
-            kept = (list(self.w), (*self.w, self.b))
-            object.__setattr__(self, "_kept", kept)  # not a member: parameters are w and b
-        return kept[1]
 
     def __call__(self, x: Sequence[Value | float]) -> Value:
         if self.fused:
@@ -586,7 +575,7 @@ class Layer(Module):
             return [n(x) for n in self.neurons]
         shared = neuron_inputs(x)  # x and its numbers, read once for every neuron of the layer
         act, after = _FUSED[self.activation]
-        outs = [neuron(n.w, x, n.b, act, shared, n._params()) for n in self.neurons]
+        outs = [neuron(n.w, x, n.b, act, inputs=shared) for n in self.neurons]
         return outs if after is None else [after(o) for o in outs]
 
     def _grouped(self) -> tuple[dict[str, Any], tuple[str, ...]]:

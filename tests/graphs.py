@@ -10,7 +10,7 @@ program runs. `run` evaluates one on Values.
 from hypothesis import strategies as st
 
 from autograd_tiny import Value
-from autograd_tiny.engine import primitive
+from autograd_tiny.primitives import primitive
 
 
 @primitive(derivatives=lambda x, out: (1 / (1 + abs(x)) ** 2,))

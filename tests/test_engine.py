@@ -7,7 +7,8 @@ import math
 import pytest
 
 from autograd_tiny import DomainError, Value, grad, no_grad
-from autograd_tiny.engine import enable_grad, is_grad_enabled, topological_order
+from autograd_tiny.engine import topological_order
+from autograd_tiny.grad_mode import enable_grad, is_grad_enabled
 
 # ---------------------------------------------------------------------- helpers
 

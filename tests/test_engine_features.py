@@ -11,7 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from autograd_tiny import DomainError, GradcheckError, Value, grad, gradcheck, no_grad, primitive
-from autograd_tiny.engine import enable_grad, is_grad_enabled
+from autograd_tiny.grad_mode import enable_grad, is_grad_enabled
 
 
 def central(f, x, h=1e-5):

@@ -10,7 +10,8 @@ import threading
 import pytest
 
 from autograd_tiny import Value, gc_paused
-from autograd_tiny.engine import neuron, neuron_inputs, topological_order
+from autograd_tiny.engine import topological_order
+from autograd_tiny.neuron import neuron, neuron_inputs
 from autograd_tiny.nn import MLP, Layer, Neuron
 
 
@@ -37,7 +38,7 @@ def test_neuron_node_views_and_gradients_match_the_closed_form(activation, bias,
         w = [Value(sign * v) for v in wn]
         x = [Value(v) for v in xn]
         b = Value(bn) if bias else None
-        out = neuron(w, x, b, activation, neuron_inputs(x) if shared else None)
+        out = neuron(w, x, b, activation, inputs=neuron_inputs(x) if shared else None)
         z = sum(sign * a * c for a, c in zip(wn, xn)) + (bn if bias else 0.0)
         s = _slope(activation, z)
         assert out.data == pytest.approx(ACT[activation](z), rel=1e-12)
@@ -80,7 +81,7 @@ def test_a_neuron_whose_weights_or_bias_were_replaced_sends_gradients_to_the_new
 def test_topological_order_walks_a_neurons_shared_inputs():
     a = Value(1.0)
     x = [a * 2, a.tanh()]
-    model_out = neuron([Value(0.5), Value(-0.5)], x, Value(0.1), None, neuron_inputs(x))
+    model_out = neuron([Value(0.5), Value(-0.5)], x, Value(0.1), None, inputs=neuron_inputs(x))
     order = topological_order(model_out)
     assert set(order) == {x[0], x[1], model_out} and order[-1] is model_out
     model_out.backward()

@@ -19,7 +19,8 @@ from test_explore import HOSTILE, B, lecture_neuron  # the same graphs as the Py
 
 from autograd_tiny import TrainingRecorder, Value, data, explore, losses, nn
 from autograd_tiny.cli import main
-from autograd_tiny.engine import NeuronOp, topological_order
+from autograd_tiny.engine import topological_order
+from autograd_tiny.neuron import NeuronOp
 from autograd_tiny.see.viz import draw_dot, format_number, trace
 
 try:

@@ -11,7 +11,7 @@ import shutil
 import pytest
 
 from autograd_tiny import TrainingRecorder, Value, data, losses, nn, no_grad
-from autograd_tiny.engine import gradients
+from autograd_tiny.full_backward import gradients
 from autograd_tiny.see.viz import format_number
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from autograd_tiny import Value
-from autograd_tiny.engine import NeuronOp, topological_order
+from autograd_tiny.engine import topological_order
+from autograd_tiny.neuron import NeuronOp
 from autograd_tiny.nn import MLP, Layer, Module, Neuron, load
 from autograd_tiny.optim import SGD
 

@@ -553,7 +553,7 @@ def test_labels_with_entities_and_line_breaks_are_shown_as_typed(label):
 def test_op_names_with_markup_are_shown_verbatim():
     """A custom primitive made from a lambda is named '<lambda>': its op node reads '<lambda>' (text,
     not HTML), with one input or with two in slots."""
-    primitive = pytest.importorskip("autograd_tiny.engine").primitive
+    primitive = pytest.importorskip("autograd_tiny.primitives").primitive
     one = primitive(derivatives=lambda x, out: (1.0,))(lambda x: 2 * x)
     two = primitive(derivatives=lambda x, y, out: (1.0, 1.0))(lambda x, y: x + y)
     y = one(two(Value(1.0, label="x"), 2.0))
@@ -672,7 +672,7 @@ def _slots_into(d: Drawing, op: str) -> dict[str, list[str]]:
 def test_order_matters_inputs_enter_named_slots():
     """** (Value or number on either side), /, leaky_relu and a custom primitive draw a slot per input,
     and each edge enters the slot of its role: the base, the numerator, the first argument."""
-    primitive = pytest.importorskip("autograd_tiny.engine").primitive
+    primitive = pytest.importorskip("autograd_tiny.primitives").primitive
 
     @primitive(derivatives=lambda x, y, out: (1.0, -2.0))
     def minus_twice(x, y):

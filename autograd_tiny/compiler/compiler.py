@@ -72,7 +72,9 @@ from _thread import get_ident
 from collections.abc import Callable, Sequence
 from typing import Any, overload
 
-from ..engine import NeuronOp, Op, Value, enable_grad, is_grad_enabled, no_grad, topological_order
+from ..engine import Op, Value, topological_order
+from ..grad_mode import enable_grad, is_grad_enabled, no_grad
+from ..neuron import NeuronOp
 
 __all__ = ["compile", "Compiled", "CompileError"]
 

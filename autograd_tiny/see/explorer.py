@@ -42,7 +42,8 @@ from pathlib import Path
 from typing import Any
 
 from .._files import write_atomically
-from ..engine import NeuronOp, Value, topological_order
+from ..engine import Value, topological_order
+from ..neuron import NeuronOp
 from .viz import GraphTooLargeError, draw_dot, format_number, run_dot, trace
 
 __all__ = [

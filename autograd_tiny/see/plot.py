@@ -31,7 +31,8 @@ from numbers import Real
 from typing import Any
 
 from .._files import atomic_path
-from ..engine import Value, no_grad
+from ..engine import Value
+from ..grad_mode import no_grad
 
 __all__ = ["label_of", "predict", "plot_points", "plot_loss", "plot_decision_boundary", "CLASS_COLORS",
            "INSTALL_HINT"]

@@ -42,7 +42,9 @@ from pathlib import Path
 from typing import Any
 
 from .._files import write_atomically
-from ..engine import NeuronOp, Value, enable_grad, no_grad
+from ..engine import Value
+from ..grad_mode import enable_grad, no_grad
+from ..neuron import NeuronOp
 from .explorer import (
     Graph,
     check_size,

@@ -43,7 +43,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._files import write_atomically
-from ..engine import NeuronOp, Value, topological_order
+from ..engine import Value, topological_order
+from ..neuron import NeuronOp
 
 if TYPE_CHECKING:  # pragma: no cover
     import graphviz
