@@ -132,7 +132,8 @@ class Value:
         if other.__class__ is not Value:
             return _binary(ADD, self, other)
         out = self.data + other.data
-        return record(ADD, out, self, other, *ADD.rule(self.data, other.data, out))
+        dx, dy = ADD.rule(self.data, other.data, out)
+        return record(ADD, out, self, other, dx, dy)
 
     def __mul__(self, other: Value | float) -> Value:  # x * y
         if other.__class__ is not float:
