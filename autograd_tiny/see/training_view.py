@@ -48,6 +48,7 @@ from ..neuron import NeuronOp
 from .dot import layout
 from .explorer import Graph, drawn_graph, replay, too_many_values
 from .page import controls, frame_height, iframe, number, page, svg_element
+from .plot import padded
 from .style import format_number
 from .trace import GraphTooLargeError, TooManyValues, walk
 
@@ -105,7 +106,7 @@ class TrainingRecorder:
             max_steps,
         )
         self.params = list(model.parameters())
-        self.bounds = _padded([x[0] for x in self.X]) + _padded([x[1] for x in self.X])
+        self.bounds = padded([x[0] for x in self.X]) + padded([x[1] for x in self.X])
         self.losses: list[float] = []  # at every step
         self.accuracies: list[float | None] = []
         self.steps: list[int] = []  # the training step of each record, counted from 1
@@ -398,8 +399,3 @@ def _weight_edges(graph: Graph, index: dict) -> list[list]:
                 found.append([*drawn[k], index[w]])
     return found
 
-
-def _padded(values: list[float], fraction: float = 0.1) -> tuple[float, float]:
-    lo, hi = min(values), max(values)
-    span = (hi - lo) or 1.0
-    return lo - fraction * span, hi + fraction * span
