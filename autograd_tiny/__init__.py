@@ -29,7 +29,7 @@ _WHERE = {
     "jacobian": "functional", "hvp": "functional",
     "jvp": "dual", "Dual": "dual",
     # drawings, the explorer, the training view
-    "draw_dot": "see.viz", "trace": "see.viz", "save_graph": "see.viz",
+    "draw_dot": "see.draw", "trace": "see.trace", "save_graph": "see.draw",
     "explore": "see.explorer", "Explorer": "see.explorer", "TrainingRecorder": "see.training_view",
     "save_animation": "see.animation",
     # exercises: check gradients worked out by hand (notebook 10)
@@ -72,6 +72,7 @@ if TYPE_CHECKING:  # what type checkers and editors see: the same names, importe
     from .ieee import DomainError
     from .primitives import primitive
     from .see.animation import save_animation
+    from .see.draw import draw_dot, save_graph
     from .see.explorer import Explorer, explore
+    from .see.trace import trace
     from .see.training_view import TrainingRecorder
-    from .see.viz import draw_dot, save_graph, trace

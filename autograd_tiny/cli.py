@@ -473,7 +473,7 @@ def _training_recorder(model: nn.MLP, run: dict, X: list, y: list):
 
 def _write_training_view(recorder, out: str, written: list[str]) -> dict[str, str]:
     """Write training.html; without Graphviz's dot, say so and carry on (as without matplotlib)."""
-    from .see.viz import RenderError
+    from .see.dot import RenderError
 
     path = os.path.join(out, "training.html")
     try:
@@ -487,8 +487,9 @@ def _write_training_view(recorder, out: str, written: list[str]) -> dict[str, st
 
 def _write_explorer(out, path: str, max_nodes: int) -> None:
     """`graph --html`: the page that steps through the forward and backward pass of `out`."""
+    from .see.dot import RenderError
     from .see.explorer import explore
-    from .see.viz import GraphTooLargeError, RenderError
+    from .see.trace import GraphTooLargeError
 
     try:
         written = explore(out, max_nodes=max_nodes).save(path)
@@ -564,15 +565,9 @@ def run_graph(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .expr import ExprError, evaluate, parse
-    from .see.viz import (
-        INSTALL_HINT,
-        SUFFIX_FORMATS,
-        GraphTooLargeError,
-        GraphvizNotFoundError,
-        RenderError,
-        draw_dot,
-        save_graph,
-    )
+    from .see.dot import INSTALL_HINT, GraphvizNotFoundError, RenderError
+    from .see.draw import SUFFIX_FORMATS, draw_dot, save_graph
+    from .see.trace import GraphTooLargeError
 
     path = args.output or DEFAULT_DRAWING
     if Path(path).suffix.lower() not in SUFFIX_FORMATS:

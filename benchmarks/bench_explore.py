@@ -24,8 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograd_tiny import Value, explore, losses, nn
-from autograd_tiny.see.viz import draw_dot
+from autograd_tiny import Value, draw_dot, explore, losses, nn
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]  # fmt: skip

@@ -1,6 +1,6 @@
 """Regenerate the pictures in docs/ for the README: `python docs/make_pictures.py`.
 
-Needs the Graphviz program `dot`. Each picture is drawn by `autograd_tiny.see.viz.draw_dot`:
+Needs the Graphviz program `dot`. Each picture is drawn by `autograd_tiny.draw_dot`:
 
 * trace_relu.png: micrograd's first trace example, ``(x*2 + 1).relu()`` at x = 1;
 * neuron.png: micrograd's lecture neuron, o = tanh(x1*w1 + x2*w2 + b), after o.backward();
@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autograd_tiny import Value
+from autograd_tiny import Value, draw_dot, save_graph
 from autograd_tiny.nn import MLP
-from autograd_tiny.see.viz import draw_dot, save_graph
 
 HERE = Path(__file__).resolve().parent
 DPI = "110"  # sharp on screens, files well under 200 KB

@@ -20,12 +20,15 @@ import shutil
 
 import pytest
 
-from autograd_tiny import Value, explore, nn
+from autograd_tiny import Value, explore, nn, primitive
 from autograd_tiny.engine import topological_order
-from autograd_tiny.see.explorer import replay, script_json
-from autograd_tiny.see.viz import GraphTooLargeError, trace
+from autograd_tiny.formulas import FORMULA_NAMES
+from autograd_tiny.see.explorer import replay
+from autograd_tiny.see.page import script_json
+from autograd_tiny.see.trace import GraphTooLargeError, trace
 
 explore_module = importlib.import_module("autograd_tiny.see.explorer")
+trace_module = importlib.import_module("autograd_tiny.see.trace")
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz program 'dot' is needed")
 B = 6.8813735870195432  # the lecture neuron's bias: n = atanh(1/sqrt(2)), o = 1/sqrt(2)
 HOSTILE = "</script><script>alert(1)</script>"
@@ -214,6 +217,168 @@ def test_a_leaf_has_no_steps_to_take():
     assert "leaf" in json.dumps(page.steps[0]["text"])
 
 
+# ---------------------------------------------------------------------- formulas
+# The explanation of each edge shows the formula of the engine's rule table for it, and the
+# value of the local derivative, which must match a central difference of the op's function.
+
+
+def central_difference(op, datas: list[float], i: int, h: float = 1e-6) -> float:
+    """d op.fn / d (its i-th input) at `datas`, by a central difference."""
+    up, down = list(datas), list(datas)
+    up[i] += h
+    down[i] -= h
+    return (op.fn(*up) - op.fn(*down)) / (2 * h)
+
+
+def backward_flows(page):
+    """(node, i, flow) for every edge of every backward step, i the input's position."""
+    found = []
+    for step in by_phase(page, "backward"):
+        node = step["node"]
+        inputs = list(node.parents)
+        seen: dict = {}
+        for f in step["flows"]:
+            k = seen[id(f["input"])] = next(  # the next position of this input among the node's
+                j for j in range(seen.get(id(f["input"]), -1) + 1, len(inputs))
+                if inputs[j] is f["input"] or (not isinstance(inputs[j], Value) and inputs[j] == f["input"].data)
+            )
+            found.append((node, k, f))
+    return found
+
+
+def line_of(page, step_node, who: str) -> list:
+    """The explanation line, in the page's data, of the input named `who` at the backward step of `step_node`."""
+    data = page.page_data()
+    name = page.graph.name(step_node)
+    (step,) = [s for s in data["steps"] if s["phase"] == "backward" and s["node"] == name]
+    (line,) = [line for line in step["text"][1:] if isinstance(line[0], str) and line[0].startswith(f"{who}: ")]
+    return line
+
+
+@pytest.mark.parametrize("make", [
+    lambda a, b: a * b,
+    lambda a, b: a / b,
+    lambda a, b: a**b,
+], ids=["a*b", "a/b", "x**y"])  # fmt: skip
+def test_formulas_are_the_rule_tables(make):
+    """For *, / and **, each input's line shows its formula from op.formulas (of a conditional,
+    the branch that applies: here x > 0 and y != 0) and the local derivative's value, equal to
+    a central difference of the op's function; the page's data carries the same line."""
+    a, b = Value(1.7, label="a"), Value(2.3, label="b")
+    out = make(a, b)
+    page = explore(out)
+    op = out.grad_fn
+    flows = backward_flows(page)
+    assert [k for _, k, _ in flows] == [0, 1]
+    for _, i, f in flows:
+        table = op.formulas[i]
+        assert f["formula"] == table or (" if " in table and f["formula"] in table)
+        names = dict(zip(op.inputs, (a.data, b.data)), out=out.data)
+        assert eval(f["formula"], dict(FORMULA_NAMES), names) == pytest.approx(f["local"], rel=1e-12)
+        assert f["local"] == pytest.approx(central_difference(op, [a.data, b.data], i), rel=1e-7)
+        line = line_of(page, out, f["input"].label)
+        assert line[0] == f"{f['input'].label}: {f['formula']} = " and float(line[1][1]) == f["local"]
+    if op.name == "**":
+        assert [f["formula"] for _, _, f in flows] == ["y * pow(x, y - 1)", "out * log(x)"]
+    else:
+        assert [f["formula"] for _, _, f in flows] == list(op.formulas)
+
+
+def test_relu_shows_the_branch_that_applies():
+    """relu's formula is a conditional: where it passes the gradient the line shows the branch 1.0;
+    where it is flat the flow carries no local derivative and the line says so."""
+    x = Value(1.5, label="x")
+    on = explore(x.relu())
+    (step,) = by_phase(on, "backward")
+    assert x.relu().grad_fn.formulas[0] == "None if out <= 0 else 1.0"
+    assert step["flows"][0]["formula"] == "1.0" and step["flows"][0]["local"] == 1.0
+    off = explore((x * -1.0).relu())
+    flat = by_phase(off, "backward")[0]["flows"][0]
+    assert flat["formula"] == "None" and flat["local"] is None
+
+
+def test_neuron_node_shows_its_group_formulas_and_the_activation_slope():
+    """A tanh(w·x+b) node: each weight's line shows "s * x", each input's "s * w", the bias's "s"
+    (op.formulas), with values equal to central differences of the node's function; the step
+    says s = tanh'(z) with tanh's own formula from the table and its value 1 - tanh(z)²."""
+    w = [Value(0.5, label="w1"), Value(-1.0, label="w2")]
+    x = [Value(1.5, label="x1"), Value(0.25, label="x2")]
+    bias = Value(0.1, label="c")
+    out = Value.dot(w, x, bias=bias, activation="tanh")
+    op = out.grad_fn
+    page = explore(out)
+    datas = [v.data for v in out.parents]
+    groups = {"w1": 0, "w2": 0, "x1": 1, "x2": 1, "c": 2}
+    flows = backward_flows(page)
+    assert len(flows) == 5
+    for _, i, f in flows:
+        assert f["formula"] == op.formulas[groups[f["input"].label]]
+        assert f["local"] == pytest.approx(central_difference(op, datas, i), rel=1e-7)
+        assert line_of(page, out, f["input"].label)[0] == f"{f['input'].label}: {f['formula']} = "
+    z = 0.5 * 1.5 - 1.0 * 0.25 + 0.1
+    (step,) = by_phase(page, "backward")
+    head = step["text"][0]
+    said = "".join(part if isinstance(part, str) else part[0] for part in head)
+    assert f"s = tanh'(z) = {op.act.formulas[0]} = " in said
+    (s,) = [float(part[1]) for part in head if isinstance(part, list) and part[1] != "1.0"]
+    assert s == pytest.approx(1 - math.tanh(z) ** 2, rel=1e-12)
+
+
+def test_a_custom_primitive_without_formula_shows_the_value_only():
+    """A custom primitive with no formula text: each line shows the local derivative's value (a
+    central difference of its function) and no formula, never a made-up d<op>/d<input>."""
+
+    @primitive(derivatives=lambda x, y, out: (y * out, x * out))
+    def exp_of_product(x, y):
+        return math.exp(x * y)
+
+    a, b = Value(0.3, label="a"), Value(-0.7, label="b")
+    out = exp_of_product(a, b)
+    page = explore(out)
+    for _, i, f in backward_flows(page):
+        assert f["formula"] is None
+        assert f["local"] == pytest.approx(central_difference(out.grad_fn, [0.3, -0.7], i), rel=1e-7)
+        line = line_of(page, out, f["input"].label)
+        assert line[0] == f"{f['input'].label}: " and float(line[1][1]) == f["local"]
+    assert "exp_of_product/d" not in json.dumps(page.page_data())
+
+
+@needs_dot
+def test_a_user_formula_text_is_shown_escaped():
+    """A custom primitive's formula text is the user's: shown as written, in the page's data and
+    explanation, and never markup (the page keeps its own two scripts, the JSON escapes '<')."""
+
+    @primitive(derivatives=lambda x, y, out: (y, x), formula=[HOSTILE, "x"])
+    def times(x, y):
+        return x * y
+
+    a, b = Value(3.0, label="a"), Value(2.0, label="b")
+    out = times(a, b)
+    page = explore(out)
+    assert [f["formula"] for _, _, f in backward_flows(page)] == [HOSTILE, "x"]
+    assert line_of(page, out, "a")[0] == f"a: {HOSTILE} = "
+    document = page.html
+    assert document.count("<script") == 2 and "<script>alert" not in document
+    assert HOSTILE in json.dumps(json.loads(page_scripts(document)[0]), ensure_ascii=False)
+
+
+def test_explore_walks_the_graph_once(monkeypatch):
+    """explore reads each value's inputs once, and asks the engine for backward's order once: the
+    drawing, the steps and the replayed gradients all come from one trace."""
+    model = nn.MLP(2, [4, 4, 1], seed=0)
+    loss = (model([Value(0.5, label="x1"), Value(-1.5, label="x2")]) - 1.0) ** 2
+    values = {id(v) for v in trace(loss)[0] if isinstance(v, Value)}
+    reads = []
+    original = Value.parents
+    monkeypatch.setattr(Value, "parents", property(lambda self: reads.append(id(self)) or original.fget(self)))
+    orders = []
+    monkeypatch.setattr(trace_module, "topological_order", lambda root: orders.append(root) or topological_order(root))
+    page = explore(loss, model=model)
+    page.page_data()
+    assert sorted(reads) == sorted(values)  # each value's inputs, once
+    assert orders == [loss]
+
+
 # ---------------------------------------------------------------------- the page
 
 
@@ -361,7 +526,7 @@ def test_a_failing_dot_is_one_render_error_line(tmp_path, monkeypatch, capsys):
     says so and writes everything else."""
     from autograd_tiny import TrainingRecorder, data, losses, save_animation
     from autograd_tiny.cli import main
-    from autograd_tiny.see.viz import RenderError
+    from autograd_tiny.see.dot import RenderError
 
     folder = tmp_path / "bin"
     folder.mkdir()

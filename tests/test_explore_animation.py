@@ -100,10 +100,10 @@ def test_ports_copies_and_the_key_are_painted(tmp_path, painted):
     for _ in range(49):
         out = out + x
     source = draw_dot(out).source
-    assert "v0again" in source and ":den" in source
+    assert "v0again" in source and ":denominator" in source
     save_animation(out, tmp_path / "far.gif", legend=True, seconds_per_step=0.1)
     number = r"-?[\d.]+(?:e[-+]\d+)?"
     labels = [t for t in painted if re.fullmatch(f"{number} × {number} = {number}", t)]
     assert len(labels) == sum(len(v.parents) for v in topological_order(out))
-    assert labels.count("-0.125 × 1 = -0.125") == 1  # d(x/y)/dy = -x/y², on the den edge
+    assert labels.count("-0.125 × 1 = -0.125") == 1  # d(x/y)/dy = -x/y², on the denominator edge
     assert painted.count("key") == len(topological_order(out)) + 2  # in every frame

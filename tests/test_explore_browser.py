@@ -21,7 +21,9 @@ from autograd_tiny import TrainingRecorder, Value, data, explore, losses, nn
 from autograd_tiny.cli import main
 from autograd_tiny.engine import topological_order
 from autograd_tiny.neuron import NeuronOp
-from autograd_tiny.see.viz import draw_dot, format_number, trace
+from autograd_tiny.see.draw import draw_dot
+from autograd_tiny.see.style import format_number
+from autograd_tiny.see.trace import trace
 
 try:
     from playwright.sync_api import sync_playwright
@@ -224,11 +226,10 @@ def test_buttons_slider_and_play(tab):
 
 # ---------------------------------------------------------------------- every edge of every step
 # Where the order of an op's inputs matters, draw_dot ends each edge in a named port of the op
-# node ('v0 -> v2op:num'); a value used far away is drawn again beside the use ('v0again3'),
+# node, named by its role in the engine's table ('v0 -> v2op:numerator'); a value used far away is drawn again beside the use ('v0again3'),
 # the edge coming from the copy. Each backward step must still label and light up the edge of
 # every input, and the numbers must be the engine's.
 
-ROLES = {"/": ["num", "den"], "**": ["base", "exp"], "leaky_relu": ["x", "slope"]}
 STATE = """() => {
     const seen = {}, active = [];
     document.querySelectorAll("g.edge").forEach(g => {  // [title, k]: the k-th edge of that title
@@ -283,7 +284,7 @@ def inputs_drawn(node: Value, folded: bool) -> list[tuple[Value, int, str, float
     box (`folded`) the x's of its neuron node, with d box / d x through the activation after the
     neuron node, if any."""
     if not folded:
-        ports = ROLES.get(node.op) or ([""] * len(node.parents))
+        ports = node.grad_fn.roles or ([""] * len(node.parents))
         if isinstance(node.grad_fn, NeuronOp):
             n = len(node.parents) // 2
             ports = [f"w{j}" for j in range(1, n + 1)] + [f"x{j}" for j in range(1, n + 1)] + ["b"]
@@ -366,7 +367,8 @@ def test_ported_edges_are_labelled_at_every_step(tab):
     x, y, s = Value(2.0, label="x"), Value(3.0, label="y"), Value(0.1, label="s")
     out = x / y + x**y + 2**x + x**2 + (x * -1.5).leaky_relu(0.2)
     out = out + (x * -0.5).leaky_relu(s) + (y / 4).leaky_relu(s)
-    assert all(f":{port}" in draw_dot(out).source for port in ("num", "den", "base", "exp", "x", "slope"))
+    source = draw_dot(out).source
+    assert all(f":{port}" in source for port in ("numerator", "denominator", "base", "exponent", "x", "slope"))
     page = explore(out)
     tab.open(page)
     assert check_every_backward_step(tab, page, out) == sum(
@@ -669,7 +671,7 @@ def test_training_page_with_a_ported_point_loss(tab):
         recorder.record(loss)
         for p in model.parameters():
             p.data -= 0.1 * p.grad
-    assert ":exp" in recorder.graph.drawing.source and ":den" in recorder.graph.drawing.source
+    assert ":exponent" in recorder.graph.drawing.source and ":denominator" in recorder.graph.drawing.source
     tab.open(recorder, "training.html")
     shown = tab.page.eval_on_selector_all(
         "g.edge.weight", "els => els.map(e => ['positive', 'negative'].filter(c => e.classList.contains(c)))"

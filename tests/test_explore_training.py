@@ -12,7 +12,7 @@ import pytest
 
 from autograd_tiny import TrainingRecorder, Value, data, losses, nn, no_grad
 from autograd_tiny.full_backward import gradients
-from autograd_tiny.see.viz import format_number
+from autograd_tiny.see.style import format_number
 
 
 def train(steps=3, every=1, point=0, **kwargs):
@@ -209,7 +209,7 @@ def test_live_view_in_a_notebook_ends_with_every_step(tmp_path):
 
 def test_a_point_graph_too_large_to_draw_is_a_clear_error():
     """A point's graph with too many weight edges raises GraphTooLargeError naming the recorder, with draw_dot's counts."""
-    from autograd_tiny.see.viz import GraphTooLargeError
+    from autograd_tiny.see.trace import GraphTooLargeError
 
     X, y = data.moons(8, seed=0)
     model = nn.MLP(2, [60, 60, 1], seed=0)  # one edge per weight: past 5 x max_nodes = 2,000

@@ -14,7 +14,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from autograd_tiny import Value
-from autograd_tiny.see.viz import GraphTooLargeError, draw_dot, save_graph, trace
+from autograd_tiny.see.draw import draw_dot, save_graph
+from autograd_tiny.see.trace import GraphTooLargeError, trace
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz program 'dot' is needed")
 SVG = "{http://www.w3.org/2000/svg}"
@@ -552,13 +553,13 @@ def test_labels_with_entities_and_line_breaks_are_shown_as_typed(label):
 @needs_dot
 def test_op_names_with_markup_are_shown_verbatim():
     """A custom primitive made from a lambda is named '<lambda>': its op node reads '<lambda>' (text,
-    not HTML), with one input or with two in slots."""
+    not HTML), with one input or with two in slots named as its parameters."""
     primitive = pytest.importorskip("autograd_tiny.primitives").primitive
     one = primitive(derivatives=lambda x, out: (1.0,))(lambda x: 2 * x)
     two = primitive(derivatives=lambda x, y, out: (1.0, 1.0))(lambda x, y: x + y)
     y = one(two(Value(1.0, label="x"), 2.0))
     y.backward()
-    assert sorted(Drawing(draw_dot(y)).ops().values()) == [["1", "2", "<lambda>"], ["<lambda>"]]
+    assert sorted(Drawing(draw_dot(y)).ops().values()) == [["<lambda>"], ["x", "y", "<lambda>"]]
 
 
 @needs_dot
@@ -671,7 +672,8 @@ def _slots_into(d: Drawing, op: str) -> dict[str, list[str]]:
 @needs_dot
 def test_order_matters_inputs_enter_named_slots():
     """** (Value or number on either side), /, leaky_relu and a custom primitive draw a slot per input,
-    and each edge enters the slot of its role: the base, the numerator, the first argument."""
+    and each edge enters the slot of its role in the engine's table (the base, the numerator), or for
+    a custom primitive, which has no roles, the slot of its parameter."""
     primitive = pytest.importorskip("autograd_tiny.primitives").primitive
 
     @primitive(derivatives=lambda x, y, out: (1.0, -2.0))
@@ -680,13 +682,13 @@ def test_order_matters_inputs_enter_named_slots():
 
     a, b = Value(3.0, label="a"), Value(2.0, label="b")
     cases = [  # (value, op text, {slot: the texts' first entry of what feeds it})
-        (a**b, "**", {"base": "a", "exp": "b"}),
-        (a**3, "**", {"base": "a", "exp": "data 3"}),
-        (2**a, "**", {"base": "data 2", "exp": "a"}),
-        (a / b, "/", {"num": "a", "den": "b"}),
-        (3 / a, "/", {"num": "data 3", "den": "a"}),
+        (a**b, "**", {"base": "a", "exponent": "b"}),
+        (a**3, "**", {"base": "a", "exponent": "data 3"}),
+        (2**a, "**", {"base": "data 2", "exponent": "a"}),
+        (a / b, "/", {"numerator": "a", "denominator": "b"}),
+        (3 / a, "/", {"numerator": "data 3", "denominator": "a"}),
         (a.leaky_relu(0.1), "leaky_relu", {"x": "a", "slope": "data 0.1"}),
-        (minus_twice(b, a), "minus_twice", {"1": "b", "2": "a"}),
+        (minus_twice(b, a), "minus_twice", {"x": "b", "y": "a"}),
     ]
     for out, text, wanted in cases:
         d = Drawing(draw_dot(out))
@@ -695,17 +697,34 @@ def test_order_matters_inputs_enter_named_slots():
         assert {slot: feed[0] for slot, feed in _slots_into(d, op).items()} == wanted
     for rankdir in ("TB", "RL", "BT"):  # the slots face the inputs in every direction
         d = Drawing(draw_dot(a**b, rankdir=rankdir))
-        assert {slot: feed[0] for slot, feed in _slots_into(d, "v2op").items()} == {"base": "a", "exp": "b"}
+        assert {slot: feed[0] for slot, feed in _slots_into(d, "v2op").items()} == {"base": "a", "exponent": "b"}
+
+
+@needs_dot
+def test_slots_are_the_roles_of_the_engines_table():
+    """The slots of **, / and leaky_relu are their ops' roles in the rule table, in argument order,
+    each fed by its argument; ops without roles (+, *, sum) have no slots."""
+    a, b = Value(3.0, label="a"), Value(2.0, label="b")
+    for out in (a**b, b**a, a / b, b / a, a.leaky_relu(b)):
+        d = Drawing(draw_dot(out))
+        ((op, texts),) = d.ops().items()
+        assert texts == [*out.grad_fn.roles, out.op]
+        fed = {slot: d.nodes[tail]["texts"][0] for tail, head, slot in d.slots if head == op}
+        assert fed == dict(zip(out.grad_fn.roles, [p.label for p in out.parents]))
+    for out in (a + b, a * b, Value.sum([a, b, a])):
+        assert out.grad_fn.roles is None
+        d = Drawing(draw_dot(out))
+        assert list(d.ops().values()) == [[out.op]] and all(slot == "" for *_, slot in d.slots)
 
 
 @needs_dot
 def test_a_power_of_itself_has_two_edges_into_its_two_slots():
-    """a ** a draws two edges from a, one into base and one into exp; grad a**a (ln a + 1) from closed form."""
+    """a ** a draws two edges from a, one into base and one into exponent; grad a**a (ln a + 1) from closed form."""
     a = Value(2.0, label="a")
     y = a**a
     y.backward()
     d = Drawing(draw_dot(y))
-    assert sorted(slot for tail, _, slot in d.slots if tail == "v0") == ["base", "exp"]
+    assert sorted(slot for tail, _, slot in d.slots if tail == "v0") == ["base", "exponent"]
     assert d.by_label("a") == ["a", "data 2", f"grad {show(4 * (math.log(2) + 1))}"]
 
 
@@ -716,7 +735,7 @@ def test_division_is_one_op():
     y = a / b
     y.backward()
     d = Drawing(draw_dot(y))
-    assert list(d.ops().values()) == [["num", "den", "/"]] and len(d.values()) == 3
+    assert list(d.ops().values()) == [["numerator", "denominator", "/"]] and len(d.values()) == 3
     assert d.by_label("a") == ["a", "data 3", f"grad {show(1 / 7)}"]
     assert d.by_label("b") == ["b", "data 7", f"grad {show(-3 / 49)}"]
     (out,) = [n["texts"] for n in d.nodes.values() if n["kind"] == "output"]
@@ -818,7 +837,8 @@ def test_without_the_dot_program(tmp_path):
         """
         import os, sys
         from autograd_tiny import Value
-        from autograd_tiny.see.viz import GraphvizNotFoundError, draw_dot, save_graph
+        from autograd_tiny.see.dot import GraphvizNotFoundError
+        from autograd_tiny.see.draw import draw_dot, save_graph
         x = Value(1.0, label="x")
         y = (x * 2 + 1).relu()
         y.backward()

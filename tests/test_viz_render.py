@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from autograd_tiny import Value
-from autograd_tiny.see.viz import GraphvizNotFoundError, RenderError, draw_dot, save_graph
+from autograd_tiny.see.dot import GraphvizNotFoundError, RenderError
+from autograd_tiny.see.draw import draw_dot, save_graph
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz program 'dot' is needed")
 SVG = "{http://www.w3.org/2000/svg}"

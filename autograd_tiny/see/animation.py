@@ -22,7 +22,9 @@ from typing import Any
 
 from .._files import write_atomically
 from ..engine import Value
-from .explorer import MARGIN, explore, layout
+from .dot import layout
+from .explorer import explore
+from .page import MARGIN
 
 __all__ = ["save_animation"]
 
@@ -79,7 +81,7 @@ def save_animation(
         raise ModuleNotFoundError(f"save_animation needs Pillow: {INSTALL_HINT}", name="PIL") from None
     page = explore(root, model=model, params=params, max_nodes=max_nodes, legend=legend)
     data = page.page_data()
-    scene = Scene(json.loads(layout(page.graph.drawing, "json")))
+    scene = Scene(json.loads(layout(page.graph.drawing.source, "json")))
     first = next(i for i, s in enumerate(data["steps"]) if s["phase"] == "seed")
     texts = _texts_at(data, first)
     frames = []

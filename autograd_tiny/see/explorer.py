@@ -6,18 +6,23 @@ it one node at a time:
 * forward: each node after its inputs (topological order), with its op and its data;
 * backward: each node in the order ``backward()`` visits it, with, on every edge to one of its
   inputs, ``local derivative × upstream gradient = contribution`` and the input's grad before
-  and after ``+=``; a value used twice visibly adds up (``a * a`` at 3: 3, then 6).
+  and after ``+=``; a value used twice visibly adds up (``a * a`` at 3: 3, then 6). Each local
+  derivative is shown with its formula from the engine's rule table (``y`` for the first input
+  of ``*``), or the user's formula text of a custom primitive, or its value alone.
 
 Every number comes from the engine: each node's data and the local derivatives it recorded in
 the forward pass (``v.local_grads``), combined here, in Python, exactly as ``backward()``
 combines them (``input.grad += local * node.grad``). The page only shows them. It replays one
 backward pass from zero gradients and never changes the graph's own ``.grad``.
 
-The page is one self-contained HTML file (script and style inline, nothing fetched; its
-Content-Security-Policy forbids any request), shown inline by Jupyter through an iframe
-(`Explorer._repr_html_`) and written by `Explorer.save`. User text (labels) is data: in the
-drawing it is Graphviz's text, escaped by `draw_dot`; elsewhere the page carries it as escaped
-JSON and puts it in the document with ``textContent`` only.
+The graph is walked once (`trace.walk`); that one trace is planned into the drawing
+(`sketch.sketch`), from which come both the Graphviz source and what the steps light up. The
+SVG that ``dot`` renders is only put in the page.
+
+The page is one self-contained HTML file (`page`), shown inline by Jupyter through an iframe
+(`Explorer._repr_html_`) and written by `Explorer.save`. User text (labels, formula texts) is
+data: in the drawing it is Graphviz's text, escaped by `draw_dot`; elsewhere the page carries
+it as escaped JSON and puts it in the document with ``textContent`` only.
 
 Example:
     >>> from autograd_tiny import Value
@@ -25,51 +30,48 @@ Example:
     >>> page = explore(a * a)
     >>> [s["phase"] for s in page.steps]
     ['start', 'forward', 'seed', 'backward', 'done']
-    >>> [(f["before"], f["after"]) for f in page.steps[3]["flows"]]   # a is used twice
-    [(0.0, 3.0), (3.0, 6.0)]
+    >>> [(f["formula"], f["before"], f["after"]) for f in page.steps[3]["flows"]]   # a is used twice
+    [('y', 0.0, 3.0), ('x', 3.0, 6.0)]
 """
 
 from __future__ import annotations
 
+import ast
 import html
-import json
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from .._files import write_atomically
-from ..engine import Value, topological_order
+from ..engine import Value
+from ..formulas import FORMULA_NAMES
 from ..neuron import NeuronOp
-from .viz import GraphTooLargeError, draw_dot, format_number, run_dot, trace
+from .dot import layout
+from .draw import digraph
+from .neurons import activation_name, slope
+from .page import controls, frame_height, iframe, number, page, svg_element
+from .sketch import Sketch, neuron_title, parameter_places, sketch
+from .style import data_text, format_number, grad_text
+from .trace import GraphTooLargeError, TooManyValues, Trace, walk
 
 __all__ = [
-    "explore",
+    "MAX_VALUES",
     "Explorer",
     "Graph",
+    "applying_branch",
     "build_steps",
-    "read_drawing",
-    "check_size",
-    "svg_element",
-    "MARGIN",
-    "MAX_VALUES",
-    "LAYOUT_TIMEOUT",
+    "drawn_graph",
+    "edge_formula",
+    "explore",
+    "neuron_parts",
     "replay",
-    "lent_grads",
-    "layout",
-    "script_json",
-    "page",
-    "iframe",
-    "frame_height",
-    "controls",
-    "number",
+    "too_many_values",
 ]
 
 MAX_VALUES = 50_000  # values in the traced graph: beyond this, even tracing it takes too long
-LAYOUT_TIMEOUT = 60.0  # seconds for Graphviz to lay out a drawing
 
 
 # ---------------------------------------------------------------------- the public entry
@@ -118,12 +120,10 @@ def explore(
         isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1
     ):
         raise ValueError(f"explore: max_nodes must be a positive int or None, got {max_nodes!r}")
-    check_size("explore", root)
     try:
-        with lent_grads(trace(root)[0], replay(root)):  # boxes sized for the final gradients
-            drawing = draw_dot(
-                root, collapse=collapse, model=model, params=params, max_nodes=max_nodes, legend=legend
-            )
+        graph = drawn_graph(root, model=model, params=params, collapse=collapse, max_nodes=max_nodes, legend=legend)
+    except TooManyValues as err:
+        raise too_many_values("explore", err) from None
     except GraphTooLargeError as err:
         hint = "" if collapse else "pass model= for one box per neuron, or "
         count = f"{err.nodes} nodes to draw, " if err.exact and err.edges is None else ""
@@ -132,60 +132,73 @@ def explore(
             f"max_nodes={max_nodes}); {hint}raise max_nodes",
             max_nodes=err.max_nodes, nodes=err.nodes, exact=err.exact, edges=err.edges,
         ) from None
-    graph = Graph(root, drawing, model)
     return Explorer(graph, title)
 
 
-def check_size(who: str, root: Value) -> None:
-    """Refuse, before any real work, a graph of more than `MAX_VALUES` values (counting stops there)."""
-    limit = MAX_VALUES
-    seen = {id(root)}
-    stack = [root]
-    while stack:
-        for p in stack.pop().parents:
-            if isinstance(p, Value) and id(p) not in seen:
-                seen.add(id(p))
-                if len(seen) > limit:
-                    raise GraphTooLargeError(
-                        f"{who}: the graph has more than {limit:,} values, too many to step through; "
-                        "explore a smaller piece of it (one sample, a smaller model)",
-                        max_nodes=limit, nodes=len(seen), exact=False,
-                    )
-                stack.append(p)
+def drawn_graph(
+    root: Value,
+    *,
+    model: Any = None,
+    params: Iterable[Value] | None = None,
+    collapse: str | None = None,
+    max_nodes: int | None = None,
+    legend: bool = False,
+) -> Graph:
+    """The graph of `root`, walked once and drawn as `draw_dot` would (options as there), its
+    boxes sized for the gradients the steps end with.
+
+    Raises `TooManyValues` past `MAX_VALUES` values, `GraphTooLargeError` past `max_nodes`.
+    """
+    traced = walk(root, max_nodes=max_nodes, collapse=collapse, max_values=MAX_VALUES)
+    grads = replay(traced)
+    chosen = set(params) if params is not None else set()
+    if model is not None:
+        chosen.update(model.parameters())
+    plan = sketch(traced, params=chosen, model=model, collapse=collapse, max_nodes=max_nodes, grads=grads)
+    return Graph(plan, digraph(plan, legend=legend), model)
+
+
+def too_many_values(who: str, err: TooManyValues) -> GraphTooLargeError:
+    """The error for a graph of more than `MAX_VALUES` values: too many to step through."""
+    return GraphTooLargeError(
+        f"{who}: the graph has more than {MAX_VALUES:,} values, too many to step through; "
+        "explore a smaller piece of it (one sample, a smaller model)",
+        max_nodes=MAX_VALUES, nodes=err.count, exact=False,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------- the graph as drawn
 
 
 class Graph:
-    """The traced graph of `root` and what its `draw_dot` drawing shows of it.
+    """The traced graph of a root and what its drawing shows of it, read from the drawing's plan.
 
-    draw_dot names the box of the i-th value of ``trace(root)[0]`` ``v{i}`` and its op node
-    ``v{i}op``; a collapsed neuron is the box of its last node, with no op node, and the nodes
-    inside it are not drawn. A value used far from where it was made may be drawn again beside
-    that use, as ``v{i}again{k}``, the use's edge coming from the copy. Where the order of an
-    op's inputs matters, each edge ends in a named port of the op node ('v0 -> v2op:num').
-    Those names are read from the drawing's DOT statements (`read_drawing`).
+    The box of the i-th value of the trace is ``v{i}`` and its op node ``v{i}op``; a collapsed
+    neuron is the box of its last node, with no op node, and the nodes inside it are not
+    drawn. A value used far from where it was made may be drawn again beside that use, as
+    ``v{i}again{k}``, the use's edge coming from the copy. Where the order of an op's inputs
+    matters, each edge ends in a named slot of the op node ('v0 -> v2op:numerator').
     """
 
-    def __init__(self, root: Value, drawing: Any, model: Any = None) -> None:
-        self.root = root
+    def __init__(self, plan: Sketch, drawing: Any, model: Any = None) -> None:
+        traced = plan.trace
+        self.root = traced.root
+        self.plan = plan
         self.drawing = drawing
-        self.nodes, edges = trace(root)
+        self.nodes = traced.nodes
+        self.inputs = traced.inputs  # each node's inputs, numbers as Constants
         self.index = {v: i for i, v in enumerate(self.nodes)}
-        self.inputs: dict[Any, list] = {v: [] for v in self.nodes}  # parents, numbers as Constants
-        for parent, child in edges:
-            self.inputs[child].append(parent)
-        self.drawn, self.edges, self.copies = read_drawing(drawing)
-        self.order = topological_order(root)  # what backward() visits, reversed
+        self.drawn = {b.name for b in plan.boxes if b.copy_of is None} | {op[0] for op in plan.ops}
+        self.edges, self.copies = _drawn_edges(plan)
+        self.order = traced.order  # what backward() visits, reversed
         self.position = {v: k for k, v in enumerate(self.order)}
         self.units = self._units()
-        self.unit_names, self.param_names = _unit_names(model)
+        self.unit_names, self.param_names = parameter_places(model)
         self.params = set(model.parameters()) if model is not None else set()
 
     def name(self, v) -> str:
         """The drawing's name of v's box."""
-        return f"v{self.index[v]}"
+        return self.plan.name[v]
 
     def is_drawn(self, v) -> bool:
         return self.name(v) in self.drawn
@@ -198,19 +211,10 @@ class Graph:
         them: itself, and for a collapsed neuron the nodes folded into its box."""
         units: dict[Value, list[Value]] = {}
         for v in reversed(self.order):
-            if not self.is_drawn(v):
-                continue
-            members, stack = [v], [v]
-            if not self.has_op_node(v):  # a neuron box: gather the hidden nodes inside it
-                seen = {v}
-                while stack:
-                    for p in stack.pop().parents:
-                        if isinstance(p, Value) and p.parents and p not in seen and not self.is_drawn(p):
-                            seen.add(p)
-                            members.append(p)
-                            stack.append(p)
-                members.sort(key=self.position.__getitem__, reverse=True)
-            units[v] = members
+            if v in self.plan.neuron_at:
+                units[v] = sorted(self.plan.neuron_at[v].members, key=self.position.__getitem__, reverse=True)
+            elif self.is_drawn(v):
+                units[v] = [v]
         return units
 
     def who(self, v, depth: int = 0) -> str:
@@ -225,7 +229,7 @@ class Graph:
             return self.param_names[v]
         if v in self.units and not self.has_op_node(v):
             return self.neuron_title(v)
-        if v.parents and depth < 3:
+        if self.inputs[v] and depth < 3:
             args = [self.who(p, depth + 1) for p in self.inputs[v]]
             text = None if any(a.startswith("#") for a in args) else _expression(v.op, args)
             if text is not None and len(text) <= 14:
@@ -234,77 +238,28 @@ class Graph:
 
     def neuron_title(self, end: Value) -> str:
         """'neuron 1.3 (relu)' (layer, neuron) with a model, else 'relu neuron'."""
-        act = self.activation(end)
-        where = next(
-            (self.unit_names[p] for m in self.units[end] for p in m.parents if p in self.unit_names), None
-        )
-        return f"{act} neuron" if where is None else f"neuron {where} ({act})"
+        return neuron_title(self.plan.neuron_at[end], self.unit_names)
 
     def activation(self, end: Value) -> str:
-        if isinstance(end.grad_fn, NeuronOp):
-            return end.grad_fn.activation or "linear"
-        return end.op if end.op not in ("+", "sum", "dot") else "linear"
+        return activation_name(end)
 
 
-EDGE = re.compile(r'\t(v\d+(?:op|again\d+)?) -> (v\d+(?:op)?)(?::"?(\w+)"?)?\s*(?:\[|$)')
-NODE = re.compile(r"\t(v\d+(?:op|again\d+)?) \[")
-COPY = re.compile(r"(v\d+)again\d+")
-
-
-def read_drawing(drawing: Any) -> tuple[set[str], dict[tuple[str, str], list[list]], dict[str, list[str]]]:
-    """What a draw_dot drawing shows, from its DOT statements (one per body entry: a label's
-    text never starts one).
-
-    Returns:
-        the names of its value boxes and op nodes (not the copies, nor the key);
-        its edges by (the value's box, the node they enter), in the order drawn (an op's
-        inputs in argument order), each as [title, k]: the SVG title of the edge ('v0->v2op:num',
-        'v0again1->v4op'; the port is the input's slot) and which edge of that title it is
-        (``a * a`` has two 'v0->v1op');
-        each value's copies ('v0' -> ['v0again1', ...]), for a value drawn again beside far uses.
-
-    Example:
-        >>> from autograd_tiny import draw_dot
-        >>> x = Value(2.0, label="x")
-        >>> nodes, edges, copies = read_drawing(draw_dot(x / 3))
-        >>> edges[("v0", "v2op")], edges[("v1", "v2op")]
-        ([['v0->v2op:num', 0]], [['v1->v2op:den', 0]])
-    """
-    nodes: set[str] = set()
-    edges: dict[tuple[str, str], list[list]] = {}
+def _drawn_edges(plan: Sketch) -> tuple[dict[tuple[str, str], list[list]], dict[str, list[str]]]:
+    """The drawing's edges by (the value's box, the node they enter), in the order drawn (an
+    op's inputs in argument order), each as [title, k]: the SVG title of the edge
+    ('v0->v2op:numerator', 'v0again1->v4op'; after ':' the input's slot) and which edge of that
+    title it is (``a * a`` has two 'v0->v1op'); and each value's copies ('v0' -> ['v0again1', ...])."""
+    copy_of = {b.name: b.copy_of for b in plan.boxes if b.copy_of is not None}
     copies: dict[str, list[str]] = {}
+    for copy, of in copy_of.items():
+        copies.setdefault(of, []).append(copy)
+    edges: dict[tuple[str, str], list[list]] = {}
     titles: Counter = Counter()
-    for line in drawing.body:
-        edge = EDGE.match(line)
-        if edge:
-            tail, head, port = edge.groups()
-            title = f"{tail}->{head}" + (f":{port}" if port else "")
-            copy = COPY.fullmatch(tail)
-            edges.setdefault((copy.group(1) if copy else tail, head), []).append([title, titles[title]])
-            titles[title] += 1
-            continue
-        node = NODE.match(line)
-        if node:
-            copy = COPY.fullmatch(node.group(1))
-            if copy:
-                copies.setdefault(copy.group(1), []).append(node.group(1))
-            else:
-                nodes.add(node.group(1))
-    return nodes, edges, copies
-
-
-def _unit_names(model: Any) -> tuple[dict[Value, str], dict[Value, str]]:
-    """For a model made of layers of neurons (counted from 1): parameter -> 'layer.neuron',
-    and parameter -> its own name, 'w1.3[2]' (weight 2 of neuron 3 of layer 1) or 'b1.3'."""
-    where: dict[Value, str] = {}
-    names: dict[Value, str] = {}
-    for i, layer in enumerate(getattr(model, "layers", []) or [], start=1):
-        for j, unit in enumerate(getattr(layer, "neurons", []) or [], start=1):
-            where.update((p, f"{i}.{j}") for p in unit.parameters())
-            names.update((w, f"w{i}.{j}[{k}]") for k, w in enumerate(getattr(unit, "w", []), start=1))
-            if isinstance(getattr(unit, "b", None), Value):
-                names[unit.b] = f"b{i}.{j}"
-    return where, names
+    for tail, head, slot in plan.edges:
+        title = f"{tail}->{head}" + (f":{slot}" if slot else "")
+        edges.setdefault((copy_of.get(tail, tail), head), []).append([title, titles[title]])
+        titles[title] += 1
+    return edges, copies
 
 
 _INFIX = {"+": "+", "*": "*", "/": "/", "**": "**"}
@@ -322,43 +277,77 @@ def _expression(op: str, args: list[str]) -> str | None:
     return None
 
 
+# ---------------------------------------------------------------------- formulas
+
+
+def edge_formula(v: Value, i: int, inputs: list) -> str | None:
+    """The formula of d v / d (its i-th input), from the engine's table: ``op.formulas[i]``
+    (the one formula of an op of any number of inputs), or of a neuron node its group's (``s *
+    x`` for a weight). Where the table's formula is a conditional, the branch that applies at
+    this node. A custom primitive's formula is the user's text, shown as written and never
+    run. None when the op has none.
+
+    Example:
+        >>> x = Value(-2.0)
+        >>> y = x.relu()
+        >>> y.grad_fn.formulas[0], edge_formula(y, 0, [x])
+        ('None if out <= 0 else 1.0', 'None')
+    """
+    op = v.grad_fn
+    if op is None or not op.formulas:
+        return None
+    if isinstance(op, NeuronOp):  # parents (w..., x..., b); formulas for w, x and b
+        n = len(inputs) // 2
+        return op.formulas[0 if i < n else 1 if i < 2 * n else 2]
+    k = 0 if op.each else i
+    if k >= len(op.formulas):
+        return None
+    if not op.from_formulas:
+        return op.formulas[k]
+    datas = [p.data for p in inputs]
+    names = {op.inputs[0]: datas[i]} if op.each else dict(zip(op.inputs, datas))
+    return applying_branch(op.formulas[k], {**names, "out": v.data})
+
+
+def applying_branch(formula: str, names: dict[str, float]) -> str:
+    """Of a conditional formula of the engine's table, the branch that applies where its names
+    have these values; the formula itself when it has no condition (or one that cannot be told).
+
+    Example:
+        >>> applying_branch("out * log(x) if x > 0 else 0.0 if x >= 0 else nan", {"x": 0.0, "out": 0.0})
+        '0.0'
+    """
+    try:
+        tree = ast.parse(formula, mode="eval").body
+        while isinstance(tree, ast.IfExp):
+            test = compile(ast.Expression(tree.test), "<formula>", "eval")
+            tree = tree.body if eval(test, dict(FORMULA_NAMES), dict(names)) else tree.orelse
+    except (SyntaxError, ArithmeticError, NameError, TypeError, ValueError):
+        return formula
+    return ast.get_source_segment(formula, tree) or formula
+
+
 # ---------------------------------------------------------------------- the steps
 
 
-def replay(root: Value) -> dict:
+def replay(root: Value | Trace) -> dict:
     """d root / d v for every value v of the graph, as ``root.backward()`` would compute it
     from zero grads: from each node's recorded local derivatives, in backward's order. No
-    ``.grad`` is touched.
+    ``.grad`` is touched. `root` may be given as its `Trace`, which is then not walked again.
 
     Example:
         >>> a = Value(3.0)
         >>> replay(a * a)[a]
         6.0
     """
-    grads: dict = {root: 1.0}
-    for node in reversed(topological_order(root)):
+    traced = root if isinstance(root, Trace) else walk(root)
+    grads: dict = {traced.root: 1.0}
+    for node in reversed(traced.order):
         g = grads.get(node, 0.0)
-        for p, d in zip(node.parents, node.local_grads):
+        for p, d in zip(traced.inputs[node], node.local_grads):
             if d is not None:
                 grads[p] = grads.get(p, 0.0) + d * g  # the chain rule
     return grads
-
-
-def number(x: Any) -> list[str]:
-    """A number for the page: [as drawings show it (4 significant digits), its exact repr].
-
-    JSON has no nan or inf, and the page must not round what it shows twice, so both are text.
-    """
-    x = float(x)
-    return [format_number(x), repr(x)]
-
-
-def _data_text(x: float) -> str:
-    return f"data {format_number(x)}"
-
-
-def _grad_text(x: float) -> str:
-    return f"grad {format_number(x)}"
 
 
 PENDING = "data ?"  # a value not computed yet
@@ -392,10 +381,10 @@ SEED = "Every other grad starts at 0; each node passes its grad back to its inpu
 
 def _start(graph: Graph) -> dict:
     root = graph.root
-    if not root.parents:
+    if not graph.inputs[root]:
         text = [[graph.who(root), " is a leaf: there is nothing to compute and nothing to propagate."]]
     else:
-        leaves = [v for v in graph.nodes if not getattr(v, "parents", ()) and graph.is_drawn(v)]
+        leaves = [v for v in graph.nodes if not graph.inputs[v] and graph.is_drawn(v)]
         what = f"The graph of {graph.who(root)}: {len(graph.units)} operations, {len(leaves)} leaves drawn."
         text = [
             [what + " The leaves' data is known; every other value is computed going forward."],
@@ -418,7 +407,7 @@ def _forward(graph: Graph, end: Value, k: int, total: int) -> dict:
         "node": end,
         "edges": edges,
         "flows": [],
-        "set": [[name, "d", PENDING, _data_text(end.data)]],
+        "set": [[name, "d", PENDING, data_text(end.data)]],
         "text": [[head, *text[0]], *text[1:]],
         "table": table,
     }
@@ -475,7 +464,8 @@ def neuron_parts(graph: Graph, end: Value) -> tuple[list, list, Any, float]:
     for m in reversed(members):  # forward order
         if m.op == "*":
             a, c = graph.inputs[m]
-            weight, inp = (a, c) if a in graph.params or (not a.parents and c.parents) else (c, a)
+            is_weight = a in graph.params or (not graph.inputs[a] and graph.inputs[c])
+            weight, inp = (a, c) if is_weight else (c, a)
             w.append(weight)
             x.append(inp)
     sums = [m for m in members if m.op in ("+", "sum")]
@@ -508,7 +498,7 @@ def _edges_into(graph: Graph, end: Value, args: list) -> list[list]:
 
 def _edge(graph: Graph, end: Value, p, used: Counter) -> list | None:
     """The next edge of the drawing from p's box (or a copy of it) into end's box or op node,
-    as [title, k] (see `read_drawing`), or None if the drawing has no more."""
+    as [title, k] (see `_drawn_edges`), or None if the drawing has no more."""
     if p not in graph.index or not graph.is_drawn(p):
         return None
     pair = (graph.name(p), f"{graph.name(end)}op" if graph.has_op_node(end) else graph.name(end))
@@ -527,45 +517,13 @@ def _seed(graph: Graph) -> dict:
         "node": root,
         "edges": [],
         "flows": [],
-        "set": [[graph.name(root), "g", _grad_text(0.0), _grad_text(1.0)]],
+        "set": [[graph.name(root), "g", grad_text(0.0), grad_text(1.0)]],
         "text": [
             [f"Backward starts at the output: {name}.grad = d{name}/d{name} = ", number(1.0), "."],
             [SEED],
         ],
         "table": None,
     }
-
-
-# The local derivative of each op, as words for the explanation (the numbers are the engine's).
-RULES: dict[str, tuple[str, ...]] = {
-    "+": ("1", "1"), "/": ("1/{1}", "-{0}/{1}²"), "**": ("{1}·{0}^({1}-1)", "{0}^{1}·ln {0}"),
-    "exp": ("exp({0})",), "log": ("1/{0}",), "tanh": ("1 - tanh²",), "sigmoid": ("σ·(1 - σ)",),
-    "softplus": ("σ({0})",), "relu": ("1 ({0} > 0)",), "leaky_relu": ("1 or slope", "{0} (if {0} ≤ 0)"),
-    "abs": ("sign({0})",), "sin": ("cos({0})",), "cos": ("-sin({0})",), "sum": ("1",),
-    "logsumexp": ("softmax",),
-}  # fmt: skip
-
-
-def _rule(v: Value, k: int, names: list[str]) -> str:
-    """The local derivative d v / d (its k-th input) as a formula in words."""
-    if v.op == "*":
-        return names[1 - k] if len(names) == 2 else "the other factor"
-    if isinstance(v.grad_fn, NeuronOp):
-        n = len(names) // 2
-        slope = "" if v.grad_fn.activation is None else f"·{v.grad_fn.activation}'(z)"
-        if k < n:
-            return f"{names[n + k]}{slope}"
-        if k < 2 * n:
-            return f"{names[k - n]}{slope}"
-        return slope[1:] or "1"
-    forms = RULES.get(v.op)
-    if forms is None:
-        return f"d{v.op}/d{names[k]}"
-    form = forms[min(k, len(forms) - 1)]
-    try:
-        return form.format(*names)
-    except IndexError:
-        return form
 
 
 def _backward(graph: Graph, end: Value, grads: dict, k: int, total: int) -> dict:
@@ -587,7 +545,6 @@ def _backward(graph: Graph, end: Value, grads: dict, k: int, total: int) -> dict
     used: Counter = Counter()  # edges of the drawing taken, by (input, node)
     for m in members:
         g = grads.get(m, 0.0)
-        names = [graph.who(p) for p in graph.inputs[m]]
         for i, (p, d) in enumerate(zip(graph.inputs[m], m.local_grads)):
             if p in inside:
                 if d is not None:
@@ -595,7 +552,8 @@ def _backward(graph: Graph, end: Value, grads: dict, k: int, total: int) -> dict
                 continue
             flow = {
                 "input": p,
-                "rule": _rule(m, i, names),
+                # a node inside a box: the local derivative is the box's, d end / d p, not m's
+                "formula": edge_formula(m, i, graph.inputs[m]) if m is end else None,
                 "local": None,
                 "upstream": upstream,
                 "edge": _edge(graph, end, p, used),
@@ -623,7 +581,7 @@ def _backward(graph: Graph, end: Value, grads: dict, k: int, total: int) -> dict
 
 def _grad_changes(graph: Graph, flows: list[dict]) -> list[list]:
     return [
-        [graph.name(f["input"]), "g", _grad_text(f["before"]), _grad_text(f["after"])]
+        [graph.name(f["input"]), "g", grad_text(f["before"]), grad_text(f["after"])]
         for f in flows
         if f["local"] is not None and graph.is_drawn(f["input"])
     ]
@@ -635,13 +593,39 @@ def _why_nothing(graph: Graph, end: Value, p) -> str:
     return f"nothing flows back to {graph.who(p)}: {end.op or 'the op'} is flat here (local derivative 0)"
 
 
+def _names_in_formulas(graph: Graph, end: Value) -> list:
+    """What the names in the step's formulas stand for: ' (x is a, y is b, out is a*b)'; for a
+    neuron node, its s = act'(z) with its value."""
+    op = end.grad_fn
+    if op is None:
+        return []
+    if isinstance(op, NeuronOp):
+        said = " (w, x, b: each weight, its input, the bias; "
+        if op.act is None or not op.act.formulas:
+            return [said + "s = 1: no activation)"]
+        z = neuron_parts(graph, end)[3]
+        s = slope(end, z)
+        formula = applying_branch(op.act.formulas[0], {op.act.inputs[0]: z, "out": end.data})
+        said += f"s = {op.activation}'(z) = {formula}"
+        return [said + f": {op.activation} is flat at z)"] if s is None else [said + " = ", number(s), ")"]
+    out = f"out is {graph.who(end)}"
+    if op.each:
+        return [f" (x is each input in turn, {out})"]
+    names = [f"{n} is {graph.who(p)}" for n, p in zip(op.inputs, graph.inputs[end])]
+    return [f" ({', '.join([*names, out])})"]
+
+
 def _backward_text(graph: Graph, end: Value, flows: list[dict], k: int, total: int) -> list[list]:
     name = graph.who(end)
     up = number(flows[0]["upstream"] if flows else 0.0)
     what = name if not graph.has_op_node(end) else f"{name}, made by {end.op}"
+    shown = any(f["formula"] and f["local"] is not None for f in flows)  # a line with a formula
+    names = _names_in_formulas(graph, end) if shown else []
     lines = [
         [
-            f"Backward step {k} of {total}: at {what}, whose grad is {name}.grad = ",
+            f"Backward step {k} of {total}: at {what}",
+            *names,
+            f", whose grad is {name}.grad = ",
             up,
             ". For each input, input.grad += local derivative × ",
             f"{name}.grad:",
@@ -659,7 +643,7 @@ def _backward_text(graph: Graph, end: Value, flows: list[dict], k: int, total: i
             continue
         lines.append(
             [
-                f"{who}: {f['rule']} = ",
+                f"{who}: {f['formula']} = " if f["formula"] else f"{who}: ",
                 number(f["local"]),
                 " × ",
                 up,
@@ -698,7 +682,7 @@ def _backward_table(graph: Graph, flows: list[dict]) -> dict:
 
 
 def _done(graph: Graph, grads: dict) -> dict:
-    leaves = [v for v in graph.nodes if isinstance(v, Value) and not v.parents and v is not graph.root]
+    leaves = [v for v in graph.nodes if isinstance(v, Value) and not graph.inputs[v] and v is not graph.root]
     leaves.sort(key=lambda v: not graph.is_drawn(v))  # the drawn ones first
     root = graph.who(graph.root)
     lines: list[list] = [
@@ -727,7 +711,7 @@ class Explorer:
     """What `explore` returns: Jupyter shows it inline; `save` writes the page as one file.
 
     ``steps`` holds the steps as Python data (nodes as Values, numbers as floats), ``html``
-    the page (built, with Graphviz, when first asked for).
+    the page (laid out by Graphviz when first asked for).
     """
 
     def __init__(self, graph: Graph, title: str | None = None) -> None:
@@ -760,10 +744,9 @@ class Explorer:
         for v in graph.nodes:
             if not graph.is_drawn(v):
                 continue
-            known = not getattr(v, "parents", ())
             boxes[graph.name(v)] = [  # [data, grad]: what the box shows at the start
-                _data_text(v.data) if known else PENDING,
-                _grad_text(0.0) if isinstance(v, Value) else None,
+                PENDING if graph.inputs[v] else data_text(v.data),
+                grad_text(0.0) if isinstance(v, Value) else None,
             ]
         steps = []
         for i, s in enumerate(self.steps):
@@ -776,7 +759,7 @@ class Explorer:
                 "node": graph.name(node) if node is not None else None,
                 "op": f"{graph.name(node)}op" if on_op else None,
                 "edges": s.get("edges", []),
-                "labels": _labels(graph, s),
+                "labels": _labels(s),
                 "targets": _targets(graph, s["flows"]),
                 "set": s["set"],
                 "text": s["text"],
@@ -801,7 +784,7 @@ class Explorer:
     def svg(self) -> str:
         """The drawing, laid out by Graphviz, as an SVG element for the page."""
         if self._svg is None:
-            self._svg, self.svg_size = svg_element(layout(self.graph.drawing, "svg").decode("utf-8"))
+            self._svg, self.svg_size = svg_element(layout(self.graph.drawing.source, "svg").decode("utf-8"))
         return self._svg
 
 
@@ -817,7 +800,7 @@ def _targets(graph: Graph, flows: list[dict]) -> list[str]:
     return sorted(names)
 
 
-def _labels(graph: Graph, step: dict) -> list:
+def _labels(step: dict) -> list:
     """What to write beside each highlighted edge in a backward step: 'local × grad = adds'.
 
     A neuron box with many inputs gets none (they would pile up): its table says it all.
@@ -850,153 +833,3 @@ backward sends each node's grad to its inputs: <b>input.grad += local derivative
 <div class="story"><div id="explanation" aria-live="polite"></div><aside id="details"></aside></div>
 <div id="graph">{explorer.svg}</div>
 </main>"""
-
-
-# ---------------------------------------------------------------------- page helpers
-
-
-def controls(steps: int, start: int, speeds: tuple[tuple[int, str], ...]) -> str:
-    """The toolbar common.js drives: jump to the first or last step, previous and next, play at
-    a speed (milliseconds per step, the second one chosen), a slider, the step counter. Left
-    open: the caller adds its own buttons, then closes it with </div>."""
-    options = "".join(
-        f'<option value="{ms}"{" selected" if i == 1 else ""}>{name}</option>'
-        for i, (ms, name) in enumerate(speeds)
-    )
-    return f"""<div class="controls" role="toolbar" aria-label="steps">
-<button id="first" type="button" title="the first step (Home)">|◀</button>
-<button id="prev" type="button" title="previous step (←)">◀</button>
-<button id="play" type="button" title="play or pause (space)">play</button>
-<button id="next" type="button" title="next step (→)">▶</button>
-<button id="last" type="button" title="the last step (End)">▶|</button>
-<label>speed <select id="speed">{options}</select></label>
-<input id="scrub" type="range" min="0" max="{steps - 1}" value="{start}" aria-label="step">
-<span id="counter"></span>"""
-
-
-@contextmanager
-def lent_grads(values: Iterable, grads: dict) -> Iterator[None]:
-    """Inside the block, the Values among `values` show `grads` as their ``.grad``; after it,
-    their own again.
-
-    draw_dot sizes each box for the numbers it shows; a page that changes them step by step
-    draws its boxes for the final gradients (the widest, as a rule), then gives them back.
-    """
-    saved = [(v, v.grad) for v in values if isinstance(v, Value)]
-    try:
-        for v, _ in saved:
-            v.grad = float(grads.get(v, 0.0))
-        yield
-    finally:
-        for v, g in saved:
-            v.grad = g
-
-
-def layout(drawing: Any, fmt: str) -> bytes:
-    """Run Graphviz's ``dot`` on a drawing: 'svg', 'json' (positions and drawing operations)...
-
-    With a time limit (`LAYOUT_TIMEOUT`); any failure of dot is one `viz.RenderError` line
-    (`viz.GraphvizNotFoundError` when it is missing), instead of a hang or a traceback.
-    """
-    return run_dot(
-        [f"-T{fmt}"], drawing.source, LAYOUT_TIMEOUT, "explore: cannot lay out the graph", quiet=True,
-        advice="pass model= for one box per neuron, or explore a smaller graph",
-    )  # fmt: skip
-
-
-MARGIN = 40  # points above and below the drawing, where edge labels may go
-
-
-def svg_element(svg: str) -> tuple[str, tuple[float, float]]:
-    """Graphviz's SVG document as an element to put in a page, and its size in points.
-
-    Drops the XML prologue and doctype and the fixed width and height (the page scales it),
-    and adds `MARGIN` above and below.
-    """
-    svg = svg[svg.index("<svg") :]
-    found = re.match(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"\s+viewBox="([-\d. ]+)"', svg)
-    if found is None:
-        raise RuntimeError(
-            "explore: Graphviz's SVG does not start as expected (<svg width=.. height=.. viewBox=..)"
-        )
-    w, h = float(found.group(1)), float(found.group(2)) + 2 * MARGIN
-    x0, y0, vw, vh = (float(v) for v in found.group(3).split())
-    head = (
-        f'<svg data-width="{w:g}" data-height="{h:g}" data-margin="{MARGIN}" '
-        f'viewBox="{x0:g} {y0 - MARGIN:g} {vw:g} {vh + 2 * MARGIN:g}"'
-    )
-    body = re.sub(
-        r"<!--.*?-->\n?", "", svg[found.end() :], flags=re.DOTALL
-    )  # Graphviz's comments: the names again
-    return head + body, (w, h)
-
-
-def script_json(data: Any) -> str:
-    """`data` as JSON that is safe inside a <script> element: no '<', '>' or '&' (so no
-    '</script>' nor '<!--'), and no U+2028/U+2029 (line breaks to some JavaScript parsers)."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    for ch, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
-                        ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):  # fmt: skip
-        text = text.replace(ch, escaped)
-    return text
-
-
-def asset(name: str) -> str:
-    """A script or style sheet shipped in autograd_tiny/see/assets/."""
-    from importlib import resources
-
-    # one name per step: Python 3.10's Traversable.joinpath takes one (3.11's take several)
-    text = (resources.files(__package__) / "assets" / name).read_text(encoding="utf-8")
-    if "</script" in text.lower() or "</style" in text.lower() or "<!--" in text:
-        raise RuntimeError(f"explore: the asset {name} would end its element early")
-    return text
-
-
-def _hash(text: str) -> str:
-    import base64
-    import hashlib
-
-    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
-
-
-def page(title: str, script: str, body: str, data: Any) -> str:
-    """A whole page: `body` (HTML, escaped by the caller), `data` embedded as JSON for the
-    script assets/`script`.js (after common.js), the shared style sheet. Nothing is
-    fetched: the Content-Security-Policy allows no request and runs only this page's script."""
-    css = asset("page.css")
-    js = asset("common.js") + asset(f"{script}.js")
-    policy = (
-        f"default-src 'none'; script-src {_hash(js)}; style-src {_hash(css)}; "
-        "img-src data:; base-uri 'none'; form-action 'none'"
-    )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{policy}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)}</title>
-<style>{css}</style>
-</head><body>
-{body}
-<script type="application/json" id="page-data">{script_json(data)}</script>
-<script>{js}</script>
-</body></html>
-"""
-
-
-def iframe(document: str, height: int) -> str:
-    """The page in an iframe (srcdoc): its script runs apart from the notebook's, in
-    JupyterLab, the classic Notebook and VS Code alike, and its ids clash with nothing."""
-    return (
-        f'<div><iframe srcdoc="{html.escape(document, quote=True)}" sandbox="allow-scripts" '
-        f'style="width: 100%; height: {height}px; border: 1px solid #e7e5e4; border-radius: 4px" '
-        'title="autograd_tiny explorer">'
-        # what shows where iframes are stripped (an untrusted notebook, GitHub's viewer)
-        "This view needs a trusted notebook: run the cell again, or save the page with .save() "
-        "and open it in a browser.</iframe></div>"
-    )
-
-
-def frame_height(size: tuple[float, float]) -> int:
-    w, h = size
-    graph = h * min(1.0, 880 / max(w, 1.0)) * 4 / 3  # points to pixels, scaled to the frame's width
-    return int(min(820, max(420, 260 + graph)))

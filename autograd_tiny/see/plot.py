@@ -34,7 +34,7 @@ from .._files import atomic_path
 from ..engine import Value
 from ..grad_mode import no_grad
 
-__all__ = ["label_of", "predict", "plot_points", "plot_loss", "plot_decision_boundary", "CLASS_COLORS",
+__all__ = ["label_of", "predict", "plot_points", "plot_loss", "plot_decision_boundary", "padded", "CLASS_COLORS",
            "INSTALL_HINT"]
 
 INSTALL_HINT = "pip install 'autograd_tiny[plot]'"
@@ -332,7 +332,7 @@ def plot_decision_boundary(model: Callable, X: Sequence[Sequence[float]], y: Seq
     import numpy as np
 
     points = list(X) + list(X_test or [])
-    (x0, x1), (y0, y1) = _padded([p[0] for p in points]), _padded([p[1] for p in points])
+    (x0, x1), (y0, y1) = padded([p[0] for p in points]), padded([p[1] for p in points])
     gx, gy = np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution)
     with no_grad():
         outputs = [model([a, b]) for b in gy.tolist() for a in gx.tolist()]
@@ -435,7 +435,13 @@ def _scatter(ax, X, y, marker: str, size: float) -> None:
                s=size, edgecolors="black", linewidths=0.5, zorder=3)
 
 
-def _padded(values: Sequence[float], fraction: float = 0.1) -> tuple[float, float]:
+def padded(values: Sequence[float], fraction: float = 0.1) -> tuple[float, float]:
+    """The range of `values` widened by `fraction` of it on each side (by 0.5 if they are all equal).
+
+    Example:
+        >>> padded([0.0, 2.0]), padded([1.0, 1.0])
+        ((-0.2, 2.2), (0.5, 1.5))
+    """
     lo, hi = min(values), max(values)
     margin = (hi - lo) * fraction or 0.5
     return lo - margin, hi + margin

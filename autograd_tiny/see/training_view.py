@@ -45,19 +45,12 @@ from .._files import write_atomically
 from ..engine import Value
 from ..grad_mode import enable_grad, no_grad
 from ..neuron import NeuronOp
-from .explorer import (
-    Graph,
-    check_size,
-    controls,
-    frame_height,
-    iframe,
-    layout,
-    lent_grads,
-    page,
-    replay,
-    svg_element,
-)
-from .viz import GraphTooLargeError, draw_dot, format_number, trace
+from .dot import layout
+from .explorer import Graph, drawn_graph, replay, too_many_values
+from .page import controls, frame_height, iframe, number, page, svg_element
+from .plot import padded
+from .style import format_number
+from .trace import GraphTooLargeError, TooManyValues, walk
 
 __all__ = ["TrainingRecorder"]
 
@@ -113,7 +106,7 @@ class TrainingRecorder:
             max_steps,
         )
         self.params = list(model.parameters())
-        self.bounds = _padded([x[0] for x in self.X]) + _padded([x[1] for x in self.X])
+        self.bounds = padded([x[0] for x in self.X]) + padded([x[1] for x in self.X])
         self.losses: list[float] = []  # at every step
         self.accuracies: list[float | None] = []
         self.steps: list[int] = []  # the training step of each record, counted from 1
@@ -171,28 +164,27 @@ class TrainingRecorder:
                 "TrainingRecorder: the model gives several outputs; pass point_loss= "
                 "(the loss of one point as a function of them) to pick one value to follow"
             )
-        grads = replay(root)
         if self.graph is None:
-            check_size("TrainingRecorder", root)
             try:
-                with lent_grads(trace(root)[0], grads):
-                    drawing = draw_dot(root, collapse="neuron", model=self.model, max_nodes=400)
+                self.graph = drawn_graph(root, collapse="neuron", model=self.model, max_nodes=400)
+            except TooManyValues as err:
+                raise too_many_values("TrainingRecorder", err) from None
             except GraphTooLargeError as err:
                 raise GraphTooLargeError(
                     f"TrainingRecorder: the point's graph is too large to show ({err})",
                     max_nodes=err.max_nodes, nodes=err.nodes, exact=err.exact, edges=err.edges,
                 ) from None
-            self.graph = Graph(root, drawing, self.model)
-            nodes = self.graph.nodes
+            traced = self.graph.plan.trace
         else:
-            nodes = trace(root)[0]
-            if [getattr(v, "op", "") for v in nodes] != [getattr(v, "op", "") for v in self.graph.nodes]:
+            traced = walk(root)
+            if [v.op for v in traced.nodes] != [v.op for v in self.graph.nodes]:
                 raise ValueError(
                     "TrainingRecorder: the point's graph changed shape between steps; "
                     "the model must compute the same operations every step"
                 )
+        grads = replay(traced)
         boxes = {}
-        for i, v in enumerate(nodes):
+        for i, v in enumerate(traced.nodes):
             name = f"v{i}"
             if name in self.graph.drawn:
                 g = grads.get(v, 0.0) if isinstance(v, Value) else None
@@ -243,7 +235,7 @@ class TrainingRecorder:
     def _picture(self) -> tuple[str, tuple[float, float]]:
         """The point's graph as an inline SVG element, and its size (laid out once)."""
         if self._svg is None:
-            self._svg = svg_element(layout(self._drawn().drawing, "svg").decode("utf-8"))
+            self._svg = svg_element(layout(self._drawn().drawing.source, "svg").decode("utf-8"))
         return self._svg
 
     def page_data(self) -> dict:
@@ -282,20 +274,20 @@ class TrainingRecorder:
         value, accuracy = self.losses[step - 1], self.accuracies[step - 1]
         line = [
             f"Training step {step} (recorded {k + 1} of {len(self.records)}): loss ",
-            [format_number(value), repr(value)],
+            number(value),
         ]
         if accuracy is not None:
             line += [f", training accuracy {accuracy:.0%}"]
         if k:
             before = self.losses[self.steps[k - 1] - 1]
-            line += [", from ", [format_number(before), repr(before)], f" at step {self.steps[k - 1]}."]
+            line += [", from ", number(before), f" at step {self.steps[k - 1]}."]
         x = self.X[self.point]
         graph = self._drawn()
         root = graph.name(graph.root)
         out = record["boxes"][root][0]
         what = "its loss" if self.point_loss else "the output"
         point = f"Point #{self.point} at ({x[0]:.3g}, {x[1]:.3g}), class {self.y[self.point]}: {what} is "
-        lines = [line, [point, [format_number(out), repr(out)], POINT], [EDGES]]
+        lines = [line, [point, number(out), POINT], [EDGES]]
         return {
             "text": lines,
             "weights": record["weights"],
@@ -377,7 +369,7 @@ def shown(x: float) -> float | str:
 
 def _weight_edges(graph: Graph, index: dict) -> list[list]:
     """Each edge of the drawing that carries a weight: [title, k, the weight's index in params]
-    (title and k as in `read_drawing`).
+    (title and k as in `Graph.edges`).
 
     A neuron box's edges come in from its inputs; the weight on the edge from x is the one
     multiplied by x (in a fused neuron node, w[i] for x[i]; per op, the other factor of x's
@@ -407,8 +399,3 @@ def _weight_edges(graph: Graph, index: dict) -> list[list]:
                 found.append([*drawn[k], index[w]])
     return found
 
-
-def _padded(values: list[float], fraction: float = 0.1) -> tuple[float, float]:
-    lo, hi = min(values), max(values)
-    span = (hi - lo) or 1.0
-    return lo - fraction * span, hi + fraction * span
