@@ -13,10 +13,9 @@
 A number in an expression (``x * 0.999``) has no gradient: its local derivative is None, and
 nothing flows back along that edge; nor where an op is flat (relu below 0).
 
-Left to the neighbours: numbers at the edges to ieee.py, the formulas' language to formulas.py,
-a neuron as one node to neuron.py, create_graph and hooks to full_backward.py, no_grad to
-grad_mode.py, checking inputs to inputs.py, ops of your own to primitives.py. While `compile`
-traces a function, compiler/tracing.py wraps Value's comparisons and number readings.
+Left to the neighbours: ieee.py (numbers at the edges), formulas.py, neuron.py (a neuron as one
+node), full_backward.py (create_graph, hooks), grad_mode.py, inputs.py, primitives.py (your own
+ops). While `compile` traces a function, compiler/tracing.py wraps Value's comparisons.
 """
 
 from __future__ import annotations
@@ -108,9 +107,9 @@ class Value:
     """
 
     # _x, _y: the inputs, Values or numbers written in the expression (_y None for one input;
-    # for three or more, _x is the tuple of them all); _dx, _dy: their local derivatives (a
-    # tuple for a tuple); _op: the `Op` that made the node (None for a leaf); _t: when it was
-    # made; _walk: the mark of the last walk that found it (see topological_order).
+    # for three or more, _x is the tuple of them all, but a neuron's: see neuron.py); _dx, _dy:
+    # their local derivatives; _op: the `Op` that made the node (None for a leaf); _t: when it
+    # was made; _walk: the mark of the last walk that found it (see topological_order).
     __slots__ = ("data", "grad", "label", "_op", "_x", "_y", "_dx", "_dy", "_t", "_walk")
 
     def __init__(self, data: float, label: str = "") -> None:
@@ -124,9 +123,8 @@ class Value:
         return f"Value({f'label={self.label!r}, ' if self.label else ''}data={show(self.data)}, grad={show(self.grad)})"
 
     # ------------------------------------------------------------------ arithmetic
-    # + * / ** have a rule in the table above; - and negation are compositions. Just an
-    # optimization, the only one in the lesson: + and * make most nodes, so their commonest
-    # case does _binary's work without calling it (15% of building a graph).
+    # + * / ** have a rule in the table above; - and negation are compositions. Just an optimization:
+    # + and * make most nodes, so their commonest case does _binary's work without calling it (-15%).
     # fmt: off
     def __add__(self, other: Value | float) -> Value:  # x + y
         if other.__class__ is not Value:
@@ -235,18 +233,13 @@ class Value:
     def dot(weights: Sequence[Value | float], inputs: Sequence[Value | float],
             bias: Value | float | None = None, activation: str | None = None) -> Value:  # fmt: skip
         """w[0]*x[0] + w[1]*x[1] + ... (+ bias), then the activation (None, 'relu', 'tanh' or
-        'sigmoid'), as one node: a whole neuron (neuron.py).
-
-        >>> Value.dot([Value(2.0), Value(3.0)], [1.0, -1.0], bias=Value(0.5)).data
-        -0.5
-        """
+        'sigmoid'), as one node: a whole neuron (neuron.py)."""
         from .neuron import dot
 
         return dot(weights, inputs, bias, activation)
 
     # ------------------------------------------------------------------ as a number
-    # Comparisons, float(), round() and f"{v:.4f}" use `data` (f"{v}" is the repr). == and hash
-    # stay those of the object, so graphs can keep nodes in sets: Value(1) == Value(1) is False.
+    # Comparisons, float(), round(), f"{v:.4f}" use `data`; == stays identity (nodes go in sets).
     # fmt: off
     def __lt__(self, other: Value | float) -> bool: return self.data < compared(other, Value)
     def __le__(self, other: Value | float) -> bool: return self.data <= compared(other, Value)
@@ -273,18 +266,19 @@ class Value:
     @property
     def parents(self) -> tuple:
         """The op's inputs in argument order: Values, and numbers written in the expression."""
-        x = self._x
-        if x is None or x.__class__ is tuple:
-            return x or ()
-        return (x,) if self._y is None else (x, self._y)
+        x, y = self._x, self._y
+        if x.__class__ is tuple:
+            return x if y is None else self._op.in_order(x, y)  # (a neuron: see backpropagate)
+        return () if x is None else (x,) if y is None else (x, y)
 
     @property
     def local_grads(self) -> tuple:
         """d self / d parent for each of `parents`, as recorded (None: no gradient flows)."""
-        x = self._x
-        if x is None or x.__class__ is tuple:
-            return self._dx or (None,) * len(x or ())
-        return (self._dx,) if self._y is None else (self._dx, self._dy)
+        x, y = self._x, self._y
+        if x.__class__ is tuple:
+            local = self._dx or (None,) * len(x)
+            return local if y is None else self._op.in_order(local, self._dy or (None,) * len(y))
+        return () if x is None else (self._dx,) if y is None else (self._dx, self._dy)
 
     # ------------------------------------------------------------------ backward
 
@@ -396,17 +390,21 @@ def topological_order(root: Value) -> list[Value]:
     nodes: list[Value] = [root] if root._x is not None else []
     root._walk = walk
     for node in nodes:  # the list grows as we walk it: each node is looked at once
-        x = node._x
+        x, y = node._x, node._y
         if x.__class__ is tuple:
             for parent in x:
                 if parent.__class__ is Value and parent._x is not None and parent._walk is not walk:
                     parent._walk = walk
                     nodes.append(parent)
+            if y is not None:  # a neuron's layer inputs (the exception: see backpropagate)
+                for parent in y:
+                    if parent._x is not None and parent._walk is not walk:
+                        parent._walk = walk
+                        nodes.append(parent)
             continue
         if x.__class__ is Value and x._x is not None and x._walk is not walk:
             x._walk = walk
             nodes.append(x)
-        y = node._y
         if y.__class__ is Value and y._x is not None and y._walk is not walk:
             y._walk = walk
             nodes.append(y)
@@ -422,9 +420,8 @@ _full_backward_needed = False  # set for good once a hook or create_graph is use
 def backpropagate(root: Value, gradient: Any = 1.0, create_graph: bool = False) -> None:
     """`Value.backward`: the chain rule at every node, from `root` back to the leaves.
 
-    In reversed topological order a node's gradient is complete (every node that uses it has
-    added its share) before it passes on to each input, times that input's local derivative.
-    """
+    In reversed topological order a node's gradient is complete (all its users have added their
+    share) before it passes on to each of its inputs, times that input's local derivative."""
     global _full_backward_needed
     if root._op is NOT_RECORDED:
         raise RuntimeError(f"backward: {root!r} was computed inside no_grad(), so no graph was recorded; "
@@ -443,6 +440,9 @@ def backpropagate(root: Value, gradient: Any = 1.0, create_graph: bool = False) 
             for parent, local in zip(node._x, node._dx or ()):
                 if local is not None:
                     parent.grad += local * g  # the chain rule
+            if node._y is not None:  # The one exception (neuron.py): a neuron's layer inputs, kept apart.
+                for parent, local in zip(node._y, node._dy or ()):
+                    parent.grad += local * g
         else:  # Just an optimization: the same line, for one or two inputs kept in slots.
             if node._dx is not None:
                 node._x.grad += node._dx * g

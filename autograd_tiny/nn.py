@@ -510,8 +510,20 @@ class Neuron(Module):
 
     def _fire(self, x: list[Value]) -> Value:
         """The fused neuron on inputs that are already Values (checked by the caller)."""
-        out = neuron(self.w, x, self.b, self._op)
+        out = neuron(self.w, x, self.b, self._op, params=self._params())
         return out if self._after is None else self._after(out)
+
+    _kept: tuple | None = None  # (list(w), (*w, b)) from the last call: see _params
+
+    def _params(self) -> tuple:
+        """(w..., b) as one tuple, for the neuron's node (neuron.py). A speed-up: the same tuple
+        serves every call while w and b hold the same Values (list == list compares identities
+        first, so the check is quick)."""
+        kept = self._kept
+        if kept is None or kept[0] != self.w or kept[1][-1] is not self.b:
+            kept = (list(self.w), (*self.w, self.b))
+            object.__setattr__(self, "_kept", kept)  # not a member: the parameters are w and b
+        return kept[1]
 
     def __call__(self, x: Sequence[Value | float]) -> Value:
         if self.fused:
@@ -575,7 +587,7 @@ class Layer(Module):
             return [n(x) for n in self.neurons]
         shared = neuron_inputs(x)  # x and its numbers, read once for every neuron of the layer
         act, after = _FUSED[self.activation]
-        outs = [neuron(n.w, x, n.b, act, inputs=shared) for n in self.neurons]
+        outs = [neuron(n.w, x, n.b, act, inputs=shared, params=n._params()) for n in self.neurons]
         return outs if after is None else [after(o) for o in outs]
 
     def _grouped(self) -> tuple[dict[str, Any], tuple[str, ...]]:
