@@ -120,7 +120,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"training points per step, in a new random order every epoch (default: all of them, one step "
              f"per epoch; {_DIGITS_BATCH_SIZE} for {DIGITS})")  # fmt: skip
     add("--seed", default="0", metavar="N",
-        help="seeds the data, the train/test split and the weights, from 0 to 2**32 - 1 (default: 0)")
+        help="seeds the data, the train/test split, the weights and the batches, from 0 to 2**32 - 1 (default: 0)")
     add("--out", metavar="DIR",
         help="output folder, made if needed (default: autograd_tiny_runs/<data>-seed<seed>-<date>-<time>)")
     add("--html", action="store_true",  # the explorer

@@ -195,6 +195,17 @@ def test_confusion_picture_writes_each_count_and_shades_by_row():
         plot.plot_confusion_matrix([[1, 2], [3]])
 
 
+def test_curves_by_epoch_say_so_on_their_axis():
+    """plot_loss(..., xlabel="epoch") labels the x axis by epoch, overlaid and side by side; steps stay the default."""
+    pytest.importorskip("matplotlib")
+    from autograd_tiny.see import plot
+
+    curves = {"loss": [0.9, 0.3], "train accuracy": [0.7, 0.9], "test accuracy": [0.8, 0.9]}
+    assert plot.plot_loss(curves, xlabel="epoch").axes[0].get_xlabel() == "epoch"
+    assert {a.get_xlabel() for a in plot.plot_loss(curves, xlabel="epoch", overlay=False).axes} == {"epoch"}
+    assert plot.plot_loss(curves).axes[0].get_xlabel() == "step"
+
+
 # ---------------------------------------------------------------------- autograd-tiny train --data digits
 
 SHORT = ["train", "--data", "digits", "--epochs", "1"]
@@ -242,7 +253,7 @@ def test_a_one_epoch_digits_run_writes_its_pictures_and_a_model_that_loads(tmp_p
 
 
 def test_compile_trains_digits_to_the_same_model(tmp_path, capsys):
-    """--compile on the digits (labels change every batch, so it traces again) gives eager's losses and weights."""
+    """--compile on the digits (labels change every batch, so it traces again) gives eager's losses and weights, to rounding."""
     options = [*SHORT, "--batch-size", "674", "--hidden", "4"]  # two batches, two traces: a quick test
     runs = []
     for extra in ([], ["--compile"]):
