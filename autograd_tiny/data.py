@@ -1,4 +1,4 @@
-"""Toy datasets for two-dimensional classification, a train/test split and accuracy.
+"""Toy datasets for two-dimensional classification, real handwritten digits, a train/test split and accuracy.
 
 Every generator takes a ``seed`` (an int or a `random.Random`) and returns plain lists, so
 nothing beyond the standard library is needed: ``X`` is a list of ``[x1, x2]`` floats and ``y``
@@ -20,7 +20,7 @@ import numbers
 import random
 from collections.abc import Callable, Sequence
 
-from .checks import check_real
+from .checks import check_bool, check_int, check_real
 
 __all__ = [
     "moons",
@@ -33,6 +33,8 @@ __all__ = [
     "accuracy",
     "signed_labels",
     "DATASETS",
+    "digits",
+    "confusion_matrix",
 ]
 
 Dataset = tuple[list[list[float]], list[int]]
@@ -301,3 +303,89 @@ def signed_labels(y: Sequence[int]) -> list[int]:
     if bad:
         raise ValueError(f"signed_labels: labels must be 0 or 1, got {bad[0]!r}")
     return [2 * label - 1 for label in y]
+
+
+# ---------------------------------------------------------------------- handwritten digits
+# Real data, not a generator: the images are a file inside the package (datasets/), read when
+# digits() is called, never at import. So there is no n and no seed: the data is what it is,
+# and train_test_split shuffles it as it does the generated sets.
+
+DIGITS_FILE = "digits.csv.gz"  # in datasets/; made by scripts/make_digits.py, which says where from
+DIGITS_SIDE = 8  # an image is DIGITS_SIDE x DIGITS_SIDE pixels
+DIGITS_INK = 16  # the largest pixel: a pixel counts the inked bits of a 4 x 4 block
+
+
+def digits(scaled: bool = False) -> Dataset:
+    """The 1,797 handwritten digits of the UCI "Optical Recognition of Handwritten Digits" test set.
+
+    Each image is 8 x 8 pixels, given as a list of 64 ints row by row (top row first): a pixel
+    counts the inked bits in a 4 x 4 block of the scanned 32 x 32 bitmap, from 0 (blank) to 16
+    (all ink). ``y`` holds the digit each image shows, 0-9, about 180 of each. The order is the
+    file's, the same on every call; split it with `train_test_split`, as the generated sets.
+
+    Args:
+        scaled: False (the default) gives the raw counts 0-16; True gives each divided by 16, a
+            float in [0, 1], the scale a network trains well on (``autograd-tiny train --data
+            digits`` uses it).
+
+    The data is by E. Alpaydin and C. Kaynak (1998), UCI Machine Learning Repository,
+    https://doi.org/10.24432/C50P49, licensed CC BY 4.0 (see the NOTICE file): the same 1,797
+    images scikit-learn's ``load_digits`` returns.
+
+    Example:
+        >>> X, y = digits()
+        >>> len(X), len(X[0]), y[:10]
+        (1797, 64, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+        >>> for row in range(8):  # the first image: '-' for 0-5, '+' for 6-11, '#' for 12-16
+        ...     print("".join("-+#"[p // 6] for p in X[0][8 * row:8 * row + 8]))
+        ---#+---
+        --##+#--
+        --#--++-
+        --#--++-
+        --+--++-
+        --+--#+-
+        --#-+#--
+        --+#+---
+        >>> X_train, X_test, y_train, y_test = train_test_split(X, y, test_fraction=0.25, seed=0)
+        >>> len(X_train), len(X_test)
+        (1348, 449)
+        >>> max(max(x) for x in digits(scaled=True)[0])
+        1.0
+    """
+    import gzip
+    from importlib.resources import files
+
+    check_bool("digits", "scaled", scaled)
+    text = gzip.decompress((files("autograd_tiny") / "datasets" / DIGITS_FILE).read_bytes()).decode("ascii")
+    rows = [line.split(",") for line in text.splitlines()]  # 64 pixels, then the digit
+    X: list[list[float]] = [[int(p) / DIGITS_INK if scaled else int(p) for p in row[:-1]] for row in rows]
+    return X, [int(row[-1]) for row in rows]
+
+
+def confusion_matrix(predicted_labels: Sequence[int], labels: Sequence[int],
+                     classes: int | None = None) -> list[list[int]]:
+    """How often each class was predicted as each other: ``matrix[true][predicted]`` counts.
+
+    The diagonal holds the right answers; row k sums to the number of examples of class k.
+
+    Args:
+        predicted_labels, labels: the predicted and the true class of each example (as `accuracy`).
+        classes: the number of classes k (None: one more than the largest label seen).
+
+    Example:
+        >>> confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2])  # one 2 taken for a 1
+        [[1, 0, 0], [0, 1, 0], [0, 1, 1]]
+    """
+    if len(predicted_labels) != len(labels):
+        raise ValueError(f"confusion_matrix: {len(predicted_labels)} predictions but {len(labels)} labels")
+    seen = [*predicted_labels, *labels]
+    bad = next((c for c in seen if isinstance(c, bool) or not isinstance(c, int) or c < 0), None)
+    if bad is not None:
+        raise ValueError(f"confusion_matrix: classes must be ints >= 0, got {bad!r}")
+    k = check_int("confusion_matrix", "classes", classes) if classes is not None else max(seen, default=-1) + 1
+    if seen and max(seen) >= k:
+        raise ValueError(f"confusion_matrix: class {max(seen)} is out of range for classes={k}")
+    matrix = [[0] * k for _ in range(k)]
+    for p, t in zip(predicted_labels, labels):
+        matrix[t][p] += 1
+    return matrix

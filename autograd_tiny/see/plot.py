@@ -1,4 +1,5 @@
-"""Pictures of training: loss curves and a classifier's decision boundary (needs matplotlib).
+"""Pictures of training: loss curves, a classifier's decision boundary, and for images a grid of
+digits and a confusion matrix (needs matplotlib).
 
 matplotlib is imported only when a picture is drawn, so ``import autograd_tiny.see.plot`` costs
 nothing; without matplotlib the drawing functions raise `ModuleNotFoundError` saying what to
@@ -34,8 +35,8 @@ from .._files import atomic_path
 from ..engine import Value
 from ..grad_mode import no_grad
 
-__all__ = ["label_of", "predict", "plot_points", "plot_loss", "plot_decision_boundary", "padded", "CLASS_COLORS",
-           "INSTALL_HINT"]
+__all__ = ["label_of", "predict", "plot_points", "plot_loss", "plot_decision_boundary", "plot_digits",
+           "plot_confusion_matrix", "padded", "CLASS_COLORS", "INSTALL_HINT"]
 
 INSTALL_HINT = "pip install 'autograd_tiny[plot]'"
 
@@ -146,8 +147,9 @@ def plot_points(X: Sequence[Sequence[float]], y: Sequence[int], path: str | os.P
 
 
 def plot_loss(history: Sequence[float] | Mapping[str, Sequence[float]], path: str | os.PathLike | None = None,
-              title: str | None = "training", *, log: bool | None = None, overlay: bool = True, ax: Any = None):
-    """Loss curves by step: one, or several named ones overlaid or side by side.
+              title: str | None = "training", *, log: bool | None = None, overlay: bool = True, ax: Any = None,
+              xlabel: str = "step"):
+    """Loss curves by step (or epoch): one, or several named ones overlaid or side by side.
 
     A plain list is one curve called "loss". In a mapping every entry is a curve (say one per
     learning rate); a curve whose name contains "accuracy" gets a linear 0..1 scale (a right-hand
@@ -164,6 +166,7 @@ def plot_loss(history: Sequence[float] | Mapping[str, Sequence[float]], path: st
             panel, side by side, sharing the step axis and the loss axis so heights compare.
         ax: an Axes to draw into (with ``overlay=False``, a sequence of Axes, one per curve);
             None makes a new figure.
+        xlabel: what the curves' points are counted in: "step" (the default) or, say, "epoch".
 
     Returns:
         The matplotlib Figure (the one holding `ax`, when given).
@@ -180,7 +183,7 @@ def plot_loss(history: Sequence[float] | Mapping[str, Sequence[float]], path: st
         if ax is None:
             fig = _figure(figsize=(6.4, 4.0), layout="constrained")
             ax = fig.add_subplot()
-        _overlay(ax, curves, log)
+        _overlay(ax, curves, log, xlabel)
         if title:
             ax.set_title(title)
         return _finish(ax.figure, path)
@@ -211,7 +214,7 @@ def plot_loss(history: Sequence[float] | Mapping[str, Sequence[float]], path: st
             a.set_ylabel("accuracy")
         _line(a, values, i, name)
         a.set_title(name)
-        a.set_xlabel("step")
+        a.set_xlabel(xlabel)
         a.grid(True, alpha=0.3)
     if losses:
         losses[0].set_ylabel("loss (log scale)" if log else "loss")
@@ -267,9 +270,9 @@ def _legend_below(ax, handles: list, ncols: int):
                      ncols=ncols, fontsize="small", frameon=False, borderaxespad=0.0)
 
 
-def _overlay(ax, curves: dict[str, list[float]], log: bool) -> None:
+def _overlay(ax, curves: dict[str, list[float]], log: bool, xlabel: str = "step") -> None:
     """Every curve on one Axes; accuracy curves on a right-hand 0..1 axis; a legend if there are several."""
-    ax.set_xlabel("step")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("loss (log scale)" if log else "loss")
     if log:
         ax.set_yscale("log")
@@ -445,3 +448,140 @@ def padded(values: Sequence[float], fraction: float = 0.1) -> tuple[float, float
     lo, hi = min(values), max(values)
     margin = (hi - lo) * fraction or 0.5
     return lo - margin, hi + margin
+
+
+# ---------------------------------------------------------------------- images: digits and a confusion matrix
+
+_WRONG = CLASS_COLORS[3]  # red: a wrong prediction, in both pictures
+_CELL = "#bbbbbb"  # the thin frame of each image in a grid
+
+
+def plot_digits(images: Sequence[Sequence[float]], labels: Sequence[int], path: str | os.PathLike | None = None, *,
+                predicted: Sequence[int] | None = None, columns: int = 10, title: str | None = None,
+                ax: Any = None):
+    """Square greyscale images in a grid (ink dark on white), each with its label underneath.
+
+    With `predicted`, each image is captioned with the model's label instead, and the wrong
+    ones are framed in red and captioned ``"7 (true 9)"``.
+
+    Args:
+        images: each a flat list of side x side pixels, row by row (as `autograd_tiny.data.digits`
+            gives them); from 0 (white) to 16 (black), or to 1 when no pixel is above 1 (scaled).
+        labels: the true class of each image.
+        path: where to write the PNG (None: only return the figure).
+        predicted: the predicted class of each image (None: show the true labels only).
+        columns: images per row.
+        title: the Axes' title (None: none).
+        ax: an Axes to draw the whole grid into; None makes a new figure.
+
+    Returns:
+        The matplotlib Figure (the one holding `ax`, when given).
+
+    Example:
+        >>> from autograd_tiny.data import digits
+        >>> X, y = digits()
+        >>> fig = plot_digits(X[:20], y[:20], predicted=[*y[:19], 3], title="the first 20")  # doctest: +SKIP
+    """
+    side = _check_images(images, labels, predicted)
+    if isinstance(columns, bool) or not isinstance(columns, int) or columns < 1:
+        raise ValueError(f"plot_digits: columns must be an int >= 1, got {columns!r}")
+    _need_matplotlib()
+    import numpy as np
+    from matplotlib.patches import Rectangle
+
+    from ..data import DIGITS_INK
+
+    n, columns = len(images), min(columns, len(images))
+    rows = -(-n // columns)
+    # One image of the whole grid: each cell is the picture, a margin, and room for its caption below.
+    pitch_x, pitch_y = side + 2, side + 4
+    mosaic = np.full((rows * pitch_y, columns * pitch_x), np.nan)  # nan: the background between cells
+    top_ink = max(max(image) for image in images)
+    vmax = DIGITS_INK if top_ink > 1 else 1.0
+    if ax is None:
+        ax = _figure(figsize=(0.7 * columns + 0.3, 0.7 * rows * pitch_y / pitch_x + (0.6 if title else 0.3)),
+                     layout="constrained").add_subplot()
+    for i, image in enumerate(images):
+        row, column = divmod(i, columns)
+        y0, x0 = row * pitch_y + 1, column * pitch_x + 1
+        mosaic[y0:y0 + side, x0:x0 + side] = np.asarray(image, dtype=float).reshape(side, side)
+        wrong = predicted is not None and predicted[i] != labels[i]
+        ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), side, side, fill=False, edgecolor=_WRONG if wrong else _CELL,
+                               linewidth=2.0 if wrong else 0.6))
+        caption = str(labels[i]) if predicted is None else (
+            f"{predicted[i]} (true {labels[i]})" if wrong else str(predicted[i]))
+        ax.text(x0 + side / 2 - 0.5, y0 + side + 0.1, caption, ha="center", va="top", fontsize="small",
+                color=_WRONG if wrong else "black", fontweight="bold" if wrong else "normal")
+    from matplotlib import colormaps
+
+    ink = colormaps["gray_r"].with_extremes(bad="white")
+    ax.imshow(mosaic, cmap=ink, vmin=0, vmax=vmax, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return _finish(ax.figure, path)
+
+
+def _check_images(images, labels, predicted) -> int:
+    """The side of the square images, after checking them and their labels."""
+    if not images or len(images) != len(labels):
+        raise ValueError(f"plot_digits: need as many labels as images (at least one), got {len(images)} and "
+                         f"{len(labels)}")
+    if predicted is not None and len(predicted) != len(labels):
+        raise ValueError(f"plot_digits: {len(predicted)} predicted labels for {len(labels)} images")
+    side = math.isqrt(len(images[0]))
+    if side < 1 or any(len(image) != side * side for image in images):
+        raise ValueError("plot_digits: every image must hold the same square number of pixels (64 for 8 x 8), "
+                         f"got {sorted({len(image) for image in images})[:5]}")
+    return side
+
+
+def plot_confusion_matrix(matrix: Sequence[Sequence[int]], path: str | os.PathLike | None = None, *,
+                          title: str | None = "confusion matrix", ax: Any = None):
+    """A confusion matrix as a table of counts, shaded by the fraction of each true class.
+
+    Row k is the true class k, column j the predicted one, as `autograd_tiny.data.confusion_matrix`
+    counts them: the diagonal holds the right answers, and every count off it (a mistake) is
+    written in red.
+
+    Args:
+        matrix: ``matrix[true][predicted]`` counts, k x k.
+        path: where to write the PNG (None: only return the figure).
+        title: the Axes' title (None: none).
+        ax: an Axes to draw into; None makes a new figure.
+
+    Returns:
+        The matplotlib Figure (the one holding `ax`, when given).
+
+    Example:
+        >>> from autograd_tiny.data import confusion_matrix
+        >>> fig = plot_confusion_matrix(confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2]))  # doctest: +SKIP
+    """
+    k = len(matrix)
+    if k < 1 or any(len(row) != k for row in matrix) or any(
+            isinstance(c, bool) or not isinstance(c, int) or c < 0 for row in matrix for c in row):
+        raise ValueError("plot_confusion_matrix: matrix must be a square table (k x k, k >= 1) of counts >= 0")
+    _need_matplotlib()
+    import numpy as np
+
+    counts = np.array(matrix, dtype=float)
+    totals = counts.sum(axis=1, keepdims=True)
+    share = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    if ax is None:
+        size = min(max(0.45 * k + 1.6, 3.5), 9.0)
+        ax = _figure(figsize=(size + 0.8, size), layout="constrained").add_subplot()
+    image = ax.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0)
+    for t in range(k):
+        for p in range(k):
+            if matrix[t][p]:
+                colour = "white" if share[t, p] > 0.6 else (_WRONG if t != p else "black")
+                ax.text(p, t, str(matrix[t][p]), ha="center", va="center", fontsize="small", color=colour,
+                        fontweight="bold" if t != p else "normal")
+    ax.set_xticks(range(k))
+    ax.set_yticks(range(k))
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    _colour_bar(ax, image, label="fraction of the true class")
+    if title:
+        ax.set_title(title)
+    return _finish(ax.figure, path)
