@@ -456,3 +456,40 @@ def test_dot_rejects_an_unknown_activation():
     """dot's activation must be one the engine fuses; anything else names itself."""
     with pytest.raises(ValueError, match="dot: activation"):
         Value.dot([1.0], [2.0], activation="gelu")
+
+
+def test_an_interrupted_walk_leaves_no_mark_behind():
+    """A walk interrupted (Ctrl-C) leaves every grad a number, and the next backward is right."""
+    class Interrupt:  # looking at it during the walk is like pressing Ctrl-C there
+        @property
+        def __class__(self):
+            raise KeyboardInterrupt
+
+    x = Value(0.3)
+    a = x * x
+    b = a.tanh()
+    c = a * 3.0
+    total = Value.sum([b, c, x])
+    inputs = total._x
+    total._x = (b, Interrupt(), c, x)  # white box: the walk has found total and b when it stops
+    with pytest.raises(KeyboardInterrupt):
+        total.backward()
+    assert all(v.grad.__class__ is float for v in (total, b, c, a))  # no mark left in any grad
+    total._x = inputs
+    x.grad = 0.0
+    total.backward()
+    assert x.grad == pytest.approx((1 - math.tanh(0.09) ** 2) * 0.6 + 3.0 * 0.6 + 1.0, rel=1e-12)
+
+
+def test_backward_finds_a_node_whatever_its_grad_was_before():
+    """An interior grad left as None, a number or any object by the user does not hide its node from backward."""
+    x = Value(0.7)
+    y = x * x
+    z = y.tanh()
+    for stale in (None, 0.0, 5.0, object()):
+        y.grad = stale  # an interior grad left by the user: backward starts it from 0 again
+        z.grad = stale
+        x.grad = 0.0
+        z.backward()
+        assert x.grad == pytest.approx(2 * 0.7 * (1 - math.tanh(0.49) ** 2), rel=1e-12)
+        assert y.grad == pytest.approx(1 - math.tanh(0.49) ** 2, rel=1e-12)

@@ -3,7 +3,6 @@ grad mode per thread, and the edges of the numbers (the wrong-number classes fou
 
 import math
 import random
-import threading
 from fractions import Fraction
 
 import pytest
@@ -214,87 +213,6 @@ def test_backward_on_a_value_computed_under_no_grad_is_an_error():
         y = w * w
     with pytest.raises(RuntimeError, match="no_grad"):
         y.backward()
-
-
-# ---------------------------------------------------------------------- threads
-
-
-def _graph_grad(x0: float) -> float:
-    x = Value(x0)
-    (x * x * x + x.tanh()).backward()
-    return x.grad
-
-
-def _want(x0: float) -> float:
-    return 3 * x0 * x0 + 1 - math.tanh(x0) ** 2
-
-
-def test_no_grad_in_one_thread_does_not_stop_another_thread_recording():
-    """While thread A sits inside no_grad, thread B's graphs are recorded and correct."""
-    inside, done = threading.Event(), threading.Event()
-
-    def sleeper():
-        with no_grad():
-            inside.set()
-            done.wait(5)
-
-    a = threading.Thread(target=sleeper)
-    a.start()
-    inside.wait(5)
-    try:
-        results = [(x0, _graph_grad(x0)) for x0 in (0.3, -1.2, 2.0)]
-    finally:
-        done.set()
-        a.join()
-    assert all(g == pytest.approx(_want(x0), rel=1e-14) for x0, g in results)
-
-
-def test_backward_in_a_loop_in_one_thread_leaves_another_threads_graphs_right():
-    """One thread calls backward() over and over; graphs built in another thread stay right."""
-    stop = threading.Event()
-    y = (Value(0.5) * 2).tanh()
-
-    def looper():
-        while not stop.is_set():
-            y.backward()
-
-    a = threading.Thread(target=looper)
-    a.start()
-    rng = random.Random(0)
-    try:
-        results = [(x0, _graph_grad(x0)) for x0 in (rng.uniform(-2, 2) for _ in range(300))]
-    finally:
-        stop.set()
-        a.join()
-    assert all(g == pytest.approx(_want(x0), rel=1e-14) for x0, g in results)
-
-
-def test_overlapping_no_grad_blocks_in_two_threads_leave_grad_mode_on():
-    """Two threads enter and leave no_grad in an interleaved order; afterwards both record."""
-    order = []
-    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
-
-    def a():
-        with no_grad():
-            a_in.set()
-            b_in.wait(5)
-        a_out.set()
-        order.append(("a", is_grad_enabled()))
-
-    def b():
-        a_in.wait(5)
-        with no_grad():
-            b_in.set()
-            a_out.wait(5)
-        order.append(("b", is_grad_enabled()))
-
-    ts = [threading.Thread(target=a), threading.Thread(target=b)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    assert sorted(order) == [("a", True), ("b", True)] and is_grad_enabled()
-    assert (Value(1.0) * 2).parents != ()
 
 
 # ---------------------------------------------------------------------- division

@@ -1,15 +1,13 @@
-"""The engine's speed-ups keep their promises: the neuron's shared tuples, the walk that marks
-nodes in their grad, and the opt-in gc_paused(). Every expected number is a closed form."""
+"""The fused neuron node (neuron.py): its views in argument order, its gradients, the tuples a layer
+shares, and its clear errors. Every expected number is a closed form or a central difference."""
 
 from __future__ import annotations
 
-import gc
 import math
-import threading
 
 import pytest
 
-from autograd_tiny import Value, gc_paused
+from autograd_tiny import Value
 from autograd_tiny.engine import topological_order
 from autograd_tiny.neuron import neuron, neuron_inputs
 from autograd_tiny.nn import MLP, Layer, Neuron
@@ -33,6 +31,7 @@ ACT = {"relu": lambda z: max(z, 0.0), "tanh": math.tanh, "sigmoid": lambda z: 1 
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("shared", [True, False])
 def test_neuron_node_views_and_gradients_match_the_closed_form(activation, bias, shared):
+    """A neuron node's parents, local derivatives and gradients are the closed form's, in the order (w..., x..., b)."""
     wn, xn, bn = [0.5, -1.25, 2.0], [1.5, 0.25, -0.75], 0.3
     for sign in (1.0, -1.0):  # both sides of relu's kink
         w = [Value(sign * v) for v in wn]
@@ -52,6 +51,7 @@ def test_neuron_node_views_and_gradients_match_the_closed_form(activation, bias,
 
 
 def test_a_layer_shares_its_inputs_and_each_input_gets_every_neurons_share():
+    """Each input of a layer gets the sum of every neuron's weight on it, through the tuple the neurons share."""
     layer = Layer(3, 4, activation="linear", seed=3)
     x = [Value(v) for v in (0.5, -1.0, 2.0)]
     out = Value.sum(layer(x))
@@ -64,6 +64,7 @@ def test_a_layer_shares_its_inputs_and_each_input_gets_every_neurons_share():
 
 
 def test_a_neuron_whose_weights_or_bias_were_replaced_sends_gradients_to_the_new_values():
+    """Replacing a weight in the list or the bias attribute sends the next gradients to the new Values."""
     n = Neuron(2, activation="linear", seed=0)
     n([1.0, 2.0]).backward()  # the neuron keeps (w..., b) from this call
     old_w0, old_b = n.w[0], n.b
@@ -79,6 +80,7 @@ def test_a_neuron_whose_weights_or_bias_were_replaced_sends_gradients_to_the_new
 
 
 def test_topological_order_walks_a_neurons_shared_inputs():
+    """The walk finds the interior nodes among a neuron's shared inputs, and backward reaches through them."""
     a = Value(1.0)
     x = [a * 2, a.tanh()]
     model_out = neuron([Value(0.5), Value(-0.5)], x, Value(0.1), None, inputs=neuron_inputs(x))
@@ -88,20 +90,8 @@ def test_topological_order_walks_a_neurons_shared_inputs():
     assert a.grad == pytest.approx(0.5 * 2 - 0.5 * (1 - math.tanh(1.0) ** 2), rel=1e-12)
 
 
-def test_backward_finds_a_node_whatever_its_grad_was_before():
-    x = Value(0.7)
-    y = x * x
-    z = y.tanh()
-    for stale in (None, 0.0, 5.0, object()):
-        y.grad = stale  # an interior grad left by the user: backward starts it from 0 again
-        z.grad = stale
-        x.grad = 0.0
-        z.backward()
-        assert x.grad == pytest.approx(2 * 0.7 * (1 - math.tanh(0.49) ** 2), rel=1e-12)
-        assert y.grad == pytest.approx(1 - math.tanh(0.49) ** 2, rel=1e-12)
-
-
 def test_mlp_gradients_match_central_differences_through_the_shared_tuples():
+    """An MLP's gradients agree with central differences of its summed outputs."""
     model = MLP(2, [4, 3, 1], activation="tanh", seed=5)
     X = [[0.3, -0.2], [1.1, 0.4]]
 
@@ -124,114 +114,6 @@ def test_mlp_gradients_match_central_differences_through_the_shared_tuples():
         assert grads[i] == pytest.approx(numeric, rel=1e-6, abs=1e-9)
 
 
-# ---------------------------------------------------------------------- gc_paused
-
-
-@pytest.fixture
-def collector_on():
-    was = gc.isenabled()
-    gc.enable()
-    yield
-    (gc.enable if was else gc.disable)()
-
-
-def test_gc_paused_switches_the_collector_off_and_back_on(collector_on):
-    with gc_paused():
-        assert not gc.isenabled()
-        with gc_paused():
-            assert not gc.isenabled()
-        assert not gc.isenabled()  # the outer block is still running
-    assert gc.isenabled()
-
-
-def test_gc_paused_leaves_a_collector_that_was_off_off(collector_on):
-    gc.disable()
-    with gc_paused():
-        pass
-    assert not gc.isenabled()
-
-
-def test_gc_paused_as_a_decorator_and_after_an_error(collector_on):
-    @gc_paused()
-    def build(n):
-        assert not gc.isenabled()
-        x = Value(0.5)
-        z = x
-        for _ in range(n):
-            z = (z * 0.5).tanh() + x
-        z.backward()
-        return x.grad
-
-    # the chain's derivative by hand: z_k = tanh(z_{k-1} / 2) + x
-    def by_hand(n):
-        z, dz = 0.5, 1.0
-        for _ in range(n):
-            t = math.tanh(z * 0.5)
-            z, dz = t + 0.5, (1 - t * t) * 0.5 * dz + 1.0
-        return dz
-
-    assert build(50) == pytest.approx(by_hand(50), rel=1e-12)
-    assert gc.isenabled()
-
-    @gc_paused  # without parentheses, as no_grad
-    def off():
-        return gc.isenabled()
-
-    assert off() is False and gc.isenabled()
-    with pytest.raises(RuntimeError, match="inside"):
-        with gc_paused():
-            raise RuntimeError("inside the block")
-    assert gc.isenabled()
-
-
-def test_gc_paused_blocks_in_two_threads_end_when_the_last_one_ends(collector_on):
-    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
-    seen = []
-
-    def first():
-        with gc_paused():
-            first_in.set()
-            second_in.wait(5)
-        first_out.set()
-
-    def second():
-        first_in.wait(5)
-        with gc_paused():
-            second_in.set()
-            first_out.wait(5)
-            seen.append(gc.isenabled())  # the first block has ended, this one has not
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(10)
-    assert seen == [False]
-    assert gc.isenabled()
-
-
-def test_an_interrupted_walk_leaves_no_mark_behind():
-    class Interrupt:  # looking at it during the walk is like pressing Ctrl-C there
-        @property
-        def __class__(self):
-            raise KeyboardInterrupt
-
-    x = Value(0.3)
-    a = x * x
-    b = a.tanh()
-    c = a * 3.0
-    total = Value.sum([b, c, x])
-    inputs = total._x
-    total._x = (b, Interrupt(), c, x)  # white box: the walk has found total and b when it stops
-    with pytest.raises(KeyboardInterrupt):
-        total.backward()
-    assert all(v.grad.__class__ is float for v in (total, b, c, a))  # no mark left in any grad
-    total._x = inputs
-    x.grad = 0.0
-    total.backward()
-    assert x.grad == pytest.approx((1 - math.tanh(0.09) ** 2) * 0.6 + 3.0 * 0.6 + 1.0, rel=1e-12)
-
-
 @pytest.mark.parametrize(
     "w, x, b, named",
     [
@@ -241,11 +123,13 @@ def test_an_interrupted_walk_leaves_no_mark_behind():
     ],
 )
 def test_neuron_names_a_number_where_a_value_belongs(w, x, b, named):
+    """A number where neuron() wants a Value is a TypeError that says which group it was in."""
     with pytest.raises(TypeError, match=f"neuron: {named}.*got float"):
         neuron(w, x, b, "relu")
 
 
 def test_second_derivatives_of_a_neuron_with_numbers_among_its_inputs():
+    """Second derivatives through Value.dot with numbers among its inputs match the closed form."""
     a, b = Value(0.2), Value(0.4)
     y = Value.dot([a, 3.0], [1.0, b], activation="tanh")  # tanh(a + 3b), numbers kept as numbers
     y.backward(create_graph=True)
