@@ -37,6 +37,7 @@ from .engine import (
     Value,
 )  # fmt: skip
 from .ieee import DomainError
+from .inputs import as_float
 from .neuron import NEURONS
 
 __all__ = ["Dual", "jvp"]
@@ -61,8 +62,8 @@ class Dual:
     __slots__ = ("primal", "tangent")
 
     def __init__(self, primal: Number, tangent: Number = 0.0) -> None:
-        self.primal = _float("Dual", primal)
-        self.tangent = _float("Dual", tangent)
+        self.primal = as_float("Dual", primal)
+        self.tangent = as_float("Dual", tangent)
 
     def __repr__(self) -> str:
         return f"Dual(primal={self.primal!r}, tangent={self.tangent!r})"
@@ -228,18 +229,10 @@ def _split(out) -> tuple[float, float]:
 
 
 def _primal(v) -> float:
-    if v.__class__ is Dual:
-        return v.primal
-    if v.__class__ is Value:
-        return v.data
-    return _float("Dual", v)
+    """A Dual's number; a Value's or a real number's as it is (they have no tangent)."""
+    return v.primal if v.__class__ is Dual else as_float("Dual", v.data if v.__class__ is Value else v)
 
 
 def _ok(v) -> bool:
     return v.__class__ is Dual or v.__class__ is Value or isinstance(v, numbers.Real)
 
-
-def _float(what: str, x) -> float:
-    if not isinstance(x, numbers.Real):
-        raise TypeError(f"{what}: expected a real number, got {type(x).__name__}: {x!r}")
-    return float(x)
