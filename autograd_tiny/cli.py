@@ -133,6 +133,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     """Train a small MLP and write its model, loss curve and decision boundary (or, for the digits, its pictures)."""
+    _check_path("--out", args.out, "a folder, e.g. --out runs/moons, or leave the option out for a new one")
     run = _train_settings(args)
     X_train, X_test, y_train, y_test = data.train_test_split(run["X"], run["y"], test_fraction=0.25, seed=run["seed"])
     out = args.out if args.out is not None else _new_folder_name(run["data"], run["seed"])
@@ -175,6 +176,12 @@ def run_train(args: argparse.Namespace) -> int:
     for name, what in files.items():
         print(f"  {name:<{width}}  {what}")
     return 0
+
+
+def _check_path(option: str, path: str | None, what: str) -> None:
+    """Refuse a blank path given to an option (an empty shell variable, say): it names no file."""
+    if path is not None and not path.strip():
+        raise CLIError(f"{option}: {path!r} is not a path; give {what}")
 
 
 def _outermost_missing(path: str) -> str | None:
@@ -726,7 +733,9 @@ def run_graph(args: argparse.Namespace) -> int:
     from .see.draw import SUFFIX_FORMATS, draw_dot, save_graph
     from .see.trace import GraphTooLargeError
 
-    path = args.output or DEFAULT_DRAWING
+    _check_path("graph: -o/--output", args.output, f"the drawing's file name, e.g. -o {DEFAULT_DRAWING}")
+    _check_path("graph: --html", args.html, "the page's file name, e.g. --html graph.html")
+    path = args.output if args.output is not None else DEFAULT_DRAWING
     if Path(path).suffix.lower() not in SUFFIX_FORMATS:
         raise CLIError(f"graph: cannot tell the format of {shorten(path, 200)!r} from its suffix; "
                        "use .svg, .png, .pdf or .dot")  # fmt: skip
@@ -746,7 +755,7 @@ def run_graph(args: argparse.Namespace) -> int:
     print(f"out = {out.data:.10g}")
     for name, value in inputs.items():
         print(f"{name}.grad = {value.grad:.10g}")
-    if args.html:
+    if args.html is not None:
         _write_explorer(out, args.html, max_nodes)
     if args.no_draw:
         return 0

@@ -54,10 +54,11 @@ def test_frames_change_where_the_step_is(tmp_path):
     assert all(a != b for a, b in pairwise(frames))
 
 
-@pytest.mark.parametrize("seconds", [0, -1, 1000, "1"])
+@pytest.mark.parametrize("seconds", [0, -1, 1000, "1", True, False, float("nan"), float("inf"), None])
 def test_bad_frame_time_is_a_clear_error(tmp_path, seconds):
-    """seconds_per_step outside 0.02..60 s is a ValueError naming it, and nothing is written."""
-    with pytest.raises(ValueError, match="save_animation: seconds_per_step must be between 0.02 and 60"):
+    """seconds_per_step outside 0.02..60 s, or not a number (a bool is not), is a ValueError naming
+    it, and nothing is written."""
+    with pytest.raises(ValueError, match="save_animation: seconds_per_step must be "):
         save_animation(neuron(), tmp_path / "x.gif", seconds_per_step=seconds)
     assert not (tmp_path / "x.gif").exists()
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .._files import write_atomically
+from ..checks import check_real
 from ..engine import Value
 from .dot import layout
 from .explorer import explore
@@ -51,7 +52,8 @@ def save_animation(
     """Write an animated GIF of the backward pass of `root`'s graph: one frame per step.
 
     The first frame sets the output's grad to 1; each next one is one node in the order
-    ``backward()`` visits it; the last one holds the final gradients. The numbers are those
+    ``backward()`` visits it; the last one holds the final gradients. A leaf has nothing to
+    propagate: its GIF is one frame, the leaf and why, as `explore` shows it. The numbers are those
     of `explore` (the engine's own local derivatives). The file appears complete or not at all.
 
     Args:
@@ -71,10 +73,7 @@ def save_animation(
         >>> save_animation(a * a, "backward.gif")  # doctest: +SKIP
         PosixPath('backward.gif')
     """
-    if not (isinstance(seconds_per_step, (int, float)) and 0.02 <= seconds_per_step <= 60):
-        raise ValueError(
-            f"save_animation: seconds_per_step must be between 0.02 and 60, got {seconds_per_step!r}"
-        )
+    seconds_per_step = check_real("save_animation", "seconds_per_step", seconds_per_step, low=0.02, high=60)
     try:
         from PIL import Image
     except ImportError:
@@ -82,7 +81,8 @@ def save_animation(
     page = explore(root, model=model, params=params, max_nodes=max_nodes, legend=legend)
     data = page.page_data()
     scene = Scene(json.loads(layout(page.graph.drawing.source, "json")))
-    first = next(i for i, s in enumerate(data["steps"]) if s["phase"] == "seed")
+    # from the seed on; a leaf has no seed (nothing to propagate): its one step, one frame
+    first = next((i for i, s in enumerate(data["steps"]) if s["phase"] == "seed"), 0)
     texts = _texts_at(data, first)
     frames = []
     for i in range(first, len(data["steps"])):

@@ -179,11 +179,12 @@ def _record(fields: list[str], rankdir: str, stacked: bool = False) -> str:
 
 def _escape(text: str) -> str:
     """A record field's text as Graphviz will show it: its syntax characters escaped, '&' too
-    (Graphviz reads '&amp;' or '&alpha;' in a record as an entity), each line break a line."""
+    (Graphviz reads '&amp;' or '&alpha;' in a record as an entity), each line break a line (a
+    label's text is `style.user_text`'s: its only line breaks are '\\n')."""
     for ch in '\\{}|<>"':
         text = text.replace(ch, "\\" + ch)
     text = text.replace("&", "&amp;")
-    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
+    return text.replace("\n", "\\n")
 
 
 def _slotted(text: str, slots: list[str], rankdir: str) -> str:

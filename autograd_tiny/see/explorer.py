@@ -20,9 +20,10 @@ The graph is walked once (`trace.walk`); that one trace is planned into the draw
 SVG that ``dot`` renders is only put in the page.
 
 The page is one self-contained HTML file (`page`), shown inline by Jupyter through an iframe
-(`Explorer._repr_html_`) and written by `Explorer.save`. User text (labels, formula texts) is
-data: in the drawing it is Graphviz's text, escaped by `draw_dot`; elsewhere the page carries
-it as escaped JSON and puts it in the document with ``textContent`` only.
+(`Explorer._repr_html_`) and written by `Explorer.save`. User text (labels, formula texts, the
+title) is shown as `style.user_text` writes it, and is data: in the drawing it is Graphviz's
+text, escaped by `draw_dot`; elsewhere the page carries it as escaped JSON and puts it in the
+document with ``textContent`` only.
 
 Example:
     >>> from autograd_tiny import Value
@@ -54,7 +55,7 @@ from .draw import digraph
 from .neurons import activation_name, slope
 from .page import controls, frame_height, iframe, number, page, svg_element
 from .sketch import Sketch, neuron_title, parameter_places, sketch
-from .style import data_text, format_number, grad_text
+from .style import data_text, format_number, grad_text, user_text
 from .trace import GraphTooLargeError, TooManyValues, Trace, walk
 
 __all__ = [
@@ -218,11 +219,11 @@ class Graph:
         return units
 
     def who(self, v, depth: int = 0) -> str:
-        """A short name for v in explanations: its label, its number, a parameter's place
-        ('w1.3[2]'), a neuron's ('neuron 1.3'), the expression that made it when that is short
-        ('x*w'), 'out' for the output, or else '#i'."""
+        """A short name for v in explanations: its label (as `user_text` shows it), its number,
+        a parameter's place ('w1.3[2]'), a neuron's ('neuron 1.3'), the expression that made it
+        when that is short ('x*w'), 'out' for the output, or else '#i'."""
         if getattr(v, "label", ""):
-            return v.label
+            return user_text(v.label)
         if not isinstance(v, Value):  # a number written in the expression
             return format_number(v.data)
         if v in self.param_names:
@@ -303,7 +304,7 @@ def edge_formula(v: Value, i: int, inputs: list) -> str | None:
     if k >= len(op.formulas):
         return None
     if not op.from_formulas:
-        return op.formulas[k]
+        return user_text(op.formulas[k])
     datas = [p.data for p in inputs]
     names = {op.inputs[0]: datas[i]} if op.each else dict(zip(op.inputs, datas))
     return applying_branch(op.formulas[k], {**names, "out": v.data})
@@ -716,7 +717,7 @@ class Explorer:
 
     def __init__(self, graph: Graph, title: str | None = None) -> None:
         self.graph = graph
-        self.title = title or f"Backpropagation through {graph.who(graph.root)}"
+        self.title = user_text(title) if title else f"Backpropagation through {graph.who(graph.root)}"
         self.steps = build_steps(graph)
         self._html: str | None = None
         self._svg: str | None = None

@@ -1,10 +1,10 @@
 """What a drawing shows, planned from a `Trace` before Graphviz is involved: boxes, op nodes, edges.
 
-One record per value (its label if any, as typed, a line break starting a new line; ``data``;
-``grad``), one small node per operation, and an edge for every argument in argument order
-(``a * a`` has two edges). Names are stable, for tools built on the drawing: the box of the
-i-th node of the trace is ``v{i}``, the op node that made it ``v{i}op`` (a copy of a value drawn
-again beside a far use is ``v{i}again{k}``).
+One record per value (its label if any, as `style.user_text` shows it: as typed, a line break
+starting a new line; ``data``; ``grad``), one small node per operation, and an edge for every
+argument in argument order (``a * a`` has two edges). Names are stable, for tools built on the
+drawing: the box of the i-th node of the trace is ``v{i}``, the op node that made it ``v{i}op``
+(a copy of a value drawn again beside a far use is ``v{i}again{k}``).
 
 Where the order of an op's inputs matters, the op node has a slot per input and each edge ends
 in its slot, named by the op's roles in the engine's table (``base`` and ``exponent`` for
@@ -38,7 +38,7 @@ from ..engine import Value
 from ..neuron import NeuronOp
 from . import neurons
 from .neurons import Neuron, activation_name, inner_activation, is_neuron_node, slope
-from .style import data_text, grad_text
+from .style import data_text, grad_text, user_text
 from .trace import Constant, Trace, check_size
 
 __all__ = ["Box", "Sketch", "op_text", "parameter_places", "sketch", "slots"]
@@ -143,8 +143,9 @@ def sketch(
 
 
 def fields(label: str, data: float, grad: float | None) -> list[str]:
-    """A record's fields: the label if any, the data, and the grad unless it is None."""
-    shown = [label] if label else []
+    """A record's fields: the label if any (as `user_text` shows it), the data, and the grad
+    unless it is None."""
+    shown = [user_text(label)] if label else []
     shown.append(data_text(data))
     if grad is not None:
         shown.append(grad_text(grad))

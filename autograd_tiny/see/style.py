@@ -1,7 +1,8 @@
-"""How drawings and pages look: the number format, the kinds of values, their colours and shapes.
+r"""How drawings and pages look: the number format, the kinds of values, their colours and shapes.
 
 Every number a drawing or a page shows is written by `format_number`: `DIGITS` (4) significant
-digits, ``f"{x:.4g}"``.
+digits, ``f"{x:.4g}"``. Every label, and any other text of the user's, is written by `user_text`:
+as typed, but visibly, and never so that it breaks Graphviz, a page, or Pillow.
 
 Kinds of values, told apart by shape and colour:
 
@@ -15,13 +16,14 @@ Kinds of values, told apart by shape and colour:
 * value: any other value (an intermediate result): plain.
 
 Example:
-    >>> format_number(0.70710678), data_text(-6.0), grad_text(12345.0)
-    ('0.7071', 'data -6', 'grad 1.234e+04')
+    >>> format_number(0.70710678), data_text(-6.0), grad_text(12345.0), user_text("x\x1b")
+    ('0.7071', 'data -6', 'grad 1.234e+04', 'x\\x1b')
 """
 
 from __future__ import annotations
 
 import math
+import unicodedata
 
 from ..engine import Value
 
@@ -29,6 +31,8 @@ __all__ = [
     "DIGITS",
     "KIND_NAMES",
     "LEGEND_TEXT",
+    "LINE_BREAKS",
+    "MAX_TEXT",
     "NUMBERED",
     "OP_STYLE",
     "STYLE",
@@ -37,6 +41,7 @@ __all__ = [
     "format_number",
     "grad_text",
     "shade",
+    "user_text",
 ]
 
 DIGITS = 4  # significant digits of every number drawn or shown on a page
@@ -50,6 +55,54 @@ def format_number(x: float | Value) -> str:
         ('0.7071', '-6', '1.234e+04')
     """
     return f"{float(x):.{DIGITS}g}"  # float(v) of a Value (a grad after create_graph) is its data
+
+
+LINE_BREAKS = "\n\r\u2028\u2029"  # each starts a new line of a label ("\r\n" is one break)
+MAX_TEXT = 200  # characters of a label shown; Graphviz refuses a quoted string of over 16,384 bytes
+DOTTED_CIRCLE = "\u25cc"  # what a combining mark with nothing to sit on is drawn on, as Unicode advises
+
+
+def user_text(text: str) -> str:
+    r"""A label (or a title, or a custom formula's text) as every drawing, page and GIF shows it.
+
+    Shown as typed, except what would not show or would break a renderer: a line break
+    (``\n``, ``\r\n``, ``\r``, U+2028, U+2029) starts a new line; any other character that
+    Python's ``repr`` escapes (control characters C0, DEL and C1, a tab, lone surrogates,
+    invisible format characters such as a BOM or a bidi override, spaces other than ' ',
+    unassigned code points) is written as ``repr`` writes it: ``\x1b``, ``\ud800``, ``\ufeff``.
+    A combining mark with nothing before it to sit on is drawn on a dotted circle (◌́). Past
+    `MAX_TEXT` characters the text is cut, '…' at the end. The value's ``label`` stays as set.
+
+    Example:
+        >>> user_text("x\x00"), user_text("a\r\nb"), user_text("\ud800"), user_text("\u0301")
+        ('x\\x00', 'a\nb', '\\ud800', '◌́')
+        >>> len(user_text("w" * 10_000)), user_text("w" * 10_000)[-2:]
+        (200, 'w…')
+    """
+    text = str(text)
+    shown: list[str] = []
+    size, i = 0, 0
+    carries = False  # whether the last character shown can carry a combining mark
+    while i < len(text) and size <= MAX_TEXT:  # a huge text is read no further than shown
+        ch = text[i]
+        i += 1
+        if ch in LINE_BREAKS:
+            if ch == "\r" and text.startswith("\n", i):  # one break, as typed on Windows
+                i += 1
+            piece, carries = "\n", False
+        elif not ch.isprintable():
+            piece, carries = repr(ch)[1:-1], False  # '\\x1b', as repr writes it
+        elif unicodedata.category(ch).startswith("M") and not carries:
+            piece, carries = DOTTED_CIRCLE + ch, True
+        else:
+            piece, carries = ch, True
+        shown.append(piece)
+        size += len(piece)
+    if size > MAX_TEXT:  # cut: as much as fits before the '…', escapes kept whole
+        while size + 1 > MAX_TEXT:
+            size -= len(shown.pop())
+        shown.append("…")
+    return "".join(shown)
 
 
 def data_text(x: float) -> str:
