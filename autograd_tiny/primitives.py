@@ -58,6 +58,8 @@ def primitive(
 
     def make(fn: Callable) -> Callable[..., Value]:
         name = getattr(fn, "__name__", "primitive")
+        if not (isinstance(name, str) and name.isprintable() and name):
+            raise ValueError(f"primitive: the function's name names the op, so it must be printable text, got {name!r}")
         names = _parameter_names(fn)
         if texts is not None and (names is None or len(texts) != len(names)):
             raise TypeError(f"primitive {name!r}: formula gives {len(texts)} text(s), for the inputs {names}")

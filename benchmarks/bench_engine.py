@@ -131,7 +131,7 @@ def time_of_sum(n: int, repeats: int = 9) -> None:
     assert all(x.grad == repeats + 1 for x in xs)  # every term got 1 per backward
     print(f"1b. a sum of {n:,} terms, Value.sum(xs) and backward, {repeats} alternating runs, medians")
     print(f"   {'':34}{'autograd_tiny':>12}{'plain floats':>16}{'ratio':>9}")
-    print(f"   {'forward + backward':34}{ours / n * 1e9:>9.0f} ns{plain / n * 1e9:>13.0f} ns{ratio:>8.1f}x   (per term)")
+    print(f"   {'forward + backward':34}{ours / n * 1e9:>9.0f} ns{plain / n * 1e9:>13.0f} ns{ratio:>8.1f}x  (per term)")
 
 
 # ---------------------------------------------------------------------- 2. memory per op

@@ -329,3 +329,17 @@ def test_zero_to_a_varying_power_differentiates_twice():
     (b**e).backward(create_graph=True)
     assert e.grad == 0.0 and b.grad.data == 0.0
     assert grad(grad(lambda b, e: b**e, argnums=1), argnums=1)(0.0, 2.0) == 0.0
+
+
+@pytest.mark.parametrize("name", ["a\x00", "\ud800", "tab\there", "", "line\nbreak"])
+def test_a_primitive_whose_function_name_is_not_printable_is_refused_naming_it(name):
+    """A custom op is drawn and explained under its function's name: a name with a control
+    character, a lone surrogate or nothing at all is refused when the op is made, naming it."""
+
+    def f(x):
+        return x
+
+    f.__name__ = name
+    with pytest.raises(ValueError, match="primitive: the function's name") as caught:
+        primitive(derivatives=lambda x, out: (1.0,))(f)
+    assert repr(name) in str(caught.value)
