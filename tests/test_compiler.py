@@ -735,13 +735,14 @@ def test_large_graphs_compile_small_fast_and_lean(case):
 
 
 def test_docstring_examples_run():
-    """The compiler's docstring examples give the outputs they show."""
+    """The docstring examples of every stage of the compiler give the outputs they show."""
     import doctest
+    import importlib
 
-    from autograd_tiny.compiler import compiler
-
-    result = doctest.testmod(compiler, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
+    for stage in ("arguments", "tracing", "graph", "loops", "writer", "program"):
+        module = importlib.import_module(f"autograd_tiny.compiler.{stage}")
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.attempted > 0 and result.failed == 0, stage
 
 
 def test_exported_from_the_package():

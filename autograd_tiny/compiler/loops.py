@@ -1,0 +1,242 @@
+"""Loops: a sum over many terms of the same shape is written once, as one term's code in a loop.
+
+A sum (or logsumexp) over many terms that all have the same shape, such as a loss averaged over
+the examples of a batch, is written once: one term's code inside a loop over the terms. A term
+is the part of the graph only that term uses (the model applied to one example, its loss);
+what the terms share (the parameters) stays outside. Two terms have the same shape if their
+parts are the same ops wired the same way to the same shared nodes; their own leaves (the
+example's numbers) and the numbers in their expressions may differ: those become columns the
+loop walks through. Python's sum() makes a chain of '+' nodes instead of one sum node: a long
+chain is folded into its last node first, so that its terms can become a loop too.
+
+Example:
+    >>> from autograd_tiny import Value
+    >>> from autograd_tiny.compiler.graph import traced
+    >>> w = Value(0.5)
+    >>> [loop] = plan_loops(traced(lambda X: Value.sum([(w * x).tanh() for x in X]), ([0.1 * i for i in range(10)],)))
+    >>> loop.size, [node.how for node in loop.template]
+    (10, ['*', 'tanh'])
+"""
+
+from __future__ import annotations
+
+import operator
+
+from .arguments import each
+from .graph import Graph, Node
+
+__all__ = ["ROLL_MIN", "Loop", "Folded", "FOLDED", "plan_loops"]
+
+ROLL_MIN = 8  # terms of the same shape, at least, for a loop instead of straight-line code
+SHAPES = 8  # shapes of terms tried per sum
+
+
+class _Template:
+    """A term's own nodes (the first term of a shape), and what each of their inputs is."""
+
+    def __init__(self, root: Node) -> None:
+        own = _own_nodes(root)
+        self.ops = sorted((n for n in own if n.how != "leaf"), key=_position)  # creation order
+        self.holes = [] if self.ops else [root]  # the term's own leaves
+        local = {n: j for j, n in enumerate(self.ops)}
+        hole_at: dict[Node, int] = {}
+        self.inputs: list[list[tuple]] = []  # per op: ('n', j) own op, ('h', k) own leaf,
+        self.const_slots: list[tuple[Node, int]] = []  # ('s', node) shared, ('c',) a number
+        self.usable = True
+        for node in reversed(self.ops):  # the root first: the order `match` walks
+            specs: list[tuple] = []
+            for i, p in enumerate(node.ins):
+                if p.__class__ is not Node:
+                    specs.append(("c",))
+                    self.const_slots.append((node, i))
+                elif p in local:
+                    specs.append(("n", local[p]))
+                elif p in own:
+                    self.usable = self.usable and p.kind != "upstream"
+                    if p not in hole_at:
+                        hole_at[p] = len(self.holes)
+                        self.holes.append(p)
+                    specs.append(("h", hole_at[p]))
+                else:
+                    specs.append(("s", p))
+            self.inputs.append(specs)
+        if not self.ops:
+            self.usable = root.how == "leaf" and root.kind != "upstream"
+
+    def match(self, root: Node) -> tuple[list, list, list] | None:
+        """The term at root as (its ops, its own leaves, its numbers), if it has this shape."""
+        if not self.ops:
+            hole = self.holes[0]
+            same = root.how == "leaf" and root.kind == hole.kind and root.users == hole.users
+            return ([], [root], []) if same else None
+        ops: list = [None] * len(self.ops)
+        ops[-1] = root
+        holes: list = [None] * len(self.holes)
+        consts: list[float] = []
+        for j, specs in zip(range(len(self.ops) - 1, -1, -1), self.inputs):
+            t, u = self.ops[j], ops[j]
+            if (u.how != t.how or u.op is not t.op or u.nograd is not t.nograd or u.users != t.users
+                    or len(u.ins) != len(specs)):  # fmt: skip
+                return None  # (equal use counts make sure nothing outside the term uses it)
+            for spec, p in zip(specs, u.ins):
+                tag = spec[0]
+                if tag == "c":
+                    if p.__class__ is Node:
+                        return None
+                    consts.append(p)
+                elif tag == "s":
+                    if p is not spec[1]:
+                        return None
+                elif p.__class__ is not Node:
+                    return None
+                else:
+                    into, k = (ops, spec[1]) if tag == "n" else (holes, spec[1])
+                    if into[k] is None:
+                        model = self.ops[k] if tag == "n" else self.holes[k]
+                        if (
+                            (p.how == "leaf") != (tag == "h")
+                            or p.kind != model.kind
+                            or p.users != model.users
+                        ):
+                            return None
+                        into[k] = p
+                    elif into[k] is not p:
+                        return None
+        return ops, holes, consts
+
+
+_position = operator.attrgetter("index")
+
+
+def _own_nodes(root: Node) -> set[Node]:
+    """root and the nodes only root uses: a node is root's once every use of it is."""
+    own = {root}
+    remaining: dict[Node, int] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for p in node.ins:
+            if p.__class__ is Node:
+                left = remaining.get(p, p.users) - 1
+                remaining[p] = left
+                if left == 0:
+                    own.add(p)
+                    if p.how != "leaf":
+                        stack.append(p)
+    return own
+
+
+class Loop:
+    """Terms of `total` (positions in total.ins) computed by one template inside a for loop."""
+
+    def __init__(self, total: Node, template: _Template, positions: list[int], terms: list[tuple]) -> None:
+        self.total = total
+        self.positions = positions
+        self.template = template.ops  # the code of every term
+        self.root = total.ins[positions[0]]
+        self.holes = template.holes
+        self.hole_columns = [[term[1][k] for term in terms] for k in range(len(template.holes))]
+        self.const_slots = template.const_slots
+        self.const_columns = [[term[2][c] for term in terms] for c in range(len(template.const_slots))]
+        self.size = len(terms)
+        self.exports: dict[Node, list[Node | None]] = {}  # template node -> the same node of each term
+        # filled in by the writer: the loop's variables and their columns, the columns of the
+        # terms' own Values, the saved numbers of each term for the backward loop, ...
+        self.names: list[str] = []
+        self.columns: list[str] = []
+        self.objects: dict[Node, str] = {}
+        self.export_names: dict[Node, str] = {}
+        self.locals: set[str] = set()
+        self.pos: str | None = None
+        self.saved: str | None = None
+        self.saved_start: list | None = None
+        self.saved_spot: list | None = None
+
+
+class Folded:
+    """The `loop` of a '+' node folded into a chain: written by the chain's last node."""
+
+
+FOLDED = Folded()
+
+
+def _fold_chains(graph: Graph, outputs: set, guarded: set) -> None:
+    """Python's sum(), and `total = total + term` in a loop, make a chain of '+' nodes, one per
+    term. Fold each long chain into its last node, which then holds the terms (as Value.sum
+    would), so that they can become a loop; the code still adds them one by one, in order."""
+    for last in reversed(graph.nodes):
+        if last.how != "+" or last.loop is not None:
+            continue
+        links, terms, node = [last], [], last
+        while True:
+            i = _previous_link(node, outputs, guarded)
+            if i is None:
+                break
+            terms.append(node.ins[1 - i])
+            node = node.ins[i]
+            links.append(node)
+        a, b = node.ins  # the chain's first node: sum() starts it with 0 + the first term
+        init = a if a.__class__ is not Node else b if b.__class__ is not Node else None
+        first = [t for t in (a, b) if t.__class__ is Node]
+        terms = first + terms[::-1]
+        if len(terms) < ROLL_MIN or any(t.__class__ is not Node for t in terms):
+            continue
+        for node in links[1:]:
+            node.loop = FOLDED
+        last.how, last.ins, last.start = "chain", terms, init
+
+
+def _previous_link(node: Node, outputs: set, guarded: set) -> int | None:
+    """Which input of a '+' node is the previous node of a chain of '+' (used by it alone)."""
+    for i, p in enumerate(node.ins):
+        if (p.__class__ is Node and p.how == "+" and p.users == 1 and p.nograd is node.nograd
+                and p not in outputs and p not in guarded):  # fmt: skip
+            return i
+    return None
+
+
+def plan_loops(graph: Graph) -> list[Loop]:
+    loops: list[Loop] = []
+    guarded = {n for x, _, y, _, _ in graph.guards for n in (x, y) if n.__class__ is Node}
+    outputs = set(each(graph.outputs, Node))
+    _fold_chains(graph, outputs, guarded)
+    for total in reversed(graph.nodes):
+        terms = total.ins
+        if total.how not in ("sum", "logsumexp", "chain") or total.loop is not None or len(terms) < ROLL_MIN:
+            continue
+        if any(t.__class__ is not Node or t.users != 1 for t in terms):
+            continue
+        shapes: list[tuple[_Template, list[int], list]] = []  # template, positions, matches
+        for q, t in enumerate(terms):
+            for template, positions, matches in shapes:
+                found = template.match(t)
+                if found is not None:
+                    positions.append(q)
+                    matches.append(found)
+                    break
+            else:
+                if len(shapes) < SHAPES:
+                    template = _Template(t)
+                    if template.usable:
+                        shapes.append((template, [q], [template.match(t)]))
+        for template, positions, matches in shapes:
+            if len(positions) < ROLL_MIN:
+                continue
+            if guarded and any(
+                guarded.intersection(ops) or guarded.intersection(holes) for ops, holes, _ in matches
+            ):
+                continue  # a comparison inside a term: straight-line code checks it
+            loop = Loop(total, template, positions, matches)
+            for ops, holes, _ in matches:
+                for node in ops:
+                    node.loop = loop
+                for node in holes:
+                    node.loop = loop
+            if any(node.loop is loop for node in outputs):  # outputs inside terms: the loop collects them
+                for k, (ops, holes, _) in enumerate(matches):
+                    for same, node in (*zip(template.ops, ops), *zip(template.holes, holes)):
+                        if node in outputs:
+                            loop.exports.setdefault(same, [None] * loop.size)[k] = node
+            loops.append(loop)
+    return loops
+
