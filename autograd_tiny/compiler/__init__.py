@@ -8,6 +8,9 @@ One module per stage, in the order a first call goes through them:
   numbers read); the only place that wraps `Value`'s methods;
 - graph.py: the trace read into nodes, in the order fn made them, leaves classified;
 - loops.py: sums of many same-shape terms rolled into loops;
+- formulas.py: the engine's rule table read as code: each op's forward and local derivatives
+  as Python expressions in the generated code's names;
+- source.py: the text of the generated code (lines, safe names, literals, quoted user text);
 - writer.py: the graph written out as one function, forward pass then backward pass;
 - program.py: `compile` and `Compiled`, running the code, its guards, retraces and fallbacks.
 """

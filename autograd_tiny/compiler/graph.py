@@ -10,7 +10,7 @@ Example:
     >>> from autograd_tiny import Value
     >>> w = Value(0.5, label="w")
     >>> graph = traced(lambda x: (w * x).tanh(), (2.0,))
-    >>> [(leaf.kind, leaf.label) for leaf in graph.leaves], [node.how for node in graph.nodes]
+    >>> [(leaf.kind, leaf.label) for leaf in graph.leaves], [node.op.name for node in graph.nodes]
     ([('outside', 'w'), ('number', 'x')], ['*', 'tanh'])
 """
 
@@ -65,7 +65,7 @@ class Node:
     )
 
     def __init__(self, how: str, data: float, label: str = "") -> None:
-        self.how = how  # 'leaf', 'detach', or what the op is ('+', 'tanh', 'neuron', 'custom', ...)
+        self.how = how  # 'leaf', 'op', 'neuron' (a fused neuron), 'detach', 'chain' (see loops.py)
         self.op: Op | None = None  # the engine's Op (None for leaves and detach copies)
         self.ins: list = []  # the inputs: _Nodes, and floats for numbers written in the expression
         self.data = data  # the number seen while tracing
@@ -94,25 +94,6 @@ def neuron_op_of(node: Node) -> NeuronOp:
     """The engine's op of a neuron node: its activation's name and Op."""
     assert isinstance(node.op, NeuronOp), node.how
     return node.op
-
-
-def _builtin_ops() -> dict:
-    """The engine's own Op objects, found through the public graph view, with their kind."""
-    global _BUILTINS
-    if _BUILTINS is None:
-        with enable_grad():
-            x, y = Value(0.5), Value(2.0)
-            samples = {
-                "+": x + y, "*": x * y, "/": x / y, "**": x**y, "exp": x.exp(), "log": x.log(),
-                "tanh": x.tanh(), "sigmoid": x.sigmoid(), "softplus": x.softplus(), "relu": x.relu(),
-                "leaky_relu": x.leaky_relu(), "abs": x.abs(), "sin": x.sin(), "cos": x.cos(),
-                "sum": Value.sum([x, y]), "logsumexp": Value.logsumexp([x, y]),
-            }  # fmt: skip
-        _BUILTINS = {node.grad_fn: how for how, node in samples.items()}
-    return _BUILTINS
-
-
-_BUILTINS: dict | None = None
 
 
 class Graph:
@@ -148,7 +129,6 @@ class Graph:
         """Nodes for the ops fn made, in creation order; returns where each marker fell."""
         trace = self.trace
         marks, switches = trace.marks, dict(trace.modes)
-        kinds = _builtin_ops()
         of, nodes, detached_of = self._of, self.nodes, self._detached_of
         marks_at: dict[Value, int] = {}
         recording = True
@@ -159,9 +139,7 @@ class Graph:
                 recording = switches.get(v, recording)
                 continue
             op = v.grad_fn
-            node = Node(
-                kinds.get(op) or ("neuron" if isinstance(op, NeuronOp) else "custom"), v.data, v.label
-            )
+            node = Node("neuron" if isinstance(op, NeuronOp) else "op", v.data, v.label)
             node.op = op
             wants = False
             ins = []

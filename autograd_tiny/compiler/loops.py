@@ -14,7 +14,7 @@ Example:
     >>> from autograd_tiny.compiler.graph import traced
     >>> w = Value(0.5)
     >>> [loop] = plan_loops(traced(lambda X: Value.sum([(w * x).tanh() for x in X]), ([0.1 * i for i in range(10)],)))
-    >>> loop.size, [node.how for node in loop.template]
+    >>> loop.size, [node.op.name for node in loop.template]
     (10, ['*', 'tanh'])
 """
 
@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import operator
 
+from ..engine import ADD
 from .arguments import each
+from .formulas import Formulas, shown
 from .graph import Graph, Node
 
 __all__ = ["ROLL_MIN", "Loop", "Folded", "FOLDED", "plan_loops"]
@@ -164,8 +166,10 @@ def _fold_chains(graph: Graph, outputs: set, guarded: set) -> None:
     """Python's sum(), and `total = total + term` in a loop, make a chain of '+' nodes, one per
     term. Fold each long chain into its last node, which then holds the terms (as Value.sum
     would), so that they can become a loop; the code still adds them one by one, in order."""
+    if shown(ADD) != ["1.0", "1.0"]:
+        return  # each term gets the total's gradient only where + passes it on unchanged
     for last in reversed(graph.nodes):
-        if last.how != "+" or last.loop is not None:
+        if not _is_add(last) or last.loop is not None:
             continue
         links, terms, node = [last], [], last
         while True:
@@ -189,20 +193,33 @@ def _fold_chains(graph: Graph, outputs: set, guarded: set) -> None:
 def _previous_link(node: Node, outputs: set, guarded: set) -> int | None:
     """Which input of a '+' node is the previous node of a chain of '+' (used by it alone)."""
     for i, p in enumerate(node.ins):
-        if (p.__class__ is Node and p.how == "+" and p.users == 1 and p.nograd is node.nograd
+        if (p.__class__ is Node and _is_add(p) and p.users == 1 and p.nograd is node.nograd
                 and p not in outputs and p not in guarded):  # fmt: skip
             return i
     return None
 
 
+def _is_add(node: Node) -> bool:
+    return node.how == "op" and node.op is ADD
+
+
+def _is_total(node: Node) -> bool:
+    """A node whose terms may become a loop: a chain of '+', or an op of any number of inputs
+    (sum, logsumexp) whose one formula the writer can write for each term."""
+    op = node.op
+    return node.how == "chain" or (node.how == "op" and op is not None and op.each and Formulas.usable(op))
+
+
 def plan_loops(graph: Graph) -> list[Loop]:
+    """The loops of the graph: for each sum of many terms, one per shape of its terms that has
+    at least ROLL_MIN of them (the nodes of those terms then know their loop)."""
     loops: list[Loop] = []
     guarded = {n for x, _, y, _, _ in graph.guards for n in (x, y) if n.__class__ is Node}
     outputs = set(each(graph.outputs, Node))
     _fold_chains(graph, outputs, guarded)
     for total in reversed(graph.nodes):
         terms = total.ins
-        if total.how not in ("sum", "logsumexp", "chain") or total.loop is not None or len(terms) < ROLL_MIN:
+        if not _is_total(total) or total.loop is not None or len(terms) < ROLL_MIN:
             continue
         if any(t.__class__ is not Node or t.users != 1 for t in terms):
             continue

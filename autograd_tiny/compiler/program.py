@@ -163,7 +163,7 @@ class _Program:
     def __init__(self, graph: Graph, fn_name: str) -> None:
         loops = plan_loops(graph)
         writer = Writer(graph, loops, fn_name)
-        self.source = writer.source
+        self.source = writer.text
         namespace = writer.namespace
         exec(builtins.compile(self.source, f"<compiled {fn_name}>", "exec"), namespace)
         self.step = namespace["step"]

@@ -2,27 +2,33 @@
 
 The function ``step(D, A, backward)`` reads the numbers passed as arguments (D) and the Values
 passed as arguments (A), runs the forward pass node by node, and, if backward, the backward
-pass: each node's local derivatives times its gradient, added to its inputs' gradients, in the
-reverse of the order fn made the nodes (the order backward() goes). The code holds no user
-text but in comments, quoted; the objects it needs are in its namespace, under safe names.
+pass, in the reverse of the order fn made the nodes (the order backward() goes): at each node,
+for each input, the chain rule as the engine does it, ``g_input += d * g_node``, with d the
+input's local derivative written out from the op's formula (`formulas`). Where the formula
+says None in a branch (no gradient flows), the addition sits inside an ``if``. An op without
+usable formulas (a custom `primitive`) has its own rule called in the forward pass, as the
+engine does. The code holds no user text but in comments, quoted; the objects it needs are in
+its namespace, under safe names.
 
 Example:
     >>> from autograd_tiny import Value
     >>> from autograd_tiny.compiler.graph import traced
     >>> x = Value(0.5, label="x")
-    >>> writer = Writer(traced(lambda: x * x, ()), [], "square")
-    >>> print(writer.source[writer.source.index("# the leaves'"):])
+    >>> writer = Writer(traced(lambda: (x * x).tanh(), ()), [], "f")
+    >>> print(writer.text[writer.text.index("# the leaves'"):])
     # the leaves' gradients so far: backward() adds to them
         g_x = E[0].grad
     <BLANKLINE>
-        g_v0 = 1.0  # d loss / d loss
+        g_v1 = 1.0  # d loss / d loss
+        # v1: 'tanh'; d/dx = 1 - out * out
+        g_v0 = (1 - v1 * v1) * g_v1
         # v0: '*'; d/dx = y, d/dy = x
         g_x += x * g_v0
         g_x += x * g_v0
     <BLANKLINE>
         # the new gradients
         E[0].grad = g_x
-        return (v0,)
+        return (v1,)
     <BLANKLINE>
 """
 
@@ -34,14 +40,15 @@ import functools
 import keyword
 import math
 import operator
-import re
 from collections.abc import Sequence
-from typing import Any
 
-from ..engine import Value, enable_grad, topological_order
+from ..engine import ADD, BUILTIN_OPS, NEURONS, Op, Value, enable_grad, topological_order
+from ..ieee import FORMULA_NAMES
 from .arguments import each
+from .formulas import Branch, Code, Formulas, Local, faster, function, shown
 from .graph import Graph, Node, neuron_op_of, op_of
 from .loops import Loop
+from .source import WORD, Source, identifier, literal, natural, quote, wrap
 
 __all__ = ["Writer", "Retrace"]
 
@@ -50,85 +57,45 @@ class Retrace(Exception):
     """Raised by the generated code when a comparison fn made while traced comes out otherwise."""
 
 
-
-_RULES = {  # the local derivatives, as comments in the backward pass
-    "+": "d/dx = 1, d/dy = 1",
-    "*": "d/dx = y, d/dy = x",
-    "/": "d/dx = 1/y, d/dy = -out/y",
-    "**": "d/dx = y x**(y-1), d/dy = out log(x)",
-    "exp": "d/dx = out",
-    "log": "d/dx = 1/x",
-    "tanh": "d/dx = 1 - out**2",
-    "sigmoid": "d/dx = out (1 - out)",
-    "softplus": "the engine's rule (sigmoid)",
-    "relu": "d/dx = 1 where out > 0; where out = 0, nothing flows",
-    "leaky_relu": "d/dx = 1 (x > 0) or slope; d/dslope = 0 or x",
-    "abs": "d/dx = sign(x)",
-    "sin": "d/dx = cos(x)",
-    "cos": "d/dx = -sin(x)",
-    "sum": "1 for each input",
-    "chain": "1 for each term (through every +)",
-    "logsumexp": "softmax: e**(x_i - out) for each input",
-    "custom": "its rule, computed in the forward pass",
-}
-
 # the names the code itself uses (its arguments, its namespace, its loop variables)
-_FIXED = {"D", "A", "E", "backward", "step", "data_of", "grad_of", "exp", "log", "tanh", "sin", "cos", "inf",
-          "nan", "Retrace", "backward_through", "reduce", "add", "pos", "p", "g", "shape"}  # fmt: skip
-_RESERVED = frozenset(keyword.kwlist) | frozenset(dir(builtins)) | _FIXED
+_FIXED = frozenset({"D", "A", "E", "backward", "step", "data_of", "grad_of", "inf", "nan", "Retrace",
+                    "backward_through", "reduce", "add", "pos", "p", "g", "shape"})  # fmt: skip
+# names a label never takes: those, Python's, the formulas' functions and the table's ops'
+_RESERVED = (
+    frozenset(keyword.kwlist) | frozenset(dir(builtins)) | _FIXED | frozenset(FORMULA_NAMES)
+    | frozenset(name for op in BUILTIN_OPS for name in (op.name, getattr(op.fn, "__name__", "")))
+)  # fmt: skip
+_ONE = Code("1.0", frozenset(), one=True, simple=True)
 
 
 def _safe_name(label: str) -> bool:
-    """A label usable as a variable: a short ASCII identifier, no keyword, none of our names."""
-    return (
-        isinstance(label, str) and 0 < len(label) <= 24 and label.isascii() and label.isidentifier()
-        and not keyword.iskeyword(label) and not label.startswith(("_", "g_")) and label not in _RESERVED
-    )  # fmt: skip
+    """A label usable as a variable: a short ASCII identifier, none of the code's own names."""
+    return identifier(label) and label not in _RESERVED
 
 
-def _literal(x: float) -> str:
-    x = float(x)
-    if x != x:
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "(-inf)"
-    text = repr(x)
-    return f"({text})" if text.startswith("-") else text
-
-
-def _quote(text: str, limit: int = 40) -> str:
-    """User text in a comment: escaped (no line break can end the comment), and short."""
-    text = str(text)
-    return ascii(text if len(text) <= limit else text[: limit - 3] + "...")
-
-
-class Writer:
+class Writer(Source):
     """Writes the step function of a graph: inputs, forward pass, backward pass, outputs."""
 
     def __init__(self, graph: Graph, loops: list[Loop], fn_name: str) -> None:
+        super().__init__(_FIXED, {
+            "inf": math.inf, "nan": math.nan, "data_of": operator.attrgetter("data"),
+            "grad_of": operator.attrgetter("grad"), "Retrace": Retrace, "backward_through": _backward_through,
+            "reduce": functools.reduce, "add": operator.add,
+        })  # fmt: skip
+        # a formula's function may take a name of Python's own (pow): the code never calls Python's
+        self.taken.difference_update(name for name in FORMULA_NAMES if name not in self.namespace)
         self.graph = graph
+        self.formulas = Formulas()
         self.loops_of: dict[Node, list[Loop]] = collections.defaultdict(list)
         for loop in loops:
             self.loops_of[loop.total].append(loop)
-        self.lines: list[list] = []  # [indent, text]: text is None for an unused placeholder
-        self.depth = 1
-        self.taken: set[str] = set(_RESERVED)
-        self.counters: collections.Counter = collections.Counter()
-        self.namespace: dict[str, Any] = {
-            "exp": math.exp, "log": math.log, "tanh": math.tanh, "sin": math.sin, "cos": math.cos,
-            "inf": math.inf, "nan": math.nan, "data_of": operator.attrgetter("data"),
-            "grad_of": operator.attrgetter("grad"), "Retrace": Retrace,
-            "backward_through": _backward_through,
-            "reduce": functools.reduce, "add": operator.add,
-        }  # fmt: skip
-        self._registered: dict[int, str] = {id(math.tanh): "tanh"}  # the engine's tanh is math's
         self.val: dict[Node, str] = {}  # node -> its forward value: a variable or a number
         self.grad: dict[Node, str] = {}  # node -> the variable of its gradient
-        self.helper: dict[Node, str] = {}  # custom ops -> the variable of their local derivatives
+        self.helper: dict[Node, str] = {}  # ops run by their rule -> the variable of their local derivatives
+        self.zs: dict[Node, str] = {}  # neurons -> the variable of w·x+b
         self.inited: set[Node] = set()  # nodes whose gradient variable has a value
         self.const_of: dict[tuple[Node, int], str] = {}  # numbers that vary from term to term
         self.terms: dict[Node, str] = {}  # a total computed by loops -> the list of its terms
-        self.slopes: dict[Node, str] = {}  # a logsumexp total -> its local derivatives
         self.merged: dict[Node, str] = {}  # a total of several loops -> what its terms keep
         self.exports: list[str] = []  # lists of per-term outputs, returned after the outputs
         self.outside: list[Value] = []  # Values the code reads: E[0], E[1], ...
@@ -136,15 +103,7 @@ class Writer:
         self._write(fn_name)
         self.namespace["E"] = tuple(self.outside)
 
-    # -------------------------------------------------------------- names and lines
-
-    def fresh(self, prefix: str) -> str:
-        while True:
-            name = f"{prefix}{self.counters[prefix]}"
-            self.counters[prefix] += 1
-            if name not in self.taken:
-                self.taken.add(name)
-                return name
+    # -------------------------------------------------------------- names
 
     def name(self, node: Node, prefix: str, label: bool = True) -> str:
         """A new variable for node: its label if that is a safe, free name, else prefix + number."""
@@ -157,22 +116,6 @@ class Writer:
         self.grad[node] = "g_" + name  # no variable starts with g_, so these never collide
         return name
 
-    def register(self, obj: Any, wanted: str, numbered: bool = False) -> str:
-        """obj in the namespace of the code, under a free name (its own, like 'sigmoid', or a
-        numbered one, like 'H0'): the code never holds user text, only names."""
-        name = self._registered.get(id(obj))
-        if name is None:
-            if numbered:
-                name = self.fresh(wanted)
-            elif _safe_name(wanted) and wanted not in self.taken:
-                name = wanted
-            else:
-                name = self.fresh("op")
-            self.taken.add(name)
-            self.namespace[name] = obj
-            self._registered[id(obj)] = name
-        return name
-
     def v(self, node: Node) -> str:
         return self.val[node]
 
@@ -182,7 +125,7 @@ class Writer:
         if p.__class__ is Node:
             return self.v(p)
         name = self.const_of.get((node, i))
-        return _literal(p) if name is None else name
+        return literal(p) if name is None else name
 
     def number(self, node: Node, i: int) -> float | None:
         """Input i of node if it is a number known now (the same in every term), else None."""
@@ -191,28 +134,17 @@ class Writer:
             return p.data if p.how == "leaf" and p.kind == "constant" and p.loop is None else None
         return None if (node, i) in self.const_of else p
 
-    def line(self, text: str, comment: str = "") -> None:
-        self.lines.append([self.depth, f"{text}  # {comment}" if comment else text])
+    def fill(self, code: Code, args: Sequence[str], out: str) -> str:
+        """code with its holes filled: the inputs' code, the output's variable, the functions'
+        names in the namespace."""
+        return code.fill(args, out, {name: self.register(function(name), name) for name in code.calls})
 
-    def placeholder(self) -> list:
-        spot = [self.depth, None]
-        self.lines.append(spot)
-        return spot
-
-    def wrapped(self, head: str, items: list[str], tail: str, comment: str = "") -> None:
-        """head + items joined by commas + tail, over several lines if long (never one huge line)."""
-        for depth, text in _wrap(head, items, tail, comment):
-            self.lines.append([self.depth + depth, text])
-
-    @property
-    def source(self) -> str:
-        out = []
-        for depth, text in self.lines:
-            if isinstance(text, list):  # a placeholder filled with several lines
-                out += ["    " * (depth + d) + t + "\n" for d, t in text]
-            elif text is not None:
-                out.append("    " * depth + text + "\n" if text else "\n")
-        return "".join(out)
+    def function_of(self, op: Op) -> str:
+        """The name under which the code calls op's function: the function's own name for the
+        engine's ops (sum's is total), the op's for a custom primitive (its function is wrapped)."""
+        own = getattr(op.fn, "__name__", "")
+        wanted = own if op.from_formulas and identifier(own) else op.name if identifier(op.name) else "op"
+        return self.register(faster(op.fn), wanted)
 
     # -------------------------------------------------------------- the whole function
 
@@ -225,14 +157,12 @@ class Writer:
         self.line("")
         self.line("D: the numbers passed as arguments; A: the Values passed as arguments.")
         self.line('"""')
-        self.line(f"# written by autograd_tiny.compile from the function {_quote(fn_name)}")
+        self.line(f"# written by autograd_tiny.compile from the function {quote(fn_name)}")
         self._inputs()
         self.line("")
         self.line("# ---------------------------------------------------------------- forward pass")
         self._forward_pass()
-        returned = [
-            self.val[node] for node in each(graph.outputs, Node) if node.loop is None
-        ] + self.exports
+        returned = [self.val[node] for node in each(graph.outputs, Node) if node.loop is None] + self.exports
         outputs = f"({', '.join(returned)},)" if returned else "()"
         if graph.loss is not None and graph.loss.reach:
             self.line("if not backward:")
@@ -246,7 +176,7 @@ class Writer:
         leaves = [leaf for leaf in self.graph.leaves if leaf.loop is None]
         for leaf in leaves:
             if leaf.kind == "constant":
-                self.val[leaf] = _literal(leaf.data)
+                self.val[leaf] = literal(leaf.data)
         kinds = [
             ("number", "x", "the numbers passed as arguments"),
             ("value", "a", "the Values passed as arguments"),
@@ -268,7 +198,7 @@ class Writer:
             source = {"number": "D", "value": "A"}.get(kind, "E")
             if len(group) <= 6:
                 for name, k, leaf in zip(names, where, group):
-                    label = f"label {_quote(leaf.label)}" if leaf.label and leaf.label != name else ""
+                    label = f"label {quote(leaf.label)}" if leaf.label and leaf.label != name else ""
                     self.line(f"{name} = {source}[{k}]" + ("" if kind == "number" else ".data"), label)
             else:
                 every = source == "E" and where == list(range(len(self.outside)))
@@ -278,6 +208,8 @@ class Writer:
                     else f"{self.register(operator.itemgetter(*where), 'ITEMS', True)}({source})"
                 )
                 self.wrapped("(", names, f") = {items}" if kind == "number" else f") = map(data_of, {items})")
+
+    # -------------------------------------------------------------- forward
 
     # -------------------------------------------------------------- forward
 
@@ -299,12 +231,12 @@ class Writer:
 
     def _guard(self, k: int, guard: tuple) -> None:
         x, symbol, y, outcome, _ = guard
-        a = self.v(x) if x.__class__ is Node else _literal(x)
+        a = self.v(x) if x.__class__ is Node else literal(x)
         if symbol == "same":  # fn read the number out of the Value: it must be the same number
-            test = f"{a} != {a}" if y != y else f"{a} == {_literal(y)}"
+            test = f"{a} != {a}" if y != y else f"{a} == {literal(y)}"
             why = "fn read this number while traced"
         else:
-            test = f"{a} {symbol} {self.v(y) if y.__class__ is Node else _literal(y)}"
+            test = f"{a} {symbol} {self.v(y) if y.__class__ is Node else literal(y)}"
             why = f"fn compared these while traced ({outcome})"
         self.line(f"if {'not ' if outcome else ''}({test}):", f"{why}: else trace again")
         self.lines.append([self.depth + 1, f"raise Retrace({k})"])
@@ -315,70 +247,51 @@ class Writer:
         comment = _describe(node, o)
         if node in self.terms:  # a total whose terms loops computed
             lst = self.terms[node]
-            if how == "sum":
-                self.line(f"{o} = sum({lst})", comment)
-            elif how == "chain":  # the chain's additions, one by one, in order
-                start = "" if node.start is None else f", {_literal(node.start)}"
+            if how == "chain":  # the chain's additions, one by one, in order
+                start = "" if node.start is None else f", {literal(node.start)}"
                 self.line(f"{o} = reduce(add, {lst}{start})", comment)
             else:
-                self.line(f"{o} = {self.register(op_of(node).fn, 'logsumexp')}(*{lst})", comment)
+                self.line(f"{o} = {self.function_of(op_of(node))}(*{lst})", comment)
             return
         a = [self.arg(node, i) for i in range(len(node.ins))]
-        if how in ("+", "*", "/"):
-            self.line(f"{o} = {a[0]} {how} {a[1]}", comment)
-        elif how == "**":
-            x, y = self.number(node, 0), self.number(node, 1)
-            if (y is not None and math.isfinite(y) and y.is_integer()) or (
-                x is not None and 0 < x < math.inf
-            ):
-                self.line(f"{o} = {a[0]} ** {a[1]}", comment)  # here ** is the engine's pow
-            else:
-                self.line(f"{o} = {self.register(op_of(node).fn, 'power')}({a[0]}, {a[1]})", comment)
-        elif how in ("exp", "log", "tanh", "sin", "cos"):  # math's (an error sends the call to the engine)
-            self.line(f"{o} = {how}({a[0]})", comment)
-        elif how in ("sigmoid", "softplus"):
-            self.line(f"{o} = {self.register(op_of(node).fn, how)}({a[0]})", comment)
-        elif how == "relu":
-            self.line(f"{o} = 0.0 if {a[0]} <= 0.0 else {a[0]}", comment)
-        elif how == "leaky_relu":
-            self.line(f"{o} = {a[0]} if {a[0]} > 0.0 else {a[1]} * {a[0]}", comment)
-        elif how == "abs":
-            self.line(f"{o} = abs({a[0]})", comment)
-        elif how == "sum":  # the engine's sum(xs): the same additions in the same order
-            self.wrapped(f"{o} = sum((", a, ",))" if len(a) == 1 else "))", comment)
-        elif how == "chain":
-            start = "" if node.start is None else f", {_literal(node.start)}"
+        if how == "chain":
+            start = "" if node.start is None else f", {literal(node.start)}"
             self.wrapped(f"{o} = reduce(add, (", a, f"){start})", comment)
-        elif how == "logsumexp":
-            self.wrapped(f"{o} = {self.register(op_of(node).fn, 'logsumexp')}(", a, ")", comment)
         elif how == "neuron":
             self._neuron_forward(node, o, a, comment)
         elif how == "detach":
             self.line(f"{o} = {a[0]}", comment)
-        else:  # a custom primitive: its function, and its rule now, as the engine does
-            op = op_of(node)
-            f = self.register(op.fn, str(op.name))
-            r = self.register(op.rule, f"{f}_rule")
+        else:
+            self._op_forward(node, o, a, comment)
+
+    def _op_forward(self, node: Node, o: str, a: list[str], comment: str) -> None:
+        """out = the op's operator, or its function's own expression, or a call of its function;
+        for an op without usable formulas, its rule too, now, as the engine does."""
+        op = op_of(node)
+        code = self.formulas.forward(op, [self.number(node, i) for i in range(len(a))])
+        if code is not None:
+            self.line(f"{o} = {self.fill(code, a, o)}", comment)
+        else:
+            self.wrapped(f"{o} = {self.function_of(op)}(", a, ")", comment)
+        if not self.formulas.usable(op):
+            rule = self.register(op.rule, f"{self.function_of(op)}_rule")
             d = self.helper.get(node) or self.fresh("d")  # (a loop names it beforehand)
             self.helper[node] = d
-            self.line(f"{o} = {f}({', '.join(a)})", comment)
-            self.line(f"{d} = {r}({', '.join([*a, o])})", "its local derivatives")
+            self.wrapped(f"{d} = {rule}(", [*a, o], ")", "its local derivatives")
 
     def _neuron_forward(self, node: Node, o: str, a: list[str], comment: str) -> None:
         n = len(a) // 2
         products = [f"{a[i]} * {a[n + i]}" for i in range(n)]  # as the engine's sum(map(mul, w, x))
         bias = f" + {a[2 * n]}" if len(a) % 2 else ""
-        op = neuron_op_of(node)
-        act = op.activation
-        z = o if act is None else self.fresh("z")
+        act = neuron_op_of(node).act
+        z = self.zs[node] = o if act is None else self.zs.get(node) or self.fresh("z")
         if n <= 2:  # sum() of two floats is their + (the sign of a zero aside)
             self.line(f"{z} = {' + '.join(products) or '0'}{bias}", comment)
         else:
             self.wrapped(f"{z} = sum((", products, f")){bias}", comment)
-        if act == "relu":
-            self.line(f"{o} = 0.0 if {z} <= 0.0 else {z}")
-        elif op.act is not None:
-            self.line(f"{o} = {self.register(op.act.fn, op.act.name)}({z})")
+        if act is not None:
+            code = self.formulas.forward(act, [None])
+            self.line(f"{o} = {self.fill(code, [z], o) if code else f'{self.function_of(act)}({z})'}")
 
     # -------------------------------------------------------------- backward
 
@@ -467,93 +380,127 @@ class Writer:
             self.inited.add(node)
         g, o = self.grad[node], self.v(node)
         self.line(f"# {_describe(node, o)}; {_rule(node)}")
-        if node in self.terms:  # a total computed by loops: the terms outside them, here
-            lst = self.terms[node]
-            rest = [(q, p) for q, p in enumerate(ins) if p.loop is None]
-            if how in ("sum", "chain"):
-                self._add(None, [(p, g) for _, p in rest])
-            else:
-                d = self.slopes[node] = self.fresh("d")
-                self.line(f"{d} = {self.register(op_of(node).rule, 'logsumexp_rule')}(*{lst}, {o})")
-                self._add(None, [(p, f"{d}[{q}] * {g}") for q, p in rest])
-            return
-        a = [self.arg(node, i) for i in range(len(ins))]
-        if how in ("+", "sum", "chain"):
-            self._add(None, [(p, g) for p in ins])
-        elif how == "*":
-            self._add(None, [(ins[0], f"{a[1]} * {g}"), (ins[1], f"{a[0]} * {g}")])
-        elif how == "/":
-            self._add(None, [(ins[0], f"(1 / {a[1]}) * {g}"), (ins[1], f"(-{o} / {a[1]}) * {g}")])
-        elif how == "**":
-            self._pow_backward(node, g, o, a)
-        elif how == "exp":
-            self._add(None, [(ins[0], f"{o} * {g}")])
-        elif how == "log":
-            self._add(None, [(ins[0], f"(1 / {a[0]}) * {g}")])
-        elif how == "tanh":
-            self._add(None, [(ins[0], f"(1 - {o} * {o}) * {g}")])
-        elif how == "sigmoid":
-            self._add(None, [(ins[0], f"({o} * (1 - {o})) * {g}")])
-        elif how == "relu":
-            self._add(f"{o} != 0.0", [(ins[0], g)])  # relu's output is 0 exactly where it is flat
-        elif how == "leaky_relu":
-            self._add(f"{a[0]} > 0.0", [(ins[0], g), (ins[1], f"0.0 * {g}")],
-                      [(ins[0], f"{a[1]} * {g}"), (ins[1], f"{a[0]} * {g}")])  # fmt: skip
-        elif how == "abs":
-            self._add(None, [(ins[0], f"(1.0 if {a[0]} > 0.0 else -1.0 if {a[0]} < 0.0 else 0.0) * {g}")])
-        elif how in ("softplus", "sin", "cos"):  # the engine's rule itself
-            rule = self.register(op_of(node).rule, f"{how}_rule")
-            self._add(None, [(ins[0], f"{rule}({a[0]}, {o})[0] * {g}")])
-        elif how == "logsumexp":
-            d = self.fresh("d")
-            self.wrapped(f"{d} = {self.register(op_of(node).rule, 'logsumexp_rule')}(", [*a, o], ")")
-            self._add(None, [(p, f"{d}[{i}] * {g}") for i, p in enumerate(ins)])
+        if how == "chain":  # every term gets the total's gradient
+            self._add(None, [(p, g) for p in ins if p.loop is None])
         elif how == "neuron":
-            self._neuron_backward(node, g, o, a)
-        elif how == "custom":
+            self._neuron_backward(node, g, o, [self.arg(node, i) for i in range(len(ins))])
+        elif not self.formulas.usable(op_of(node)):  # the op's own rule, computed in the forward pass
             d = self.helper[node]
             for i, p in enumerate(ins):
                 self._add(f"{d}[{i}] is not None", [(p, f"{d}[{i}] * {g}")])
-
-    def _pow_backward(self, node: Node, g: str, o: str, a: list[str]) -> None:
-        x, y = self.number(node, 0), self.number(node, 1)
-        if y is not None:  # x ** number: y x**(y-1); x ** 0 is flat, nothing flows
-            if y != 0:
-                slope = (
-                    f"{_literal(y)} * {a[0]}"
-                    if y - 1 == 1
-                    else f"{_literal(y)} * {a[0]} ** {_literal(y - 1)}"
-                )
-                self._add(None, [(node.ins[0], f"({slope}) * {g}")])
-        elif x is not None:  # number ** y: out log(x), 0 at x = 0, nan below
-            if x > 0:
-                self._add(None, [(node.ins[1], f"({o} * {_literal(math.log(x))}) * {g}")])
-            else:
-                self._add(None, [(node.ins[1], f"{_literal(0.0 if x == 0 else math.nan)} * {g}")])
         else:
-            d = self.fresh("d")
-            self.line(f"{d} = {self.register(op_of(node).rule, 'power_rule')}({a[0]}, {a[1]}, {o})")
-            for i in (0, 1):
-                self._add(f"{d}[{i}] is not None", [(node.ins[i], f"{d}[{i}] * {g}")])
+            terms = node in self.terms  # a total computed by loops: the terms outside them, here
+            self._flow([self._edge(node, i, g) for i, p in enumerate(ins)
+                        if p.__class__ is Node and p.wants and not (terms and p.loop is not None)], o)  # fmt: skip
+
+    def _edge(self, node: Node, i: int, g: str) -> tuple:
+        """The addition to input i's gradient, as a part for `_flow`: the formula's inputs are
+        the node's (for an op of any number of inputs, x is input i alone)."""
+        op, p, o = op_of(node), node.ins[i], self.v(node)
+        ks = [i] if op.each else range(len(node.ins))
+        args = [self.arg(node, k) for k in ks]
+        local = self.formulas.local(op, i, [self.number(node, k) for k in ks])
+        return local, args, lambda code: [(p, self._times(code, args, o, g))], [p]
+
+    def _times(self, code: Code, args: Sequence[str], out: str, g: str) -> str:
+        """d * g, the chain rule's product, with d the local derivative's code (d = 1: g itself)."""
+        if code.one:
+            return g
+        d = self.fill(code, args, out)
+        return f"{d} * {g}" if code.simple else f"({d}) * {g}"
+
+    def _flow(self, parts: list[tuple], out: str) -> None:
+        """The gradient additions of parts (local, args, leaf, targets): local is a local
+        derivative (`Code`, `Branch`, or None where nothing flows) whose holes args fill,
+        leaf(code) the additions [(input, expression)] where it is code, targets the inputs
+        they add to. Consecutive parts that branch on the same test share one ``if``."""
+        i = 0
+        while i < len(parts):
+            local, args = parts[i][:2]
+            if not isinstance(local, Branch):
+                if local is not None:
+                    self._add(None, parts[i][2](local))
+                i += 1
+                continue
+            test = self.fill(local.test, args, out)
+            j = i + 1
+            while j < len(parts) and isinstance(parts[j][0], Branch):
+                if self.fill(parts[j][0].test, parts[j][1], out) != test:
+                    break
+                j += 1
+            self._branch(parts[i:j], out)
+            i = j
+
+    def _branch(self, group: list[tuple], out: str, word: str = "if") -> None:
+        """``if test:`` the parts' ``then``, ``else:`` their ``otherwise`` (a side where nothing
+        flows is left out: ``if not test:``); an ``else`` that is one more test is an ``elif``."""
+        local, args = group[0][:2]
+        then = [(b.then, *rest) for b, *rest in group if b.then is not None]
+        otherwise = [(b.otherwise, *rest) for b, *rest in group if b.otherwise is not None]
+        if not then and not otherwise:
+            return
+        for *_, targets in group:
+            for p in targets:
+                if p not in self.inited:  # backward() starts every gradient at 0
+                    self.line(f"{self.grad[p]} = 0.0")
+                    self.inited.add(p)
+        if not then:
+            self.line(f"{word} {self.fill(local.negated, args, out)}:")
+            self._indented(otherwise, out)
+            return
+        self.line(f"{word} {self.fill(local.test, args, out)}:")
+        self._indented(then, out)
+        if not otherwise:
+            return
+        first = otherwise[0][0]
+        if isinstance(first, Branch) and all(
+            isinstance(b, Branch) and self.fill(b.test, b_args, out) == self.fill(first.test, otherwise[0][1], out)
+            for b, b_args, *_ in otherwise
+        ):
+            self._branch(otherwise, out, "elif")
+        else:
+            self.line("else:")
+            self._indented(otherwise, out)
+
+    def _indented(self, parts: list[tuple], out: str) -> None:
+        self.depth += 1
+        self._flow(parts, out)
+        self.depth -= 1
 
     def _neuron_backward(self, node: Node, g: str, o: str, a: list[str]) -> None:
+        """d out / d w[i] = s x[i], d out / d x[i] = s w[i], d out / d b = s, with s the slope of
+        the activation at z = w·x+b, from the activation's own formula."""
         ins = node.ins
         n = len(ins) // 2
-        act = neuron_op_of(node).activation
-        cond, s = None, ""
-        if act == "relu":
-            cond = f"{o} != 0.0"  # a flat relu passes nothing to any input
-        elif act in ("tanh", "sigmoid"):
-            slope = self.fresh("s")
-            self.line(
-                f"{slope} = " + (f"1 - {o} * {o}" if act == "tanh" else f"{o} * (1 - {o})"), f"{act}'(z)"
-            )
-            s = f"{slope} * "
-        items = [(ins[i], f"{s}{a[n + i]} * {g}") for i in range(n)]  # d/dw[i] = act'(z) x[i]
-        items += [(ins[n + i], f"{s}{a[i]} * {g}") for i in range(n)]  # d/dx[i] = act'(z) w[i]
-        if len(ins) % 2:
-            items.append((ins[2 * n], f"{s}{g}" if s else g))
-        self._add(cond, items)
+        act = neuron_op_of(node).act
+        z = self.zs[node]
+        targets = [p for p in ins if p.__class__ is Node and p.wants]
+
+        def leaf(code: Code) -> list[tuple]:
+            s = ""
+            if not code.one:
+                s = self.fill(code, [z], o)
+                if not code.simple or code.calls:
+                    name = self.fresh("s")
+                    self.line(f"{name} = {s}", f"{act.name if act else 'dot'}'(z)")
+                    s = name
+                s += " * "
+            items = [(ins[i], f"{s}{a[n + i]} * {g}") for i in range(n)]  # d/dw[i] = s x[i]
+            items += [(ins[n + i], f"{s}{a[i]} * {g}") for i in range(n)]  # d/dx[i] = s w[i]
+            if len(ins) % 2:
+                items.append((ins[2 * n], f"{s}{g}" if s else g))  # d/db = s
+            return items
+
+        if act is None:
+            slope: Local = _ONE
+        elif self.formulas.usable(act):
+            slope = self.formulas.local(act, 0, [None])
+        else:  # the activation's own rule
+            s = self.fresh("s")
+            self.line(f"{s} = {self.register(act.rule, f'{self.function_of(act)}_rule')}({z}, {o})[0]")
+            is_none = Code(f"{s} is None", frozenset())
+            slope = Branch(is_none, None, Code(s, frozenset(), simple=True), Code(f"{s} is not None", frozenset()))
+        self._flow([(slope, [z], leaf, targets)], o)
 
     # -------------------------------------------------------------- loops
 
@@ -594,14 +541,16 @@ class Writer:
                 loop.names.append(name)
                 loop.columns.append(self.register(tuple(column), "C", True))
         loop.pos = None
-        if not whole or loop.total.how == "logsumexp":
+        if not whole:
             loop.pos = self.register(tuple(loop.positions), "POS", True)
-        for node in loop.template:
+        for node in loop.template:  # the terms' variables, named beforehand
             self.name(node, "t", label=False)
-            if node.how == "custom":
+            if node.how == "op" and not self.formulas.usable(op_of(node)):
                 self.helper[node] = self.fresh("d")
+            elif node.how == "neuron" and neuron_op_of(node).act is not None:
+                self.zs[node] = self.fresh("z")
         loop.locals = {self.val[node] for node in (*loop.template, *loop.holes)} | set(loop.names)
-        loop.locals |= {self.helper[node] for node in loop.template if node in self.helper}
+        loop.locals |= {names[node] for names in (self.helper, self.zs) for node in loop.template if node in names}
         root = self.val[loop.root]
         for template_node in loop.exports:
             name = loop.export_names[template_node] = self.fresh("X")
@@ -711,13 +660,7 @@ class Writer:
         shapes = self.register(tuple(kinds), "SHAPE", True)
         kept = self.fresh("kept")
         lst = self.merged[total]
-        if total.how == "logsumexp":
-            self.line(
-                f"for pos, shape, {kept} in zip(range({len(kinds) - 1}, -1, -1), reversed({shapes}), "
-                f"reversed({lst})):"
-            )
-        else:
-            self.line(f"for shape, {kept} in zip(reversed({shapes}), reversed({lst})):")
+        self.line(f"for shape, {kept} in zip(reversed({shapes}), reversed({lst})):")
         self.depth += 1
         for k, loop in enumerate(loops):
             self.line(f"{'if' if k == 0 else 'elif'} shape == {k}:")
@@ -728,14 +671,13 @@ class Writer:
                 assert loop.saved_spot is not None  # the forward loop of a merged total's terms keeps a spot
                 packed = f"({', '.join(saved)},)" if len(saved) > 1 else saved[0]
                 loop.saved_spot[1] = (
-                    _wrap(f"{lst}[pos] = (", saved, ",)") if len(saved) > 1 else f"{lst}[pos] = {packed}"
+                    wrap(f"{lst}[pos] = (", saved, ",)") if len(saved) > 1 else f"{lst}[pos] = {packed}"
                 )
-                unpack[1] = _wrap("(", saved, f",) = {kept}") if len(saved) > 1 else f"{saved[0]} = {kept}"
+                unpack[1] = wrap("(", saved, f",) = {kept}") if len(saved) > 1 else f"{saved[0]} = {kept}"
             self.depth -= 1
         self.depth -= 1
 
     def _loop_backward(self, loop: Loop) -> None:
-        total = loop.total
         holes = [h for h in loop.holes if h.reach and h.kind in ("value", "outside")]
         collected = {h: self.fresh("GH") for h in holes}
         objects = {h: self.fresh("o") for h in holes}
@@ -756,14 +698,14 @@ class Writer:
             packed = f"({', '.join(saved)},)" if len(saved) > 1 else saved[0]
             loop.saved_start[1] = f"{loop.saved} = []"
             loop.saved_spot[1] = (
-                _wrap(f"{loop.saved}.append((", saved, ",))")
+                wrap(f"{loop.saved}.append((", saved, ",))")
                 if len(saved) > 1
                 else f"{loop.saved}.append({packed})"
             )
             if len(saved) > 1:
                 kept = self.fresh("kept")
                 names.append(kept)
-                unpack[1] = _wrap("(", saved, f",) = {kept}")
+                unpack[1] = wrap("(", saved, f",) = {kept}")
             else:
                 names.append(saved[0])
             columns.append(loop.saved)
@@ -774,10 +716,6 @@ class Writer:
         for h in holes:
             names.append(objects[h])
             columns.append(loop.objects[h])
-        if total.how == "logsumexp":
-            assert loop.pos is not None  # the forward loop of a logsumexp's terms names their positions
-            names.append("pos")
-            columns.append(loop.pos)
         depth, self.depth = self.depth, header[0]
         self._for(names, columns, loop.size, reverse=True)
         self.depth = depth
@@ -793,44 +731,19 @@ class Writer:
         total = loop.total
         self.inited.difference_update(loop.template)
         self.inited.update(holes)
-        g_total = self.grad[total]
-        slope = f"{self.slopes[total]}[pos] * {g_total}" if total.how == "logsumexp" else g_total
-        root = loop.root
-        if root in self.inited:
-            self.line(f"{self.grad[root]} += {slope}")
-        else:
-            self.line(f"{self.grad[root]} = {slope}", "d total / d term, times the total's gradient")
-            self.inited.add(root)
+        g_total, root = self.grad[total], loop.root
+        self.line("# d total / d term, times the total's gradient")
+        if total.how == "chain":
+            self._add(None, [(root, g_total)])
+        else:  # the total's formula, at this term
+            op, args, out = op_of(total), [self.val[root]], self.val[total]
+            self._flow([(self.formulas.local(op, 0, [None]), args,
+                         lambda code: [(root, self._times(code, args, out, g_total))], [root])], out)  # fmt: skip
         for node in reversed(loop.template):
             if node.reach and node.wants:
                 self._backward(node)
-        used = {word for _, text in self.lines[body:] for word in _WORD.findall(text.split("#")[0])}
-        return sorted(used & loop.locals, key=_natural)
-
-
-def _wrap(head: str, items: list[str], tail: str, comment: str = "") -> list[tuple[int, str]]:
-    """Lines (relative indent, text) of head + items joined by commas + tail, short ones."""
-    text = head + ", ".join(items) + tail
-    if len(text) <= 100:
-        return [(0, f"{text}  # {comment}" if comment else text)]
-    lines = [(0, f"{head}  # {comment}" if comment else head)]
-    row = ""
-    for item in items:
-        if row and len(row) + len(item) > 90:
-            lines.append((1, row.rstrip()))
-            row = ""
-        row += item + ", "
-    lines.append((1, row.rstrip()))
-    lines.append((0, tail.lstrip(",")))  # the rows end with a comma already
-    return lines
-
-
-_WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
-
-
-def _natural(name: str) -> tuple:
-    head = name.rstrip("0123456789")
-    return (head, int(name[len(head) :] or 0))
+        used = {word for _, text in self.lines[body:] for word in WORD.findall(text.split("#")[0])}
+        return sorted(used & loop.locals, key=natural)
 
 
 def _describe(node: Node, name: str) -> str:
@@ -839,32 +752,51 @@ def _describe(node: Node, name: str) -> str:
         act = neuron_op_of(node).activation
         text = f"a neuron, {act}(w·x+b)" if act else "a neuron, w·x+b"
         text += f" of {len(node.ins) // 2} input(s)"
-    elif node.how == "custom":
-        text = f"custom primitive {_quote(op_of(node).name)}"
     elif node.how == "detach":
         text = "detach(): the same number, no gradient"
     elif node.how == "chain":
         text = f"{len(node.ins)} '+' nodes in a chain, as Python's sum() makes"
+    elif op_of(node).from_formulas:
+        text = quote(op_of(node).name)
     else:
-        text = f"'{node.how}'"
+        text = f"custom primitive {quote(op_of(node).name)}"
     if node.nograd:
         text += ", under no_grad"
     if node.label and node.label != name:
-        text += f", label {_quote(node.label)}"
+        text += f", label {quote(node.label)}"
     return f"{name}: {text}"
 
 
 def _rule(node: Node) -> str:
-    """The local derivatives of a node, for the comment above its lines in the backward pass."""
-    if node.how != "neuron":
-        return _RULES.get(node.how, "")
-    act = neuron_op_of(node).activation
-    if act == "relu":
-        return "where relu is on (out > 0): d/dw_i = x_i, d/dx_i = w_i, d/db = 1; where off, nothing flows"
-    if act is None:
-        return "d/dw_i = x_i, d/dx_i = w_i, d/db = 1"
-    slope = {"tanh": "1 - out**2", "sigmoid": "out (1 - out)"}[act]
-    return f"d/dw_i = s x_i, d/dx_i = s w_i, d/db = s, with s = {act}'(z) = {slope}"
+    """The local derivatives of a node, from its op's formulas, for the comment above its lines
+    in the backward pass (a custom primitive's formula is the user's text: never written)."""
+    if node.how == "chain":
+        return f"at each '+', {_formulas_shown(ADD)}: each term gets the total's gradient"
+    op = op_of(node)
+    if node.how == "neuron":
+        act = neuron_op_of(node).act
+        texts = shown(op, extra=("s",)) if op in NEURONS.values() else None
+        if texts is None:
+            return "its own rule, computed in the forward pass"
+        rule = ", ".join(f"d/d{name} = {text}" for name, text in zip(op.inputs, texts))
+        slope = "1" if act is None else f"{act.name}'(z) = {_formulas_shown(act, each_input=False)}"
+        return f"{rule}, with s = {slope}"
+    if not op.from_formulas:
+        return "its own rule, computed in the forward pass"
+    return _formulas_shown(op)
+
+
+def _formulas_shown(op: Op, each_input: bool = True) -> str:
+    texts = shown(op) if op.from_formulas else None
+    if texts is None:
+        return "its own rule, computed in the forward pass"
+    if op.each:
+        text = f"d/dx = {texts[0]} for each input x" if each_input else texts[0]
+    elif each_input:
+        text = ", ".join(f"d/d{name} = {t}" for name, t in zip(op.inputs, texts))
+    else:
+        text = texts[0]
+    return text + (" (None: no gradient flows)" if any("None" in t for t in texts) else "")
 
 
 def _backward_through(nodes: tuple, grads: tuple) -> None:
