@@ -62,6 +62,8 @@ class Node:
         "loop",
         "index",
         "start",
+        "unused",
+        "unused_users",
     )
 
     def __init__(self, how: str, data: float, label: str = "") -> None:
@@ -82,6 +84,8 @@ class Node:
         self.loop: Loop | Folded | None = None  # the loop it is computed in, if any
         self.index = -1  # ops: the position in the graph's list of nodes
         self.start: float | None = None  # a chain of '+' (see _fold_chains): the number sum() starts from, if any
+        self.unused = False  # nothing fn returned or compared depends on it (it is computed all the same)
+        self.unused_users: list[Node] = []  # the unused nodes that use it (one per use)
 
 
 def op_of(node: Node) -> Op:
@@ -123,6 +127,7 @@ class Graph:
         if self.loss is not None and self.loss.nograd:
             raise RuntimeError("backward: the loss was computed inside no_grad(), so it has no graph; "
                                "compute it outside no_grad() to get gradients")  # fmt: skip
+        self._mark_unused()
         self._mark_reach()
 
     def _read(self, order: list[Value], start: Value) -> dict[Value, int]:
@@ -245,6 +250,26 @@ class Graph:
                 if not node.wants and not node.nograd and node.how != "detach":
                     node.wants = any(p.__class__ is Node and p.wants for p in node.ins)
 
+    def _mark_unused(self) -> None:
+        """The nodes fn made and dropped, and those only they use: nothing fn returns or
+        compares depends on them. The engine computed them all the same, so the code does too:
+        an error one of them raises (log(0), x / 0) is raised by the compiled call as well."""
+        used: set[Node] = set()
+        stack = [*each(self.outputs, Node), *(n for x, _, y, _, _ in self.guards for n in (x, y))]
+        if self.loss is not None:
+            stack.append(self.loss)
+        while stack:
+            node = stack.pop()
+            if node.__class__ is Node and node not in used:
+                used.add(node)
+                stack += node.ins
+        for node in self.nodes:
+            if node not in used:
+                node.unused = True
+                for p in node.ins:
+                    if p.__class__ is Node:
+                        p.unused_users.append(node)
+
     def _mark_reach(self) -> None:
         """Which nodes the loss depends on through a gradient: the backward pass visits those."""
         if self.loss is None or not self.loss.wants:
@@ -266,6 +291,7 @@ def _creation_order(trace: Trace, result: Any, start: Value) -> list[Value]:
     for v, _, mark in trace.readings:
         roots += [v, mark]
     roots += trace.detached.values()
+    roots += trace.dropped
     order = topological_order(Value.sum(roots))
     order.pop()  # the node joining the roots
     return order

@@ -38,14 +38,19 @@ class _Template:
 
     def __init__(self, root: Node) -> None:
         own = _own_nodes(root)
-        self.ops = sorted((n for n in own if n.how != "leaf"), key=_position)  # creation order
+        attached = _attached(own)
+        self.usable = attached is not None
+        self.ops = sorted((n for n in (*own, *(attached or ())) if n.how != "leaf"), key=_position)  # creation order
         self.holes = [] if self.ops else [root]  # the term's own leaves
         local = {n: j for j, n in enumerate(self.ops)}
         hole_at: dict[Node, int] = {}
-        self.inputs: list[list[tuple]] = []  # per op: ('n', j) own op, ('h', k) own leaf,
-        self.const_slots: list[tuple[Node, int]] = []  # ('s', node) shared, ('c',) a number
-        self.usable = True
-        for node in reversed(self.ops):  # the root first: the order `match` walks
+        # per op: ('n', j) own op, ('h', k) own leaf, ('s', node) shared, ('c',) a number
+        self.walk: list[tuple[int, list[tuple]]] = []  # the ops fn uses, the root first: the order `match` walks
+        self.unused: list[tuple[int, tuple, int, list[tuple]]] = []  # the unused ops, (j, anchor, k, specs)
+        self.const_slots: list[tuple[Node, int]] = []
+        live = [j for j in range(len(self.ops) - 1, -1, -1) if not self.ops[j].unused]
+        for j in [*live, *(j for j in range(len(self.ops)) if self.ops[j].unused)]:
+            node = self.ops[j]
             specs: list[tuple] = []
             for i, p in enumerate(node.ins):
                 if p.__class__ is not Node:
@@ -61,57 +66,82 @@ class _Template:
                     specs.append(("h", hole_at[p]))
                 else:
                     specs.append(("s", p))
-            self.inputs.append(specs)
+            if not node.unused:
+                self.walk.append((j, specs))
+            else:  # found in a term through its first input of the term's own (its anchor)
+                anchor = next(spec for spec in specs if spec[0] in ("n", "h"))
+                model = self.ops[anchor[1]] if anchor[0] == "n" else self.holes[anchor[1]]
+                self.unused.append((j, anchor, _distinct(model.unused_users).index(node), specs))
         if not self.ops:
-            self.usable = root.how == "leaf" and root.kind != "upstream"
+            self.usable = root.how == "leaf" and root.kind != "upstream" and not root.unused_users
 
     def match(self, root: Node) -> tuple[list, list, list] | None:
         """The term at root as (its ops, its own leaves, its numbers), if it has this shape."""
         if not self.ops:
             hole = self.holes[0]
             same = root.how == "leaf" and root.kind == hole.kind and root.users == hole.users
-            return ([], [root], []) if same else None
+            return ([], [root], []) if same and not root.unused_users else None
         ops: list = [None] * len(self.ops)
         ops[-1] = root
         holes: list = [None] * len(self.holes)
         consts: list[float] = []
-        for j, specs in zip(range(len(self.ops) - 1, -1, -1), self.inputs):
-            t, u = self.ops[j], ops[j]
-            if (u.how != t.how or u.op is not t.op or u.nograd is not t.nograd or u.users != t.users
-                    or len(u.ins) != len(specs)):  # fmt: skip
-                return None  # (equal use counts make sure nothing outside the term uses it)
-            for spec, p in zip(specs, u.ins):
-                tag = spec[0]
-                if tag == "c":
-                    if p.__class__ is Node:
-                        return None
-                    consts.append(p)
-                elif tag == "s":
-                    if p is not spec[1]:
-                        return None
-                elif p.__class__ is not Node:
-                    return None
-                else:
-                    into, k = (ops, spec[1]) if tag == "n" else (holes, spec[1])
-                    if into[k] is None:
-                        model = self.ops[k] if tag == "n" else self.holes[k]
-                        if (
-                            (p.how == "leaf") != (tag == "h")
-                            or p.kind != model.kind
-                            or p.users != model.users
-                        ):
-                            return None
-                        into[k] = p
-                    elif into[k] is not p:
-                        return None
+        for j, specs in self.walk:
+            if not self._same(j, ops[j], specs, ops, holes, consts):
+                return None
+        for j, (tag, a), k, specs in self.unused:  # in creation order: their anchors are known
+            anchor = ops[a] if tag == "n" else holes[a]
+            found = _distinct(anchor.unused_users)
+            if k >= len(found) or ops[j] not in (None, found[k]):
+                return None
+            ops[j] = found[k]
+            if not self._same(j, ops[j], specs, ops, holes, consts):
+                return None
         return ops, holes, consts
+
+    def _same(self, j: int, u: Node, specs: list[tuple], ops: list, holes: list, consts: list) -> bool:
+        """True if node u is the template's op j, wired the same way (which fills ops and holes)."""
+        t = self.ops[j]
+        if (u.how != t.how or u.op is not t.op or u.nograd is not t.nograd or u.users != t.users or u.loop is not None
+                or len(u.unused_users) != len(t.unused_users) or len(u.ins) != len(specs)):  # fmt: skip
+            return False  # (equal use counts make sure nothing outside the term uses it)
+        for spec, p in zip(specs, u.ins):
+            tag = spec[0]
+            if tag == "c":
+                if p.__class__ is Node:
+                    return False
+                consts.append(p)
+            elif tag == "s":
+                if p is not spec[1]:
+                    return False
+            elif p.__class__ is not Node:
+                return False
+            else:
+                into, k = (ops, spec[1]) if tag == "n" else (holes, spec[1])
+                if into[k] is None:
+                    model = self.ops[k] if tag == "n" else self.holes[k]
+                    if ((p.how == "leaf") != (tag == "h") or p.kind != model.kind or p.users != model.users
+                            or len(p.unused_users) != len(model.unused_users)):  # fmt: skip
+                        return False
+                    into[k] = p
+                elif into[k] is not p:
+                    return False
+        return True
 
 
 _position = operator.attrgetter("index")
 
 
+def _distinct(nodes: list[Node]) -> list[Node]:
+    return list(dict.fromkeys(nodes))
+
+
+def _live_users(node: Node) -> int:
+    return node.users - len(node.unused_users)
+
+
 def _own_nodes(root: Node) -> set[Node]:
-    """root and the nodes only root uses: a node is root's once every use of it is."""
+    """root and the nodes only root uses: a node is root's once every use of it is (the uses
+    by unused nodes aside: see _attached)."""
     own = {root}
     remaining: dict[Node, int] = {}
     stack = [root]
@@ -119,13 +149,33 @@ def _own_nodes(root: Node) -> set[Node]:
         node = stack.pop()
         for p in node.ins:
             if p.__class__ is Node:
-                left = remaining.get(p, p.users) - 1
+                left = remaining.get(p, _live_users(p)) - 1
                 remaining[p] = left
                 if left == 0:
                     own.add(p)
                     if p.how != "leaf":
                         stack.append(p)
     return own
+
+
+def _attached(own: set[Node]) -> set[Node] | None:
+    """The unused nodes that go with a term, computed in its loop: those that use its nodes, and
+    those that use them. None if one of them cannot be computed there: it uses a node of another
+    loop, or is in one already."""
+    found: set[Node] = set()
+    todo = [u for node in own for u in node.unused_users]
+    while todo:
+        u = todo.pop()
+        if u not in found:
+            found.add(u)
+            todo += u.unused_users
+    for u in found:
+        if u.loop is not None:
+            return None
+        for p in u.ins:
+            if p.__class__ is Node and p.loop is not None and p not in own and p not in found:
+                return None
+    return found
 
 
 class Loop:
@@ -221,7 +271,7 @@ def plan_loops(graph: Graph) -> list[Loop]:
         terms = total.ins
         if not _is_total(total) or total.loop is not None or len(terms) < ROLL_MIN:
             continue
-        if any(t.__class__ is not Node or t.users != 1 for t in terms):
+        if any(t.__class__ is not Node or _live_users(t) != 1 for t in terms):
             continue
         shapes: list[tuple[_Template, list[int], list]] = []  # template, positions, matches
         for q, t in enumerate(terms):

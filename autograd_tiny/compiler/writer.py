@@ -762,6 +762,8 @@ def _describe(node: Node, name: str) -> str:
         text = f"custom primitive {quote(op_of(node).name)}"
     if node.nograd:
         text += ", under no_grad"
+    if node.unused:
+        text += ", unused: computed as the engine did, for the errors it may raise"
     if node.label and node.label != name:
         text += f", label {quote(node.label)}"
     return f"{name}: {text}"
