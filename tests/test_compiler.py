@@ -878,7 +878,7 @@ def test_docstring_examples_run():
     import doctest
     import importlib
 
-    for stage in ("arguments", "tracing", "graph", "loops", "formulas", "source", "writer", "program"):
+    for stage in ("arguments", "tracing", "graph", "loops", "formulas", "source", "node_code", "writer", "program"):
         module = importlib.import_module(f"autograd_tiny.compiler.{stage}")
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.attempted > 0 and result.failed == 0, stage
