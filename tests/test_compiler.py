@@ -874,12 +874,13 @@ def test_large_graphs_compile_small_fast_and_lean(case):
 
 
 def test_docstring_examples_run():
-    """The docstring examples of every stage of the compiler give the outputs they show."""
+    """The docstring examples of the compiler and of each of its stages give the outputs they show."""
     import doctest
     import importlib
 
-    for stage in ("arguments", "tracing", "graph", "loops", "formulas", "source", "node_code", "writer", "program"):
-        module = importlib.import_module(f"autograd_tiny.compiler.{stage}")
+    for stage in ("", ".arguments", ".tracing", ".graph", ".loops", ".formulas", ".source", ".node_code", ".writer",
+                  ".program"):  # fmt: skip
+        module = importlib.import_module(f"autograd_tiny.compiler{stage}")
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.attempted > 0 and result.failed == 0, stage
 

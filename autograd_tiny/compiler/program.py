@@ -46,7 +46,7 @@ def compile(fn: None = None, *, backward: bool = True) -> Callable[[Callable], C
 
 
 def compile(fn: Callable | None = None, *, backward: bool = True) -> Compiled | Callable[[Callable], Compiled]:
-    """Compile fn into plain-Python forward and backward code (see the module's documentation).
+    """Compile fn into plain-Python forward and backward code (see autograd_tiny.compiler's documentation).
 
     Args:
         fn: a function of Values returning the loss (a Value), or a tuple (loss, anything).
