@@ -85,7 +85,7 @@ class Node:
         self.index = -1  # ops: the position in the graph's list of nodes
         self.start: float | None = None  # a chain of '+' (see _fold_chains): the number sum() starts from, if any
         self.unused = False  # nothing fn returned or compared depends on it (it is computed all the same)
-        self.unused_users: list[Node] = []  # the unused nodes that use it (one per use)
+        self.unused_users: list[Node] | tuple = ()  # the unused nodes that use it (one per use)
 
 
 def op_of(node: Node) -> Op:
@@ -123,11 +123,13 @@ class Graph:
         self.loss = self._value(loss) if loss is not None else None
         del loss
         self._classify_made_leaves(trace, result)
+        dropped = bool(trace.dropped or trace.detached)  # else every node is used
         del self.trace, self.call, self._of, self._pending, self._detached_of
         if self.loss is not None and self.loss.nograd:
             raise RuntimeError("backward: the loss was computed inside no_grad(), so it has no graph; "
                                "compute it outside no_grad() to get gradients")  # fmt: skip
-        self._mark_unused()
+        if dropped:
+            self._mark_unused()
         self._mark_reach()
 
     def _read(self, order: list[Value], start: Value) -> dict[Value, int]:
@@ -267,8 +269,12 @@ class Graph:
             if node not in used:
                 node.unused = True
                 for p in node.ins:
-                    if p.__class__ is Node:
+                    if p.__class__ is not Node:
+                        continue
+                    if isinstance(p.unused_users, list):
                         p.unused_users.append(node)
+                    else:
+                        p.unused_users = [node]
 
     def _mark_reach(self) -> None:
         """Which nodes the loss depends on through a gradient: the backward pass visits those."""

@@ -44,9 +44,11 @@ class _Template:
         self.holes = [] if self.ops else [root]  # the term's own leaves
         local = {n: j for j, n in enumerate(self.ops)}
         hole_at: dict[Node, int] = {}
-        # per op: ('n', j) own op, ('h', k) own leaf, ('s', node) shared, ('c',) a number
-        self.walk: list[tuple[int, list[tuple]]] = []  # the ops fn uses, the root first: the order `match` walks
-        self.unused: list[tuple[int, tuple, int, list[tuple]]] = []  # the unused ops, (j, anchor, k, specs)
+        # The order `match` walks: the ops fn uses, the root first, then the unused ones in
+        # creation order, each found as the k-th unused user of its anchor (its first input of
+        # the term's own). Per op (j, anchor or None, k, specs), with a spec per input: ('n', j)
+        # own op, ('h', k) own leaf, ('s', node) shared, ('c',) a number.
+        self.steps: list[tuple[int, tuple | None, int, list[tuple]]] = []
         self.const_slots: list[tuple[Node, int]] = []
         live = [j for j in range(len(self.ops) - 1, -1, -1) if not self.ops[j].unused]
         for j in [*live, *(j for j in range(len(self.ops)) if self.ops[j].unused)]:
@@ -67,11 +69,11 @@ class _Template:
                 else:
                     specs.append(("s", p))
             if not node.unused:
-                self.walk.append((j, specs))
-            else:  # found in a term through its first input of the term's own (its anchor)
+                self.steps.append((j, None, 0, specs))
+            else:
                 anchor = next(spec for spec in specs if spec[0] in ("n", "h"))
                 model = self.ops[anchor[1]] if anchor[0] == "n" else self.holes[anchor[1]]
-                self.unused.append((j, anchor, _distinct(model.unused_users).index(node), specs))
+                self.steps.append((j, anchor, _distinct(model.unused_users).index(node), specs))
         if not self.ops:
             self.usable = root.how == "leaf" and root.kind != "upstream" and not root.unused_users
 
@@ -85,47 +87,40 @@ class _Template:
         ops[-1] = root
         holes: list = [None] * len(self.holes)
         consts: list[float] = []
-        for j, specs in self.walk:
-            if not self._same(j, ops[j], specs, ops, holes, consts):
-                return None
-        for j, (tag, a), k, specs in self.unused:  # in creation order: their anchors are known
-            anchor = ops[a] if tag == "n" else holes[a]
-            found = _distinct(anchor.unused_users)
-            if k >= len(found) or ops[j] not in (None, found[k]):
-                return None
-            ops[j] = found[k]
-            if not self._same(j, ops[j], specs, ops, holes, consts):
-                return None
+        for j, anchor, k, specs in self.steps:
+            if anchor is not None:  # an unused op: found through its anchor, known by now
+                found = _distinct((ops if anchor[0] == "n" else holes)[anchor[1]].unused_users)
+                if k >= len(found) or ops[j] not in (None, found[k]) or found[k].loop is not None:
+                    return None
+                ops[j] = found[k]
+            t, u = self.ops[j], ops[j]
+            if (u.how != t.how or u.op is not t.op or u.nograd is not t.nograd or u.users != t.users
+                    or (u.unused_users or t.unused_users) and len(u.unused_users) != len(t.unused_users)
+                    or len(u.ins) != len(specs)):  # fmt: skip
+                return None  # (equal use counts make sure nothing outside the term uses it)
+            for spec, p in zip(specs, u.ins):
+                tag = spec[0]
+                if tag == "c":
+                    if p.__class__ is Node:
+                        return None
+                    consts.append(p)
+                elif tag == "s":
+                    if p is not spec[1]:
+                        return None
+                elif p.__class__ is not Node:
+                    return None
+                else:
+                    into, i = (ops, spec[1]) if tag == "n" else (holes, spec[1])
+                    if into[i] is None:
+                        model = self.ops[i] if tag == "n" else self.holes[i]
+                        if ((p.how == "leaf") != (tag == "h") or p.kind != model.kind or p.users != model.users
+                                or (p.unused_users or model.unused_users)
+                                and len(p.unused_users) != len(model.unused_users)):  # fmt: skip
+                            return None
+                        into[i] = p
+                    elif into[i] is not p:
+                        return None
         return ops, holes, consts
-
-    def _same(self, j: int, u: Node, specs: list[tuple], ops: list, holes: list, consts: list) -> bool:
-        """True if node u is the template's op j, wired the same way (which fills ops and holes)."""
-        t = self.ops[j]
-        if (u.how != t.how or u.op is not t.op or u.nograd is not t.nograd or u.users != t.users or u.loop is not None
-                or len(u.unused_users) != len(t.unused_users) or len(u.ins) != len(specs)):  # fmt: skip
-            return False  # (equal use counts make sure nothing outside the term uses it)
-        for spec, p in zip(specs, u.ins):
-            tag = spec[0]
-            if tag == "c":
-                if p.__class__ is Node:
-                    return False
-                consts.append(p)
-            elif tag == "s":
-                if p is not spec[1]:
-                    return False
-            elif p.__class__ is not Node:
-                return False
-            else:
-                into, k = (ops, spec[1]) if tag == "n" else (holes, spec[1])
-                if into[k] is None:
-                    model = self.ops[k] if tag == "n" else self.holes[k]
-                    if ((p.how == "leaf") != (tag == "h") or p.kind != model.kind or p.users != model.users
-                            or len(p.unused_users) != len(model.unused_users)):  # fmt: skip
-                        return False
-                    into[k] = p
-                elif into[k] is not p:
-                    return False
-        return True
 
 
 _position = operator.attrgetter("index")
@@ -219,7 +214,7 @@ def _fold_chains(graph: Graph, outputs: set, guarded: set) -> None:
     if shown(ADD) != ["1.0", "1.0"]:
         return  # each term gets the total's gradient only where + passes it on unchanged
     for last in reversed(graph.nodes):
-        if not _is_add(last) or last.loop is not None:
+        if last.op is not ADD or last.how != "op" or last.loop is not None:
             continue
         links, terms, node = [last], [], last
         while True:
@@ -243,14 +238,10 @@ def _fold_chains(graph: Graph, outputs: set, guarded: set) -> None:
 def _previous_link(node: Node, outputs: set, guarded: set) -> int | None:
     """Which input of a '+' node is the previous node of a chain of '+' (used by it alone)."""
     for i, p in enumerate(node.ins):
-        if (p.__class__ is Node and _is_add(p) and p.users == 1 and p.nograd is node.nograd
+        if (p.__class__ is Node and p.op is ADD and p.how == "op" and p.users == 1 and p.nograd is node.nograd
                 and p not in outputs and p not in guarded):  # fmt: skip
             return i
     return None
-
-
-def _is_add(node: Node) -> bool:
-    return node.how == "op" and node.op is ADD
 
 
 def _is_total(node: Node) -> bool:
