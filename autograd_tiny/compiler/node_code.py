@@ -26,7 +26,7 @@ Example:
     v0 = x * y  # v0: '*'
     v1 = 0.0 if v0 <= 0.0 else v0  # v1: 'relu'
     g_v1 = 0.0  # no gradient arrived here
-    # v1: 'relu'; d/dx = None if out <= 0 else 1.0 (None: no gradient flows)
+    # v1: 'relu'; d/dx = None if out <= 0 else 1.0 (None: nothing flows)
     g_v0 = 0.0
     if not v1 <= 0.0:
         g_v0 += g_v1
@@ -187,30 +187,24 @@ class NodeCode(Source):
 
     # -------------------------------------------------------------- backward
 
-    def add(self, cond: str | None, items: list, otherwise: Sequence = ()) -> None:
-        """Add each (input, expression) to that input's gradient: if cond, else `otherwise`."""
+    def add(self, cond: str | None, items: list, comment: str = "") -> None:
+        """Add each (input, expression) to that input's gradient (if cond holds)."""
         items = [(p, e) for p, e in items if p.__class__ is Node and p.wants]
-        otherwise = [(p, e) for p, e in otherwise if p.__class__ is Node and p.wants]
         if cond is None:
             for p, e in items:
                 g = self.grad[p]
-                self.line(f"{g} += {e}" if p in self.inited else f"{g} = {e}")
+                self.line(f"{g} += {e}" if p in self.inited else f"{g} = {e}", comment)
                 self.inited.add(p)
+                comment = ""
             return
-        for p, _ in (*items, *otherwise):
+        for p, _ in items:
             if p not in self.inited:  # backward() starts every gradient at 0
                 self.line(f"{self.grad[p]} = 0.0")
                 self.inited.add(p)
         if items:
-            self.line(f"if {cond}:")
-        elif otherwise:
-            self.line(f"if not ({cond}):")
-        for p, e in items or otherwise:
+            self.line(f"if {cond}:", comment)
+        for p, e in items:
             self.lines.append([self.depth + 1, f"{self.grad[p]} += {e}"])
-        if items and otherwise:
-            self.line("else:")
-            for p, e in otherwise:
-                self.lines.append([self.depth + 1, f"{self.grad[p]} += {e}"])
 
     def backward(self, node: Node) -> None:
         how, ins = node.how, node.ins
@@ -394,4 +388,4 @@ def _formulas_shown(op: Op, each_input: bool = True) -> str:
         text = ", ".join(f"d/d{name} = {t}" for name, t in zip(op.inputs, texts))
     else:
         text = texts[0]
-    return text + (" (None: no gradient flows)" if any("None" in t for t in texts) else "")
+    return text + (" (None: nothing flows)" if any("None" in t for t in texts) else "")

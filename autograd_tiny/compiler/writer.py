@@ -36,6 +36,7 @@ import operator
 
 from ..engine import Value, enable_grad, topological_order
 from .arguments import each
+from .formulas import Code
 from .graph import Graph, Node, neuron_op_of, op_of
 from .loops import Loop
 from .node_code import NodeCode
@@ -450,13 +451,17 @@ class Writer(NodeCode):
         self.inited.difference_update(loop.template)
         self.inited.update(holes)
         g_total, root = self.grad[total], loop.root
-        self.line("# d total / d term, times the total's gradient")
+        why = "d total / d term, times the total's gradient"
         if total.how == "chain":
-            self.add(None, [(root, g_total)])
+            self.add(None, [(root, g_total)], why)
         else:  # the total's formula, at this term
             op, args, out = op_of(total), [self.val[root]], self.val[total]
-            self.flow([(self.formulas.local(op, 0, [None]), args,
-                         lambda code: [(root, self.times(code, args, out, g_total))], [root])], out)  # fmt: skip
+            local = self.formulas.local(op, 0, [None])
+            if isinstance(local, Code):
+                self.add(None, [(root, self.times(local, args, out, g_total))], why)
+            else:
+                self.line(f"# {why}")
+                self.flow([(local, args, lambda code: [(root, self.times(code, args, out, g_total))], [root])], out)
         for node in reversed(loop.template):
             if node.reach and node.wants:
                 self.backward(node)
