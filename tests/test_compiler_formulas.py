@@ -191,11 +191,11 @@ def test_formulas_outside_what_a_formula_may_hold_are_not_written():
     fn = lambda x: 2.0 * x  # noqa: E731
     for text in ["x.real", "__import__('os')", "(lambda: x)()", "[x][0]", "None * 2", "exp", "'x'", "x if True else 1",
                  "f'{x}'", "abs(x)", "exp(x, base=2)", "y", "x.__class__"]:  # fmt: skip
-        assert not Formulas.usable(Op("f", fn, x=text)), text
-    assert Formulas.usable(Op("f", fn, x="2.0 if x > 0 else exp(x) * -1.5"))
-    assert not Formulas.usable(Op("f", fn, exp="1.0"))  # an input named as a formula's function
+        assert not Formulas().usable(Op("f", fn, x=text)), text
+    assert Formulas().usable(Op("f", fn, x="2.0 if x > 0 else exp(x) * -1.5"))
+    assert not Formulas().usable(Op("f", fn, exp="1.0"))  # an input named as a formula's function
     custom = primitive(derivatives=lambda x, out: (2.0,), formula="2.0")(lambda x: 2.0 * x)
-    assert not Formulas.usable(custom.op)
+    assert not Formulas().usable(custom.op)
 
 
 def test_tracing_leaves_value_as_it_was():

@@ -387,11 +387,14 @@ class Formulas:
     def __init__(self) -> None:
         self._locals: dict[tuple, Local] = {}
         self._forwards: dict[tuple, Code | None] = {}
+        self._usable: dict[Op, bool] = {}
 
-    @staticmethod
-    def usable(op: Op) -> bool:
+    def usable(self, op: Op) -> bool:
         """True if the op's derivatives can be written from its formulas (else call op.rule)."""
-        return _formulas(op) is not None
+        usable = self._usable.get(op)
+        if usable is None:
+            usable = self._usable[op] = _formulas(op) is not None
+        return usable
 
     def local(self, op: Op, i: int, known: Sequence[float | None]) -> Local:
         """d out / d input i of op, as code whose holes are the formula's inputs: ``known`` has,

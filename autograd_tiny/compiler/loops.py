@@ -248,7 +248,7 @@ def _is_total(node: Node) -> bool:
     """A node whose terms may become a loop: a chain of '+', or an op of any number of inputs
     (sum, logsumexp) whose one formula the writer can write for each term."""
     op = node.op
-    return node.how == "chain" or (node.how == "op" and op is not None and op.each and Formulas.usable(op))
+    return node.how == "chain" or (node.how == "op" and op is not None and op.each and Formulas().usable(op))
 
 
 def plan_loops(graph: Graph) -> list[Loop]:
