@@ -94,45 +94,41 @@ _CALLABLE = frozenset(name for name, f in FORMULA_NAMES.items() if callable(f))
 _CONSTANT = frozenset(name for name, f in FORMULA_NAMES.items() if not callable(f))  # nan, inf
 
 
-def _allowed(tree: ast.AST, names: frozenset, calls: bool = True) -> bool:
-    """True if the parsed expression holds only what a formula may: see the module's documentation.
-    None may only be a branch of ``a if test else b`` (whose branches may be such expressions)."""
-    branches = set()
-    if isinstance(tree, ast.Expression):
-        branches.add(id(tree.body))
-    for node in ast.walk(tree):
+def _allowed(tree: ast.AST, names: frozenset, formula: bool = True) -> bool:
+    """True if the parsed expression holds only what a formula may (see the module's
+    documentation): None only as a branch of ``a if test else b`` (whose branches may be such
+    expressions), a function of the formulas only where it is called. A function's body
+    (formula False) may hold its parameters and numbers, but no call nor name of the formulas."""
+    branches = {id(tree.body)} if isinstance(tree, ast.Expression) else set()
+    called = set()
+    for node in ast.walk(tree):  # (parents before children)
         if not isinstance(node, _NODES):
             return False
         if isinstance(node, ast.IfExp) and id(node) in branches:
             branches.update((id(node.body), id(node.orelse)))
-        if isinstance(node, ast.Constant):
-            value = node.value
-            if value is None:
-                if id(node) not in branches:
-                    return False
-            elif value.__class__ not in (int, float):
+        elif isinstance(node, ast.Constant):
+            if node.value is None and id(node) not in branches:
                 return False
-        elif isinstance(node, ast.Name):
-            if node.id not in names and node.id not in _CONSTANT and not (calls and node.id in _CALLABLE):
+            if node.value is not None and node.value.__class__ not in (int, float):
                 return False
         elif isinstance(node, ast.Call):
-            if not calls or node.keywords or not isinstance(node.func, ast.Name) or node.func.id not in _CALLABLE:
+            if not formula or node.keywords or not isinstance(node.func, ast.Name) or node.func.id not in _CALLABLE:
                 return False
-    for node in ast.walk(tree):  # a function's name only where it is called
-        if isinstance(node, ast.Name) and node.id in _CALLABLE and node.id not in names:
-            if not any(isinstance(c, ast.Call) and c.func is node for c in ast.walk(tree)):
+            called.add(id(node.func))
+        elif isinstance(node, ast.Name) and node.id not in names:
+            if not formula or not (node.id in _CONSTANT or node.id in _CALLABLE and id(node) in called):
                 return False
     return True
 
 
 @functools.lru_cache(maxsize=512)
-def _parse(text: str, names: frozenset, calls: bool = True) -> ast.expr | None:
+def _parse(text: str, names: frozenset) -> ast.expr | None:
     """The formula's expression, if it holds only what a formula may (else None)."""
     try:
         tree = ast.parse(text, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return tree.body if _allowed(tree, names, calls) else None
+    return tree.body if _allowed(tree, names) else None
 
 
 def _names(op: Op) -> frozenset | None:
@@ -174,11 +170,12 @@ def shown(op: Op, extra: Sequence[str] = ()) -> list[str] | None:
 # ---------------------------------------------------------------------- the functions the code calls
 
 # A formula's function, on the floats of the generated code. FORMULA_NAMES' functions take
-# floats and Values; on a float, each calls ieee.py's function of the same name, which the code
-# calls directly. For exp, log, sin and cos, math's own instead: a C function several times
-# faster, which gives the same number, and raises where ieee.py gives inf or nan (exp(1000),
-# log(0), sin(inf)): the exception sends the call back to the engine, which gives its own
-# result or error. (tests/test_compiler.py checks both facts on many floats.)
+# floats and Values; where ieee.py has a float function of the same name, that is what they
+# compute on a float, and the code calls it directly. For exp, log, sin and cos, math's own
+# instead: a C function several times faster, which gives the same number, and raises where
+# ieee.py gives inf or nan (exp(1000), log(0), sin(inf)): the exception sends the call back to
+# the engine, which gives its own result or error. (tests/test_compiler_formulas.py checks
+# both facts on many floats.)
 _MATH_TWINS = ("exp", "log", "sin", "cos")
 
 
@@ -479,7 +476,7 @@ def _expression_of(fn: Callable) -> tuple[tuple[str, ...], ast.expr] | None:
         if (tuple(a.arg for a in (*args.posonlyargs, *args.args)) == params and not args.vararg and not args.kwarg
                 and not args.kwonlyargs and node.lineno + first - 1 == code.co_firstlineno):  # fmt: skip
             found.append(body)
-    if len(found) != 1 or not _allowed(ast.Expression(found[0]), frozenset(params), calls=False):
+    if len(found) != 1 or not _allowed(ast.Expression(found[0]), frozenset(params), formula=False):
         return None
     try:
         twin = eval(compile(f"lambda {', '.join(params)}: {ast.unparse(found[0])}", "<formula>", "eval"), {})
