@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from autograd_tiny import DomainError, Value
 from autograd_tiny.compiler import compile
 from autograd_tiny.compiler.formulas import Branch, Formulas, faster, function
-from autograd_tiny.engine import BUILTIN_OPS, Op, primitive
-from autograd_tiny.ieee import FORMULA_NAMES
+from autograd_tiny.engine import BUILTIN_OPS, Op
+from autograd_tiny.formulas import FORMULA_NAMES
+from autograd_tiny.primitives import primitive
 
 FLOATS = [0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.5, 1e-300, 3.7, 709.0, 710.0, -745.0, 1e308, -1e308,
           math.inf, -math.inf, math.nan]  # fmt: skip

@@ -49,7 +49,7 @@ from typing import Any
 
 from .. import ieee
 from ..engine import Op
-from ..ieee import FORMULA_NAMES
+from ..formulas import FORMULA_NAMES
 
 __all__ = ["Formulas", "Code", "Branch", "Local", "function", "faster", "shown"]
 

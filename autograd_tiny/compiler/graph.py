@@ -22,7 +22,9 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..engine import NeuronOp, Op, Value, enable_grad, topological_order
+from ..engine import Op, Value, topological_order
+from ..grad_mode import enable_grad
+from ..neuron import NeuronOp
 from .arguments import Arguments, each
 from .tracing import CompileError, Trace, recording
 

@@ -45,8 +45,9 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
-from ..engine import ADD, BUILTIN_OPS, NEURONS, Op
-from ..ieee import FORMULA_NAMES
+from ..engine import ADD, BUILTIN_OPS, Op
+from ..formulas import FORMULA_NAMES
+from ..neuron import NEURONS
 from .formulas import Branch, Code, Formulas, Local, faster, function, shown
 from .graph import Node, neuron_op_of, op_of
 from .source import Source, identifier, literal, quote

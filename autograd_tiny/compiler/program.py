@@ -26,7 +26,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any, overload
 
-from ..engine import Value, is_grad_enabled
+from ..engine import Value
+from ..grad_mode import is_grad_enabled
 from .arguments import as_numbers, each, flatten, floats_as_values
 from .graph import Graph, Node, Static, loss_of, traced
 from .loops import Loop, plan_loops

@@ -38,7 +38,8 @@ import threading
 from _thread import get_ident
 from collections.abc import Callable
 
-from ..engine import Value, enable_grad, no_grad
+from ..engine import Value
+from ..grad_mode import enable_grad, no_grad
 
 __all__ = ["CompileError", "Trace", "recording", "is_tracing"]
 

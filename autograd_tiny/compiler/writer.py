@@ -34,7 +34,8 @@ from __future__ import annotations
 import collections
 import operator
 
-from ..engine import Value, enable_grad, topological_order
+from ..engine import Value, topological_order
+from ..grad_mode import enable_grad
 from .arguments import each
 from .formulas import Code
 from .graph import Graph, Node, neuron_op_of, op_of
