@@ -37,9 +37,7 @@ Example:
 from __future__ import annotations
 
 import ast
-import dis
 import functools
-import inspect
 import math
 import operator
 import re
@@ -450,6 +448,8 @@ def _expression_of(fn: Callable) -> tuple[tuple[str, ...], ast.expr] | None:
     arithmetic, comparisons and ``a if test else b``, no calls (relu's ``0.0 if x <= 0 else x``).
     The source is read back and checked against the function's own bytecode: it is the code
     that runs, not a file changed since."""
+    import inspect  # only here: they are slow to import
+
     code = getattr(fn, "__code__", None)
     if code is None or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) or code.co_kwonlyargcount:
         return None
@@ -488,4 +488,6 @@ def _expression_of(fn: Callable) -> tuple[tuple[str, ...], ast.expr] | None:
 
 
 def _instructions(code: Any) -> list[tuple]:
+    import dis
+
     return [(i.opname, i.argval) for i in dis.get_instructions(code) if i.opname not in ("RESUME", "NOP")]
