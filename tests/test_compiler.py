@@ -2,6 +2,7 @@
 arithmetic) and against closed forms; guards, new arguments, errors, user text, and scale."""
 
 import ast
+import contextlib
 import io
 import math
 import subprocess
@@ -10,7 +11,7 @@ import textwrap
 import tokenize
 
 import pytest
-from graphs import KINDS, programs, run
+from graphs import KINDS, STEPS, programs, run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -617,6 +618,144 @@ def test_overflow_gives_the_engines_ieee_result():
     assert compiled(1000.0) == math.inf and w.grad == math.inf and compiled.fallbacks == 1
 
 
+@primitive(derivatives=lambda x, out: (1.0,))
+def _fragile(x):
+    """A custom primitive whose function raises for a negative number (not a DomainError)."""
+    if x < 0:
+        raise RuntimeError(f"fragile: {x!r} is negative")
+    return x
+
+
+def _outcome(run, values):
+    """run(): ('raised', the exception's type, its message), or ('ok', the number run returns,
+    the gradients of `values` after it)."""
+    for v in values:
+        v.grad = 0.0
+    try:
+        out = run()
+    except Exception as error:  # the point is to compare whatever is raised
+        return ("raised", type(error), str(error))
+    return ("ok", out, [v.grad for v in values])
+
+
+def _same_outcome(a, b):
+    if a[0] != b[0] or a[0] == "raised":
+        return a == b
+    return close(a[1], b[1]) and all(close(x, y) for x, y in zip(a[2], b[2]))
+
+
+_W = Value(0.5)
+
+
+@pytest.mark.parametrize(
+    "fn, good, bad",
+    [
+        (lambda x: (x.log(), x * 2)[1], 1.0, 0.0),
+        (lambda x: ((_W * x).log(), _W * x * 2)[1], 1.0, -3.0),
+        (lambda x: (1.0 / x, x + 1)[1], 2.0, 0.0),
+        (lambda x: (_W / (x * 1.0), x + _W)[1], 2.0, 0.0),
+        (lambda x: (x ** -1.5, x * 3)[1], 2.0, 0.0),
+        (lambda x: ((x * _W) ** _W, x * 3)[1], 2.0, -1.0),  # a negative base, a fractional power
+        (lambda x: (x.sqrt(), x - 1)[1], 4.0, -4.0),
+        (lambda x: (_fragile(x), x * 2)[1], 1.0, -1.0),
+        (lambda x: ((x * 3).log().exp(), x)[1] * _W, 1.0, -2.0),  # an unused chain
+        (lambda x: ((x * 2).log(), _W * x)[1] if x > -5 else _W, 1.0, -1.0),  # beside a guard
+    ],
+    ids=["log", "log-of-product", "div", "div-values", "pow-of-0", "pow-negative-base", "sqrt", "custom",
+         "unused-chain", "beside-a-guard"],
+)
+@pytest.mark.parametrize("mode", ["backward", "forward-only", "no_grad"])
+def test_unused_nodes_raise_where_the_engine_raises(fn, good, bad, mode):
+    """A node fn makes and drops (its result unused) is computed by the compiled code all the
+    same, so that an argument outside its op's domain raises exactly as the engine raises it
+    (the same exception and message), while arguments inside give the engine's numbers."""
+    compiled = compile(fn, backward=mode != "forward-only")
+    grad_mode = no_grad if mode == "no_grad" else contextlib.nullcontext
+
+    def engine(x):
+        if mode == "backward":
+            return eager(fn, Value(x))
+        with grad_mode():
+            return fn(Value(x)).data
+
+    def ours(x):
+        with grad_mode():
+            return compiled(x)
+
+    for x in (good, bad, good, good * 3, bad):
+        got, expected = _outcome(lambda: ours(x), [_W]), _outcome(lambda: engine(x), [_W])
+        assert _same_outcome(got, expected), (x, got, expected)
+    assert expected[0] == "raised"
+
+
+def test_unused_nodes_inside_a_rolled_loop_raise_where_the_engine_raises():
+    """Nodes each term of a batch makes and drops (a log of a product, a division) are
+    computed inside the loop that rolls the terms: the loop is still one term's code, the
+    numbers and gradients are the engine's, and a point that takes one of those nodes out of
+    its domain raises the engine's own error."""
+    ours, theirs = Value(0.5), Value(0.5)
+
+    def loss(w, X):
+        terms = []
+        for x in X:
+            (w * x).log()  # made and dropped
+            _ = (w + x) / (x - 1.0)  # made, dropped on the next point
+            terms.append((w * x).tanh() * x)
+        return Value.sum(terms)
+
+    compiled = compile(lambda X: loss(ours, X))
+    for X in ([0.1 * i + 0.15 for i in range(12)], [0.2 * i + 0.3 for i in range(12)]):
+        ours.grad = theirs.grad = 0.0
+        assert close(compiled(X), eager(loss, theirs, [Value(x) for x in X]))
+        assert close(ours.grad, theirs.grad)
+    assert compiled.fallbacks == 0 and compiled.traces == 1
+    assert "for " in compiled.source and compiled.source.count("log(") == 1  # one term's code
+    for bad, error in [(-1.0, "log: argument must be > 0"), (1.0, "div: division by zero")]:
+        X = [0.1 * i + 0.15 for i in range(12)]
+        X[5] = bad
+        with pytest.raises(DomainError, match=error) as ours_error:
+            compiled(X)
+        with pytest.raises(DomainError) as engine_error:
+            loss(theirs, [Value(x) for x in X])
+        assert str(ours_error.value) == str(engine_error.value)
+
+
+# Steps that may leave their op's domain; the random programs below drop most of their nodes.
+RISKY = {
+    "risky_log": lambda a, b, c: a.log(),
+    "risky_div": lambda a, b, c: c / a,
+    "risky_pow": lambda a, b, c: a ** -1.5,
+    "risky_sqrt": lambda a, b, c: (a - b).sqrt(),
+    "risky_custom": lambda a, b, c: _fragile(a * c),
+}
+
+
+def _run_risky(program, xs):
+    _, steps, outputs = program
+    nodes = list(xs)
+    for kind, i, j, c in steps:
+        nodes.append((RISKY.get(kind) or STEPS[kind])(nodes[i], nodes[j], c))
+    return Value.sum([nodes[k] for k in outputs])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    programs(kinds=KINDS + sorted(RISKY)),
+    st.lists(st.lists(st.sampled_from([0.0, -1.0, 0.5, 1.5, -0.25, 2.0]), min_size=4, max_size=4), min_size=3, max_size=3),
+)
+def test_random_graphs_with_unused_nodes_raise_where_the_engine_raises(program, inputs):
+    """Random graphs over every op and steps that may leave their op's domain (log, division,
+    0 to a negative power, sqrt, a custom primitive that raises), most of their nodes unused:
+    called at several leaves, the compiled function raises the engine's error exactly where the
+    engine raises, and otherwise gives the engine's output and leaf gradients."""
+    compiled = compile(lambda *xs: _run_risky(program, xs))
+    for numbers in [program[0], *(row[: len(program[0])] for row in inputs)]:
+        ours, theirs = [Value(v) for v in numbers], [Value(v) for v in numbers]
+        got = _outcome(lambda: compiled(*ours), ours)
+        expected = _outcome(lambda: eager(lambda *xs: _run_risky(program, xs), *theirs), theirs)
+        assert _same_outcome(got, expected), (program, numbers, got, expected)
+
+
 # ---------------------------------------------------------------------- user text
 
 
@@ -735,13 +874,15 @@ def test_large_graphs_compile_small_fast_and_lean(case):
 
 
 def test_docstring_examples_run():
-    """The compiler's docstring examples give the outputs they show."""
+    """The docstring examples of the compiler and of each of its stages give the outputs they show."""
     import doctest
+    import importlib
 
-    from autograd_tiny.compiler import compiler
-
-    result = doctest.testmod(compiler, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
+    for stage in ("", ".arguments", ".tracing", ".graph", ".loops", ".formulas", ".source", ".node_code", ".writer",
+                  ".program"):  # fmt: skip
+        module = importlib.import_module(f"autograd_tiny.compiler{stage}")
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.attempted > 0 and result.failed == 0, stage
 
 
 def test_exported_from_the_package():
