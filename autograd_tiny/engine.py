@@ -15,7 +15,7 @@ nothing flows back along that edge; nor where an op is flat (relu below 0).
 
 Left to the neighbours: ieee.py (numbers at the edges), formulas.py, neuron.py (a neuron as one
 node), full_backward.py (create_graph, hooks), grad_mode.py, inputs.py, primitives.py (your own
-ops). While `compile` traces a function, compiler/tracing.py wraps Value's comparisons.
+ops). While `compile` traces a function, compiler/tracing.py wraps some of Value's methods.
 """
 
 from __future__ import annotations

@@ -154,7 +154,8 @@ def test_a_new_op_works_in_compile(name, f, oracle):
 def test_compile_writes_a_new_table_ops_formula_as_code():
     """For an op whose rule is made from its formulas, compile writes the formula out (the
     rule is not called): the generated source holds the formula's text."""
-    compiled = compile(lambda p: softsign_value(p))
+    w = Value(0.8)
+    compiled = compile(lambda p: softsign_value(p * w))
     compiled(0.4)
     assert re.search(r"\(1 \+ sign\(\w+\) \* \w+\)", compiled.source), compiled.source
 
