@@ -86,9 +86,10 @@ SIN        = Op("sin",        ieee.sin,         x="cos(x)")
 COS        = Op("cos",        ieee.cos,         x="-sin(x)")
 SUM        = Op("sum",        ieee.total,       each="1.0")
 LOGSUMEXP  = Op("logsumexp",  ieee.logsumexp,   each="exp(x - out)")  # the softmax, never overflowing
+PICK       = Op("pick",       ieee.pick,        each="1.0 if i == xs[-1] else 0.0")  # row[label]: k is the last input
 # fmt: on
-
-BUILTIN_OPS = (ADD, MUL, DIV, POW, EXP, LOG, TANH, SIGMOID, SOFTPLUS, RELU, LEAKY_RELU, ABS, SIN, COS, SUM, LOGSUMEXP)
+BUILTIN_OPS = (ADD, MUL, DIV, POW, EXP, LOG, TANH, SIGMOID, SOFTPLUS, RELU, LEAKY_RELU, ABS, SIN, COS, SUM, LOGSUMEXP,
+               PICK)
 
 
 # ---------------------------------------------------------------------- Value
@@ -106,10 +107,9 @@ class Value:
     (-4.0, -2.0, 2.0)
     """
 
-    # _x, _y: the inputs, Values or numbers written in the expression (_y None for one input;
-    # for three or more, _x is the tuple of them all, but a neuron's: see neuron.py); _dx, _dy:
-    # their local derivatives; _op: the `Op` that made the node (None for a leaf); _t: when it
-    # was made; _walk: the mark of the last walk that found it (see topological_order).
+    # _x, _y: the inputs, Values or numbers written in the expression (_y None for one input; for three or more, _x is
+    # the tuple of them all, but a neuron's: see neuron.py); _dx, _dy: their local derivatives; _op: the `Op` that made
+    # the node (None for a leaf); _t: when it was made; _walk: the mark of the last walk that found it.
     __slots__ = ("data", "grad", "label", "_op", "_x", "_y", "_dx", "_dy", "_t", "_walk")
 
     def __init__(self, data: float, label: str = "") -> None:

@@ -1,7 +1,11 @@
 """The language the rules are written in: each op's formulas, and the rule made from them.
 
 A formula is Python text in the op's inputs (``x``, ``y``) and its output (``out``), such as
-``1 - out * out`` for tanh. `rule_from` turns an op's formulas into one function,
+``1 - out * out`` for tanh. An op of any number of inputs has one formula for them all, in ``x``
+(the input at hand), ``i`` (its position), ``xs`` (all the inputs, in order) and ``out``: pick's
+``1.0 if i == xs[-1] else 0.0`` is 1 for the input the last one points to, else 0 (a position
+compares by number with a Value too, whose own ``==`` is identity). `rule_from` turns an op's
+formulas into one function,
 ``rule(*inputs, out)``, that computes them all. ``backward()`` evaluates it on floats, in the
 forward pass; ``backward(create_graph=True)`` evaluates it on Values, so that the gradient is
 itself a graph. So a formula may use only what works on both: + - * / **, comparisons, and the
@@ -60,12 +64,43 @@ FORMULA_NAMES: dict[str, Any] = {
 
 def rule_from(inputs: tuple[str, ...], formulas: tuple[str, ...], each: bool) -> Callable[..., tuple]:
     """The function ``rule(*inputs, out)`` that computes the formulas, one per input; with
-    `each`, one formula in ``x`` for every input of an op of any number of inputs. The text
-    must be the engine's own: it is compiled as code."""
+    `each`, one formula for every input of an op of any number of inputs, in ``x``, ``i``,
+    ``xs`` and ``out``. The text must be the engine's own: it is compiled as code.
+
+    Example:
+        >>> pick = rule_from(("x",), ("1.0 if i == xs[-1] else 0.0",), each=True)
+        >>> pick(0.5, -1.0, 2.0, 1.0, -1.0)   # x[0], x[1], x[2], then k = 1, then out
+        (0.0, 1.0, 0.0, 0.0)
+    """
     if not each:
         source = f"lambda {', '.join(inputs)}, out: ({', '.join(formulas)},)"
     elif formulas[0] in ("0.0", "1.0"):  # the same number for every input (sum): no loop
         source = f"lambda *xs_out: ({formulas[0]},) * (len(xs_out) - 1)"
     else:
-        source = f"lambda *xs_out: (lambda out: tuple([{formulas[0]} for x in xs_out[:-1]]))(xs_out[-1])"
-    return eval(source, dict(FORMULA_NAMES))
+        source = (f"lambda *xs_out: (lambda xs, out: tuple([{formulas[0]} for i, x in zip(positions(len(xs)), xs)]))"
+                  "(xs_out[:-1], xs_out[-1])")
+    return eval(source, {**FORMULA_NAMES, "positions": _positions})
+
+
+class _Position(int):
+    """``i`` in a formula: an input's position, which == compares by number with a Value too."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: Any) -> bool:
+        return int(self) == (other if other.__class__ in (int, float) else float(other))
+
+    def __ne__(self, other: Any) -> bool:
+        return not self == other
+
+    __hash__ = int.__hash__
+
+
+_POSITIONS: list[_Position] = []
+
+
+def _positions(n: int) -> list[_Position]:
+    """The positions 0, 1, ..., n - 1 (and perhaps more: zip stops at the inputs)."""
+    while len(_POSITIONS) < n:
+        _POSITIONS.append(_Position(len(_POSITIONS)))
+    return _POSITIONS

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 __all__ = ["DomainError", "ieee_results", "domain_error", "div", "power", "ieee_pow", "exp", "log", "sigmoid",
-           "softplus", "relu", "leaky_relu", "sin", "cos", "logsumexp", "total"]  # fmt: skip
+           "softplus", "relu", "leaky_relu", "sin", "cos", "logsumexp", "total", "pick"]  # fmt: skip
 
 
 class DomainError(ValueError):
@@ -170,3 +170,21 @@ def logsumexp(*xs: float) -> float:
 def total(*xs: float) -> float:
     """x[0] + x[1] + ..., added left to right (as Python's sum); 0.0 for none."""
     return sum(xs) if xs else 0.0
+
+
+def pick(*xs: float) -> float:
+    """pick(x[0], ..., x[n-1], k) = x[k]: the input at the position the last input gives (a row of
+    logits and its class label: row[label]); `DomainError` unless k is a whole number from 0 to
+    n - 1 (IEEE: nan).
+
+    Example:
+        >>> pick(0.5, -1.0, 2.0, 1)
+        -1.0
+    """
+    if len(xs) < 2:
+        raise ValueError(f"pick: needs at least one value and then the index, got {len(xs)} input(s)")
+    *row, k = xs
+    if not (float(k).is_integer() and 0 <= k < len(row)):
+        return domain_error(f"pick: the index must be a whole number from 0 to {len(row) - 1}, got {k!r}",
+                            lambda: math.nan)
+    return row[int(k)]

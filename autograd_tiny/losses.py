@@ -23,7 +23,7 @@ import numbers
 from collections.abc import Iterable, Sequence
 
 from .checks import check_choice, check_real, describe
-from .engine import Value
+from .engine import PICK, Value, apply
 
 __all__ = ["mse", "hinge", "bce_with_logits", "cross_entropy", "l2"]
 
@@ -119,8 +119,8 @@ def hinge(scores: Sequence[Scalar] | Scalar, labels: Sequence[int] | int,
         0.75
     """
     scores, labels, single = _pairs("hinge", scores, labels, "scores", "labels")
-    for y in labels:
-        if not _is_number(y) or y not in (-1, 1):
+    for y in labels:  # (|y| = 1, one test that holds for both labels: see cross_entropy's)
+        if not _is_number(y) or abs(y) != 1:
             raise ValueError(f"hinge: labels must be -1 or +1, got {describe(y)}")
     # 1 - y*s written as 1 + s*(-y): one multiplication by a constant, one addition
     return _reduce("hinge", [(1 + s * -y).relu() for s, y in zip(scores, labels)], reduction, single)
@@ -158,7 +158,9 @@ def cross_entropy(logits: Sequence[Sequence[Scalar]] | Sequence[Scalar], labels:
     """Softmax cross-entropy from logits: mean of logsumexp(row) - row[label].
 
     ``-log softmax(row)[label]`` written with `Value.logsumexp`, which subtracts the largest
-    logit first: no overflow and no log(0) for any finite logits.
+    logit first: no overflow and no log(0) for any finite logits. ``row[label]`` is the op
+    ``pick(*row, label)``, whose derivative is 1 for the label's logit and 0 for the others:
+    the label is an input of the graph, so `compile` reads it anew on every call.
 
     Args:
         logits: one row of k logits per example (Values or numbers), or a single row for
@@ -173,11 +175,11 @@ def cross_entropy(logits: Sequence[Sequence[Scalar]] | Sequence[Scalar], labels:
         0.693147
     """
     rows, labels, single = _rows_and_labels(logits, labels)
-    return _reduce("cross_entropy", [Value.logsumexp(row) - row[label] for row, label in zip(rows, labels)],
-                   reduction, single)
+    terms = [Value.logsumexp(row) - apply(PICK, [*row, label]) for row, label in zip(rows, labels)]
+    return _reduce("cross_entropy", terms, reduction, single)
 
 
-def _rows_and_labels(logits, labels) -> tuple[list[list], list[int], bool]:
+def _rows_and_labels(logits, labels) -> tuple[list[list], list, bool]:
     name = "cross_entropy"
     if _is_scalar(logits):
         raise ValueError(f"{name}: logits must be a row of class logits, or a list of rows (one per example)")
@@ -202,10 +204,10 @@ def _rows_and_labels(logits, labels) -> tuple[list[list], list[int], bool]:
             k = len(row)
         elif len(row) != k:
             raise ValueError(f"{name}: every row needs {k} logits, row {i} has {len(row)}")
-    for y in labels:
-        if isinstance(y, bool) or not isinstance(y, numbers.Integral) or not 0 <= int(y) < k:
+    for y in labels:  # (compared, not converted: compile's stand-in for an int guards a comparison)
+        if isinstance(y, bool) or not isinstance(y, numbers.Integral) or not 0 <= y < k:
             raise ValueError(f"{name}: labels must be ints in 0..{k - 1}, got {describe(y)}")
-    return rows, [int(y) for y in labels], single
+    return rows, labels, single
 
 
 # ---------------------------------------------------------------------- regularization

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from autograd_tiny import compile, draw_dot, explore, grad, jvp
-from autograd_tiny.engine import BUILTIN_OPS, LOG, POW, Op, Value, apply
+from autograd_tiny.engine import BUILTIN_OPS, LOG, PICK, POW, Op, Value, apply
 from autograd_tiny.formulas import FORMULA_NAMES
 from autograd_tiny.primitives import primitive
 
@@ -29,12 +29,23 @@ def central(fn, args, i, h=1e-6):
 
 
 def arity(op: Op) -> list[int]:
-    """How many inputs to try the op with: its formulas' count, or 1 to 3 for an op of any number."""
+    """How many inputs to try the op with: its formulas' count, or 1 to 3 for an op of any number
+    (for pick, whose last input is an index into the others, 2 to 4)."""
+    if op is PICK:
+        return [2, 3, 4]
     return [1, 2, 3] if op.each else [len(op.inputs)]
 
 
-def points_for(n: int) -> list[tuple[float, ...]]:
+def points_for(n: int, op: Op | None = None) -> list[tuple[float, ...]]:
+    """Points to try an op of n inputs at; for pick, the values of POINTS with each index in turn."""
+    if op is PICK:
+        return [(*row, float(k)) for row in points_for(n - 1) for k in range(n - 1)]
     return POINTS.get(n, [(0.3, -0.8, 1.4), (1.1, 0.2, -0.6)])
+
+
+def index_inputs(op: Op, n: int) -> set[int]:
+    """The inputs that are indices (pick's last): whole numbers, where the function is flat."""
+    return {n - 1} if op is PICK else set()
 
 
 @pytest.mark.parametrize("op", BUILTIN_OPS, ids=lambda op: op.name)
@@ -44,7 +55,7 @@ def test_every_builtin_op_has_formulas_every_tool_can_read(op):
     made from them (so the explorer shows and compile writes the code that runs)."""
     assert op.name and op.from_formulas and op.formulas
     assert len(op.formulas) == (1 if op.each else len(op.inputs))
-    allowed = {*op.inputs, "out", *FORMULA_NAMES}
+    allowed = {*op.inputs, "out", *FORMULA_NAMES, *(("i", "xs") if op.each else ())}
     for text in op.formulas:
         tree = ast.parse(text, mode="eval")
         names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
@@ -56,7 +67,7 @@ def test_every_builtin_rule_matches_central_differences_on_floats_and_on_values(
     """The rule's local derivatives equal central differences of the op's function, and the same
     rule evaluated on Values (as backward(create_graph=True) does) gives the same numbers."""
     for n in arity(op):
-        for args in points_for(n):
+        for args in points_for(n, op):
             if op is POW or op is LOG:
                 args = (abs(args[0]) + 0.5, *args[1:])  # a positive base, or argument of log
             out = op.fn(*args)
@@ -64,7 +75,10 @@ def test_every_builtin_rule_matches_central_differences_on_floats_and_on_values(
             on_values = op.rule(*[Value(a) for a in args], Value(out))
             for i in range(n):
                 slope = 0.0 if local[i] is None else local[i]  # None: flat, nothing flows
-                assert slope == pytest.approx(central(op.fn, args, i), rel=1e-6, abs=1e-8), (op.name, args, i)
+                if i in index_inputs(op, n):  # defined at whole numbers only: flat where defined
+                    assert slope == 0.0, (op.name, args, i)
+                else:
+                    assert slope == pytest.approx(central(op.fn, args, i), rel=1e-6, abs=1e-8), (op.name, args, i)
                 assert (on_values[i] is None) == (local[i] is None)
                 if local[i] is not None:
                     assert float(on_values[i]) == pytest.approx(local[i], rel=1e-12, abs=1e-15)

@@ -5,12 +5,15 @@ input as a formula text, in the inputs' names and ``out`` (`Op.formulas`: ``"1 -
 for tanh). The compiled backward pass is those formulas written out at each node: a formula is
 parsed (`ast.parse`), checked against a short list of what it may contain (the op's input
 names and ``out``, numbers, None, arithmetic, comparisons, ``a if test else b`` and calls of
-the formulas' own functions, `ieee.FORMULA_NAMES`), its names are replaced by the variables or
-numbers they stand for at the node, what is known before the call is worked out (for
-``x ** 2.0``, pow's ``None if y == 0 else y * pow(x, y - 1)`` is ``2.0 * x``), and it is
-written back as text (`ast.unparse`). A None left in a branch means that no gradient flows
-there: the writer makes the branch an ``if`` around the addition (relu's
-``None if out <= 0 else 1.0``).
+the formulas' own functions, `ieee.FORMULA_NAMES`; for an op of any number of inputs, also
+``i`` and ``xs[j]`` with j a whole number), its names are replaced by the variables or numbers
+they stand for at the node (``i`` by the input's position, ``xs[j]`` by input j's variable),
+what is known before the call is worked out (for ``x ** 2.0``, pow's ``None if y == 0 else y *
+pow(x, y - 1)`` is ``2.0 * x``), and it is written back as text (`ast.unparse`). A None left in
+a branch means that no gradient flows there: the writer makes the branch an ``if`` around the
+addition (relu's ``None if out <= 0 else 1.0``). A test left open is one too: pick's ``1.0 if i
+== xs[-1] else 0.0`` at input 2 of ``pick(a, b, c, k)`` is ``if 2.0 == k:`` (the label is a
+number of the call, not of the trace).
 
 An op's forward pass is derived the same way: a Python operator where one computes the op's
 function (+ * / **), the function's own expression where its body is one (relu:
@@ -87,7 +90,8 @@ Local = Code | Branch | None
 _OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.Mod, ast.FloorDiv, ast.USub, ast.UAdd, ast.Not,
               ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.And, ast.Or)  # fmt: skip
 _NODES = (ast.Expression, ast.Name, ast.Load, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp,
-          ast.IfExp, ast.Call, *_OPERATORS)  # fmt: skip
+          ast.IfExp, ast.Call, ast.Subscript, *_OPERATORS)  # fmt: skip
+_EACH_NAMES = ("i", "xs")  # an op of any number of inputs: the input's position, all the inputs
 _CALLABLE = frozenset(name for name, f in FORMULA_NAMES.items() if callable(f))
 _CONSTANT = frozenset(name for name, f in FORMULA_NAMES.items() if not callable(f))  # nan, inf
 
@@ -98,10 +102,18 @@ def _allowed(tree: ast.AST, names: frozenset, formula: bool = True) -> bool:
     expressions), a function of the formulas only where it is called. A function's body
     (formula False) may hold its parameters and numbers, but no call nor name of the formulas."""
     branches = {id(tree.body)} if isinstance(tree, ast.Expression) else set()
-    called = set()
+    called, indexed = set(), set()
     for node in ast.walk(tree):  # (parents before children)
         if not isinstance(node, _NODES):
             return False
+        if isinstance(node, ast.Subscript):  # xs[j], j a whole number
+            if not (formula and isinstance(node.value, ast.Name) and node.value.id == "xs" and "xs" in names
+                    and _index(node.slice) is not None):  # fmt: skip
+                return False
+            indexed.update((id(node.value), id(node.slice), *map(id, ast.walk(node.slice))))
+            continue
+        if id(node) in indexed and not isinstance(node, ast.Name):
+            continue  # the index's own parts: checked by _index
         if isinstance(node, ast.IfExp) and id(node) in branches:
             branches.update((id(node.body), id(node.orelse)))
         elif isinstance(node, ast.Constant):
@@ -113,10 +125,21 @@ def _allowed(tree: ast.AST, names: frozenset, formula: bool = True) -> bool:
             if not formula or node.keywords or not isinstance(node.func, ast.Name) or node.func.id not in _CALLABLE:
                 return False
             called.add(id(node.func))
+        elif isinstance(node, ast.Name) and node.id == "xs" and id(node) not in indexed:
+            return False  # xs only as xs[j]
         elif isinstance(node, ast.Name) and node.id not in names:
             if not formula or not (node.id in _CONSTANT or node.id in _CALLABLE and id(node) in called):
                 return False
     return True
+
+
+def _index(node: ast.expr) -> int | None:
+    """The j of xs[j]: a whole number, written as such (``-1`` included), else None."""
+    negative = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+    inner = node.operand if negative else node  # type: ignore[attr-defined]
+    if isinstance(inner, ast.Constant) and inner.value.__class__ is int:
+        return -inner.value if negative else inner.value
+    return None
 
 
 @functools.lru_cache(maxsize=512)
@@ -132,8 +155,8 @@ def _parse(text: str, names: frozenset) -> ast.expr | None:
 def _names(op: Op) -> frozenset | None:
     """The names an op's formulas may use: its inputs' and ``out`` (None if they would hide a
     function of the formulas, or are no names)."""
-    names = frozenset((*op.inputs, "out"))
-    if len(names) != len(op.inputs) + 1 or names & FORMULA_NAMES.keys():
+    names = frozenset((*op.inputs, "out", *(_EACH_NAMES if op.each else ())))
+    if len(names) != len(op.inputs) + 1 + (len(_EACH_NAMES) if op.each else 0) or names & FORMULA_NAMES.keys():
         return None
     if not all(isinstance(n, str) and n.isidentifier() for n in names):
         return None
@@ -249,6 +272,12 @@ def _fold(node: ast.expr, values: dict[str, ast.expr]) -> ast.expr:
         return values.get(node.id, node)
     if isinstance(node, ast.Constant):
         return node
+    if isinstance(node, ast.Subscript):  # xs[j]: input j (values["xs"] lists them all)
+        inputs = values["xs"]
+        assert isinstance(inputs, ast.List) and isinstance(node.value, ast.Name) and node.value.id == "xs"
+        j = _index(node.slice)
+        assert j is not None
+        return inputs.elts[j]  # (an input the node has: its rule ran when the node was made)
     if isinstance(node, ast.IfExp):
         test = _fold(node.test, values)
         known = _known(test)
@@ -360,11 +389,27 @@ def _negated(test: ast.expr) -> ast.expr:
     return ast.UnaryOp(ast.Not(), test)
 
 
+def _hole(k: int, number: float | None) -> ast.expr:
+    return ast.Name(f"_{k}_", ast.Load()) if number is None else _node_of(number)
+
+
 def _holes(names: Sequence[str], known: Sequence[float | None]) -> dict:
     """Each input's name -> its hole, or the number it is known to be; ``out`` -> its hole."""
     values: dict[str, ast.expr] = {"out": ast.Name("_out_", ast.Load())}
     for k, (name, number) in enumerate(zip(names, known)):
-        values[name] = ast.Name(f"_{k}_", ast.Load()) if number is None else _node_of(number)
+        values[name] = _hole(k, number)
+    return values
+
+
+def _each_holes(i: int, known: Sequence[float | None], spans: bool) -> dict:
+    """The names of an op of any number of inputs, at input i: ``x``, ``i``, ``xs`` (when the
+    formula reads ``xs``, known has every input and the holes are theirs; else input i's alone)."""
+    values: dict[str, ast.expr] = {"out": ast.Name("_out_", ast.Load()), "i": ast.Constant(i)}
+    if spans:
+        inputs = [_hole(k, number) for k, number in enumerate(known)]
+        values["x"], values["xs"] = inputs[i], ast.List(inputs, ast.Load())
+    else:
+        values["x"] = _hole(0, known[0])
     return values
 
 
@@ -391,17 +436,37 @@ class Formulas:
             usable = self._usable[op] = _formulas(op) is not None
         return usable
 
+    def spans(self, op: Op) -> bool:
+        """True if the formula of an op of any number of inputs reads them all (``xs``): its
+        code's holes are then every input's, not the input at hand's alone."""
+        return op.each and self.usable(op) and "xs" in self._names_used(op)
+
+    def by_position(self, op: Op) -> bool:
+        """True if an op of any number of inputs treats its inputs by position (its formula
+        reads ``i`` or ``xs``: pick), so that they are no interchangeable terms of a sum."""
+        return op.each and self.usable(op) and not self._names_used(op).isdisjoint(_EACH_NAMES)
+
+    def _names_used(self, op: Op) -> frozenset:
+        trees = _formulas(op)
+        assert trees is not None, op
+        return frozenset(n.id for tree in trees for n in ast.walk(tree) if isinstance(n, ast.Name))
+
     def local(self, op: Op, i: int, known: Sequence[float | None]) -> Local:
         """d out / d input i of op, as code whose holes are the formula's inputs: ``known`` has,
         for each of them, the number it is known to be before the call, or None. (For an op
-        with ``op.each``, the formula has one input, x, the input at hand: i does not matter.)"""
-        key = (op, -1 if op.each else i, tuple(known))
+        with ``op.each``, the formula's inputs are the input at hand, x, alone, unless it
+        `spans` them all; i matters only if it reads ``i`` or ``xs``.)"""
+        by_position = op.each and self.by_position(op)
+        key = (op, -1 if op.each and not by_position else i, tuple(known))
         if key in self._locals:
             return self._locals[key]
         trees = _formulas(op)
         assert trees is not None, op
-        tree = trees[0] if op.each else trees[i]
-        local = _local(_with_call_holes(_fold(tree, _holes(op.inputs, known))))
+        if op.each:
+            values = _each_holes(i, known, self.spans(op))
+        else:
+            values = _holes(op.inputs, known)
+        local = _local(_with_call_holes(_fold(trees[0] if op.each else trees[i], values)))
         self._locals[key] = local
         return local
 

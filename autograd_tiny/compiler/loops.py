@@ -246,9 +246,13 @@ def _previous_link(node: Node, outputs: set, guarded: set) -> int | None:
 
 def _is_total(node: Node) -> bool:
     """A node whose terms may become a loop: a chain of '+', or an op of any number of inputs
-    (sum, logsumexp) whose one formula the writer can write for each term."""
+    (sum, logsumexp) whose one formula the writer can write for each term (not pick's, which
+    treats each input by its position)."""
     op = node.op
-    return node.how == "chain" or (node.how == "op" and op is not None and op.each and Formulas().usable(op))
+    if node.how == "chain":
+        return True
+    formulas = Formulas()
+    return node.how == "op" and op is not None and op.each and formulas.usable(op) and not formulas.by_position(op)
 
 
 def plan_loops(graph: Graph) -> list[Loop]:

@@ -229,9 +229,10 @@ class NodeCode(Source):
 
     def _edge(self, node: Node, i: int, g: str) -> tuple:
         """The addition to input i's gradient, as a part for `_flow`: the formula's inputs are
-        the node's (for an op of any number of inputs, x is input i alone)."""
+        the node's (for an op of any number of inputs, x is input i alone, unless the formula
+        reads them all: pick's)."""
         op, p, o = op_of(node), node.ins[i], self.v(node)
-        ks = [i] if op.each else range(len(node.ins))
+        ks = [i] if op.each and not self.formulas.spans(op) else range(len(node.ins))
         args = [self.arg(node, k) for k in ks]
         local = self.formulas.local(op, i, [self.number(node, k) for k in ks])
         return local, args, lambda code: [(p, self.times(code, args, o, g))], [p]
@@ -385,6 +386,8 @@ def _formulas_shown(op: Op, each_input: bool = True) -> str:
         return "its own rule, computed in the forward pass"
     if op.each:
         text = f"d/dx = {texts[0]} for each input x" if each_input else texts[0]
+        if each_input and any(name in texts[0] for name in ("i ", "xs[")):
+            text += " (i: its position; xs: all the inputs)"
     elif each_input:
         text = ", ".join(f"d/d{name} = {t}" for name, t in zip(op.inputs, texts))
     else:

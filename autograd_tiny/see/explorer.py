@@ -306,7 +306,8 @@ def edge_formula(v: Value, i: int, inputs: list) -> str | None:
     if not op.from_formulas:
         return user_text(op.formulas[k])
     datas = [p.data for p in inputs]
-    names = {op.inputs[0]: datas[i]} if op.each else dict(zip(op.inputs, datas))
+    # an op of any number of inputs: x is the input at hand, i its position, xs all of them (pick's k is xs[-1])
+    names = {op.inputs[0]: datas[i], "i": i, "xs": datas} if op.each else dict(zip(op.inputs, datas))
     return applying_branch(op.formulas[k], {**names, "out": v.data})
 
 
