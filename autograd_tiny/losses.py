@@ -204,8 +204,8 @@ def _rows_and_labels(logits, labels) -> tuple[list[list], list, bool]:
             k = len(row)
         elif len(row) != k:
             raise ValueError(f"{name}: every row needs {k} logits, row {i} has {len(row)}")
-    for y in labels:  # (compared, not converted: compile's stand-in for an int guards a comparison)
-        if isinstance(y, bool) or not isinstance(y, numbers.Integral) or not 0 <= y < k:
+    for y in labels:  # compared, not converted: a comparison is what compile's stand-in for an int can guard
+        if isinstance(y, bool) or not isinstance(y, numbers.Integral) or y < 0 or not y < k:
             raise ValueError(f"{name}: labels must be ints in 0..{k - 1}, got {describe(y)}")
     return rows, labels, single
 

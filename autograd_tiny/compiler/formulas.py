@@ -102,7 +102,8 @@ def _allowed(tree: ast.AST, names: frozenset, formula: bool = True) -> bool:
     expressions), a function of the formulas only where it is called. A function's body
     (formula False) may hold its parameters and numbers, but no call nor name of the formulas."""
     branches = {id(tree.body)} if isinstance(tree, ast.Expression) else set()
-    called, indexed = set(), set()
+    called: set[int] = set()
+    indexed: set[int] = set()
     for node in ast.walk(tree):  # (parents before children)
         if not isinstance(node, _NODES):
             return False
