@@ -387,13 +387,24 @@ def _schedule(opt: optim.Optimizer, name: str, steps: int) -> optim.LRScheduler 
 
 def _loss_function(name: str):
     """The chosen loss as a function of the model's outputs on a batch and the batch's labels."""
-    if name == "hinge":
-        return lambda outputs, labels: losses.hinge(outputs, data.signed_labels(labels))
-    if name == "mse":  # regress the score onto -1 / +1
-        return lambda outputs, labels: losses.mse(outputs, data.signed_labels(labels))
+    loss, targets = _loss_of_targets(name), _targets(name)
+    return lambda outputs, labels: loss(outputs, targets(labels))
+
+
+def _loss_of_targets(name: str):
+    """The chosen loss as a function of the model's outputs on a batch and the batch's `_targets`."""
+    return {"hinge": losses.hinge, "mse": losses.mse, "bce": losses.bce_with_logits}.get(name, losses.cross_entropy)
+
+
+def _targets(name: str):
+    """What the chosen loss compares the outputs with, from a batch's labels: -1 / +1 for hinge and
+    mse (which regresses the score onto them), the probability of class 1 for bce, the class for
+    cross_entropy."""
+    if name in ("hinge", "mse"):
+        return data.signed_labels
     if name == "bce":
-        return lambda outputs, labels: losses.bce_with_logits(outputs, [float(label) for label in labels])
-    return losses.cross_entropy
+        return lambda labels: [float(label) for label in labels]
+    return list
 
 
 def _fit(model: nn.MLP, opt: optim.Optimizer, schedule, run: dict, X: list, y: list, recorder=None,
@@ -409,7 +420,7 @@ def _fit(model: nn.MLP, opt: optim.Optimizer, schedule, run: dict, X: list, y: l
     It stops with a CLIError as soon as the run diverges: a loss or a weight that is no longer
     finite, or a loss `_EXPLODED` times above where it started.
     """
-    batch_loss = _loss_function(run["loss"])
+    batch_loss, targets = _loss_of_targets(run["loss"]), _targets(run["loss"])
     params = model.parameters()
     history: dict[str, Any] = {"loss": [], "train accuracy": []}
     per_epoch = run["steps_per_epoch"]
@@ -417,9 +428,9 @@ def _fit(model: nn.MLP, opt: optim.Optimizer, schedule, run: dict, X: list, y: l
         {"loss": [], "train accuracy": [], "test accuracy": []} if per_epoch > 1 else None)
     report, close = _progress(-(-run["steps"] // per_epoch), "step" if by_epoch is None else "epoch")
 
-    def forward(xb: list, yb: list):
+    def forward(xb: list, tb: list):  # tb: the batch's targets, made from its labels outside (see _compiled)
         outputs = [model(x) for x in xb]
-        loss = batch_loss(outputs, yb)
+        loss = batch_loss(outputs, tb)
         if run["l2"]:
             loss = loss + losses.l2(params, run["l2"])
         return loss, outputs
@@ -432,11 +443,11 @@ def _fit(model: nn.MLP, opt: optim.Optimizer, schedule, run: dict, X: list, y: l
             batch = next(batches)
             xb, yb = [X[i] for i in batch], [y[i] for i in batch]
             if compiled is None:
-                loss, outputs = forward(xb, yb)
+                loss, outputs = forward(xb, targets(yb))
                 loss_value = loss.data
             else:  # compile: forward and backward in one call, which returns numbers
                 opt.zero_grad()
-                loss_value, outputs = compiled(xb, yb)
+                loss_value, outputs = compiled(xb, targets(yb))
             first = history["loss"][0] if history["loss"] else loss_value
             if not math.isfinite(loss_value) or loss_value > _EXPLODED * max(first, 1.0):
                 _diverged(run, step, f"the loss went from {first:.3g} to {loss_value:.3g}")
@@ -491,8 +502,11 @@ def _batches(n: int, size: int, seed: int):
 def _compiled(forward):
     """compile: forward's loss and outputs on a batch, computed (with the gradients) by the code
     autograd_tiny.compile writes; the outputs come back as Values holding its numbers, for
-    plot.label_of. The batch is passed as arguments: its points or pixels (floats) are inputs
-    of the code, its labels (ints) are static, so each new set of labels traces again."""
+    plot.label_of. The batch is passed as arguments: its points or pixels (floats) and its
+    targets (the labels as the loss takes them: ints for hinge and cross_entropy) are numbers
+    the code reads anew on every call, so that only a batch of another size traces again. The
+    labels become targets before the call: checking 0/1 labels compares each with 0 and 1,
+    whose outcomes differ from label to label, and the code would check each label apart."""
     from .compiler import compile  # only with --compile
     from .engine import Value
 

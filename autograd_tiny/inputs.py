@@ -1,8 +1,10 @@
 """What an op takes as input: Values, and real numbers, which become floats.
 
 Anything else is a clear TypeError that names the op and the culprit, but for another kind
-of number that does ops itself (a dual number, in forward mode): `as_inputs` then raises
-`Handoff`, and the op hands the whole computation over to that kind (``kind.apply(op, ...)``).
+of number that does ops itself (a dual number, in forward mode; a kind in `HANDS_OFF`, such as
+compile's stand-in for an int argument, although it passes for a real number): `as_inputs` then
+raises `Handoff`, and the op hands the whole computation over to that kind (``kind.apply(op,
+...)``); `number_of` says None, so that a Value's ``+`` hands over to the other operand's.
 
 Example:
     >>> as_float("Value", 3)
@@ -21,7 +23,11 @@ from typing import Any
 
 from .checks import describe
 
-__all__ = ["as_float", "number_of", "compared", "as_inputs", "Handoff", "describe"]
+__all__ = ["as_float", "number_of", "compared", "as_inputs", "Handoff", "HANDS_OFF", "describe"]
+
+# Kinds of numbers that pass for real numbers but do Value's ops themselves: compile's stand-in
+# for an int argument (compiler/ints.py), whose ops must reach the graph as the ops of an input.
+HANDS_OFF: set[type] = set()
 
 
 def as_float(op: str, x: Any) -> float:
@@ -42,6 +48,8 @@ def number_of(x: Any, value_class: Any) -> float | None:
         return x.data
     if x.__class__ is float:
         return x
+    if type(x) in HANDS_OFF:
+        return None
     return as_float("Value", x) if isinstance(x, numbers.Real) else None
 
 
@@ -66,6 +74,8 @@ def as_inputs(op: str, values: Iterable, value_class: type) -> tuple:
     for v in values:
         if v.__class__ is value_class or v.__class__ is float:
             out.append(v)
+        elif type(v) in HANDS_OFF:
+            raise Handoff(type(v), values)
         elif isinstance(v, numbers.Real):
             out.append(as_float(op, v))
         elif hasattr(v, "apply") and hasattr(v, "tangent"):

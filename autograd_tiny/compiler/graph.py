@@ -26,6 +26,7 @@ from ..engine import Op, Value, topological_order
 from ..grad_mode import enable_grad
 from ..neuron import NeuronOp
 from .arguments import Arguments, each
+from .ints import plain
 from .tracing import CompileError, Trace, recording
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ def traced(fn: Callable, args: tuple, backward: bool = True) -> Graph:
     with enable_grad():
         with recording(trace):
             start = trace.marker()
-            result = fn(*call.converted)
+            result = plain(fn(*call.converted))  # (an int argument fn returns: its number)
         return Graph(trace, result, start, call, backward)
 
 
@@ -65,6 +66,7 @@ class Node:
         "index",
         "start",
         "unused",
+        "checked",
         "unused_users",
     )
 
@@ -87,7 +89,8 @@ class Node:
         self.index = -1  # ops: the position in the graph's list of nodes
         self.start: float | None = None  # a chain of '+' (see _fold_chains): the number sum() starts from, if any
         self.unused = False  # nothing fn returned or compared depends on it (it is computed all the same)
-        self.unused_users: list[Node] | tuple = ()  # the unused nodes that use it (one per use)
+        self.checked = False  # only comparisons depend on it (abs(y) != 1, checking a label)
+        self.unused_users: list[Node] | tuple = ()  # the unused or checked nodes that use it (one per use)
 
 
 def op_of(node: Node) -> Op:
@@ -111,6 +114,7 @@ class Graph:
 
     def __init__(self, trace: Trace, result: Any, start: Value, call: Arguments, backward: bool) -> None:
         self.trace, self.call = trace, call
+        self.paths = call.paths  # where each argument is in the call (yb[3]), for words about it
         self.leaves: list[Node] = []
         self.nodes: list[Node] = []  # ops (and detach copies) in creation order
         self._of: dict[Value, Node] = {}
@@ -121,6 +125,8 @@ class Graph:
         loss = loss_of(result) if backward else None
         marks_at = self._read(_creation_order(trace, result, start), start)
         self.guards = self._guards(trace, marks_at)
+        self.causes = [_cause(guard, call) for guard in self.guards]  # what each guard is about, in words
+        self.static_slots = frozenset(trace.static_slots)  # the int arguments fn used as Python ints
         self.outputs = _map_values(result, self._value)
         self.loss = self._value(loss) if loss is not None else None
         del loss
@@ -132,6 +138,8 @@ class Graph:
                                "compute it outside no_grad() to get gradients")  # fmt: skip
         if dropped:
             self._mark_unused()
+        if self.guards:
+            self._mark_checked()
         self._mark_reach()
 
     def _read(self, order: list[Value], start: Value) -> dict[Value, int]:
@@ -278,6 +286,25 @@ class Graph:
                     else:
                         p.unused_users = [node]
 
+    def _mark_checked(self) -> None:
+        """The nodes only comparisons depend on (``abs(y) != 1`` makes abs(y) for a guard alone),
+        and those only they use: off the way to the outputs, as unused nodes are (loops.py
+        computes them in a term's loop, with the term's comparisons)."""
+        kept = {*each(self.outputs, Node), self.loss}
+        compared = [n for x, _, y, _, _ in self.guards for n in (x, y) if n.__class__ is Node]
+        todo = [n for n in compared if n.how == "op" and n.users == 0 and not n.unused and n not in kept]
+        while todo:
+            node = todo.pop()
+            if node.checked:
+                continue
+            node.checked = True
+            for p in node.ins:
+                if p.__class__ is not Node:
+                    continue
+                p.unused_users = [*p.unused_users, node]
+                if p.how == "op" and not p.unused and p not in kept and len(p.unused_users) == p.users:
+                    todo.append(p)  # every use of it is off the way too
+
     def _mark_reach(self) -> None:
         """Which nodes the loss depends on through a gradient: the backward pass visits those."""
         if self.loss is None or not self.loss.wants:
@@ -288,6 +315,29 @@ class Graph:
                 for p in node.ins:
                     if p.__class__ is Node and p.wants:
                         p.reach = True
+
+
+def _cause(guard: tuple, call: Arguments) -> str:
+    """What a guard checks, in words that name the arguments it is about: "a comparison on yb[3]"."""
+    x, symbol, y, _, _ = guard
+    what = "the number read out of" if symbol == "same" else "a comparison on"
+    found: list[str] = []
+    seen: set[Node] = set()
+    todo = [n for n in (x, y) if n.__class__ is Node]
+    while todo and len(seen) < 64:  # the arguments it depends on, near it (its own, for a label)
+        node = todo.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if node.kind == "number" and node.slot < len(call.paths.numbers):
+            found.append(call.paths.numbers[node.slot])
+        elif node.kind == "value" and node.slot < len(call.paths.values):
+            found.append(call.paths.values[node.slot])
+        todo += [p for p in node.ins if p.__class__ is Node]
+    if not found:
+        return f"{what} a Value fn computed" + (f" (label {x.label!r})" if x.label else "")
+    names = ", ".join(dict.fromkeys(found[:3])) + (", ..." if len(found) > 3 else "")
+    return f"{what} {names}" if x.kind in ("number", "value") else f"{what} a Value computed from {names}"
 
 
 def _creation_order(trace: Trace, result: Any, start: Value) -> list[Value]:

@@ -44,14 +44,15 @@ class _Template:
         self.holes = [] if self.ops else [root]  # the term's own leaves
         local = {n: j for j, n in enumerate(self.ops)}
         hole_at: dict[Node, int] = {}
-        # The order `match` walks: the ops fn uses, the root first, then the unused ones in
-        # creation order, each found as the k-th unused user of its anchor (its first input of
-        # the term's own). Per op (j, anchor or None, k, specs), with a spec per input: ('n', j)
+        # The order `match` walks: the ops fn uses, the root first, then the unused (and checked)
+        # ones in creation order, each found as the k-th such user of its anchor (its first input
+        # of the term's own). Per op (j, anchor or None, k, specs), with a spec per input: ('n', j)
         # own op, ('h', k) own leaf, ('s', node) shared, ('c',) a number.
         self.steps: list[tuple[int, tuple | None, int, list[tuple]]] = []
         self.const_slots: list[tuple[Node, int]] = []
-        live = [j for j in range(len(self.ops) - 1, -1, -1) if not self.ops[j].unused]
-        for j in [*live, *(j for j in range(len(self.ops)) if self.ops[j].unused)]:
+        side = [j for j in range(len(self.ops)) if self.ops[j].unused or self.ops[j].checked]
+        live = [j for j in range(len(self.ops) - 1, -1, -1) if not (self.ops[j].unused or self.ops[j].checked)]
+        for j in [*live, *side]:
             node = self.ops[j]
             specs: list[tuple] = []
             for i, p in enumerate(node.ins):
@@ -68,7 +69,7 @@ class _Template:
                     specs.append(("h", hole_at[p]))
                 else:
                     specs.append(("s", p))
-            if not node.unused:
+            if not (node.unused or node.checked):
                 self.steps.append((j, None, 0, specs))
             else:
                 anchor = next(spec for spec in specs if spec[0] in ("n", "h"))
@@ -154,8 +155,8 @@ def _own_nodes(root: Node) -> set[Node]:
 
 
 def _attached(own: set[Node]) -> set[Node] | None:
-    """The unused nodes that go with a term, computed in its loop: those that use its nodes, and
-    those that use them. None if one of them cannot be computed there: it uses a node of another
+    """The unused (or checked) nodes that go with a term, computed in its loop: those that use
+    its nodes, and those that use them. None if one of them cannot be computed there: it uses a node of another
     loop, or is in one already."""
     found: set[Node] = set()
     todo = [u for node in own for u in node.unused_users]
@@ -186,6 +187,8 @@ class Loop:
         self.const_slots = template.const_slots
         self.const_columns = [[term[2][c] for term in terms] for c in range(len(template.const_slots))]
         self.size = len(terms)
+        self.guards: list[int] = []  # the first term's comparisons (indices in graph.guards): checked for each term
+        self.all_guards: set[int] = set()  # those of every term
         self.exports: dict[Node, list[Node | None]] = {}  # template node -> the same node of each term
         # filled in by the writer: the loop's variables and their columns, the columns of the
         # terms' own Values, the saved numbers of each term for the backward loop, ...
@@ -260,6 +263,10 @@ def plan_loops(graph: Graph) -> list[Loop]:
     at least ROLL_MIN of them (the nodes of those terms then know their loop)."""
     loops: list[Loop] = []
     guarded = {n for x, _, y, _, _ in graph.guards for n in (x, y) if n.__class__ is Node}
+    guards_of: dict[Node, list[int]] = {}
+    for k, (x, _, y, _, _) in enumerate(graph.guards):
+        for n in {x, y} & guarded:
+            guards_of.setdefault(n, []).append(k)
     outputs = set(each(graph.outputs, Node))
     _fold_chains(graph, outputs, guarded)
     for total in reversed(graph.nodes):
@@ -284,11 +291,11 @@ def plan_loops(graph: Graph) -> list[Loop]:
         for template, positions, matches in shapes:
             if len(positions) < ROLL_MIN:
                 continue
-            if guarded and any(
-                guarded.intersection(ops) or guarded.intersection(holes) for ops, holes, _ in matches
-            ):
-                continue  # a comparison inside a term: straight-line code checks it
+            checks = _term_guards(graph.guards, guards_of, matches) if guards_of else ([], set())
+            if checks is None:
+                continue  # comparisons that differ from term to term: straight-line code checks them
             loop = Loop(total, template, positions, matches)
+            loop.guards, loop.all_guards = checks
             for ops, holes, _ in matches:
                 for node in ops:
                     node.loop = loop
@@ -302,3 +309,28 @@ def plan_loops(graph: Graph) -> list[Loop]:
             loops.append(loop)
     return loops
 
+
+
+def _term_guards(guards: list[tuple], guards_of: dict[Node, list[int]], matches: list) -> tuple | None:
+    """The comparisons on the terms' own nodes, if every term makes the same ones (the same
+    test on its own numbers, with the same outcome: 0 <= label < 10 for each label): then the
+    loop checks them for each term. Returns (the first term's, every term's) as indices in
+    `guards`; None if they differ, or one compares nodes of two terms or a shared node."""
+    model: list[tuple] | None = None
+    first: list[int] = []
+    every: set[int] = set()
+    for ops, holes, _ in matches:
+        place = {n: ("n", j) for j, n in enumerate(ops)} | {n: ("h", j) for j, n in enumerate(holes)}
+        ks = sorted({k for n in place for k in guards_of.get(n, ())})
+        specs = []
+        for k in ks:
+            x, symbol, y, outcome, _ = guards[k]
+            if x not in place or (y.__class__ is Node and y not in place):
+                return None
+            specs.append((symbol, outcome, place[x], place[y] if y.__class__ is Node else ("c", y)))
+        if model is None:
+            model, first = specs, ks
+        elif specs != model:
+            return None
+        every.update(ks)
+    return first, every

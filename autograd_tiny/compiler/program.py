@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import builtins
+import collections
 import functools
 import gc
 import operator
@@ -85,7 +86,11 @@ class Compiled:
         self.traces = 0
         self.fallbacks = 0
         self._programs: dict[tuple, list[_Program]] = {}
+        self._static: dict[tuple, tuple[int, ...]] = {}  # a shape -> the ints fn used as Python ints in it
         self._last: _Program | None = None
+        self._last_shape: tuple | None = None
+        self._last_floats: list[float] = []
+        self._causes: collections.Counter = collections.Counter()  # why fn was traced again, in words
         self._warned = False
 
     @property
@@ -99,13 +104,15 @@ class Compiled:
     def __call__(self, *args: Any) -> Any:
         if is_tracing():  # inside another trace: stay eager, so that
             return self.fn(*args)  # the outer trace records the ops
-        key, floats, values = flatten(args)
+        shape, floats, values = flatten(args)
         grad = self.backward and is_grad_enabled()
-        programs = self._programs.setdefault(key, [])
+        programs = self._programs.get(self._key(shape, floats)) or []
+        failed = None
         for i, program in enumerate(programs):
             try:
                 out = program.run(floats, values, grad)
-            except Retrace:
+            except Retrace as retrace:
+                failed = program.causes[retrace.args[0]]
                 continue  # another outcome of a comparison: try the next variant
             except (ArithmeticError, ValueError):  # a domain error, an overflow: the engine
                 return self._eager(args, grad)  # raises its own error, or returns IEEE's result
@@ -114,7 +121,8 @@ class Compiled:
             if i:
                 programs.insert(0, programs.pop(i))  # most recent first
             return out
-        program = self._trace(args)
+        program = self._trace(args, shape, floats, failed)
+        programs = self._programs.setdefault(self._key(shape, floats), [])
         programs.insert(0, program)
         del programs[VARIANTS:]
         try:
@@ -123,28 +131,57 @@ class Compiled:
             out = _EAGER  # fn gives another graph on the same arguments (randomness inside)
         return self._eager(args, grad) if out is _EAGER else out
 
-    def _trace(self, args: tuple) -> _Program:
+    def _key(self, shape: tuple, floats: list[float]) -> tuple:
+        """Where a call's programs are filed: its shape, and the ints fn used as Python ints in it."""
+        static = self._static.get(shape)
+        return ("static ints", shape, tuple([floats[j] for j in static])) if static else shape
+
+    def _trace(self, args: tuple, shape: tuple, floats: list[float], failed: str | None) -> _Program:
         self.traces += 1
-        if self.traces > 2 * VARIANTS and not self._warned:
-            self._warned = True
-            warnings.warn(
-                f"compile: {getattr(self.fn, '__name__', 'fn')} was traced {self.traces} times: comparisons "
-                "on Values, or static arguments (ints, objects), change from call to call",
-                RuntimeWarning,
-                stacklevel=3,
-            )
         # The cyclic garbage collector would walk the whole graph again and again while its
         # nodes are read (a 100,000-node trace compiles 3-4 times slower): pause it. Nothing
         # here leaves cycles behind (the engine's graphs have none; _Program breaks its own).
         paused = gc.isenabled()
         gc.disable()
         try:
-            program = _Program(traced(self.fn, args, self.backward), getattr(self.fn, "__name__", "fn"))
+            graph = traced(self.fn, args, self.backward)
+            program = _Program(graph, getattr(self.fn, "__name__", "fn"))
         finally:
             if paused:
                 gc.enable()
-        self._last = program
+        cause = failed or self._why_new(shape, floats, graph)
+        known = self._static.get(shape, ())
+        if not program.static_slots <= set(known):  # ints fn uses as Python ints: file calls by them
+            self._static[shape] = tuple(sorted(program.static_slots.union(known)))
+        self._last, self._last_shape, self._last_floats = program, shape, floats
+        if cause is not None:
+            self._causes[cause] += 1
+        if self.traces > 2 * VARIANTS and not self._warned:
+            self._warned = True
+            cause, times = self._causes.most_common(1)[0]
+            warnings.warn(
+                f"compile: {getattr(self.fn, '__name__', 'fn')} was traced {self.traces} times, "
+                f"{times} of them because of {cause}, which changes from call to call",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         return program
+
+    def _why_new(self, shape: tuple, floats: list[float], graph: Graph) -> str | None:
+        """Why no program fitted a call, in words that name an argument (None for the first)."""
+        if self._last_shape is None:
+            return None
+        paths = graph.paths
+        if shape != self._last_shape:
+            old = self._last_shape
+            at = next((k for k, (a, b) in enumerate(zip(shape, old)) if a != b), min(len(shape), len(old)))
+            where = paths.key[at] if at < len(paths.key) else "the arguments"
+            return f"the shape of {where} (a list's length, or an argument's type or static value)"
+        changed = [j for j in self._static.get(shape, ()) if floats[j] != self._last_floats[j]]
+        if changed:
+            names = ", ".join(paths.numbers[j] for j in changed[:3]) + (", ..." if len(changed) > 3 else "")
+            return f"{names}, an int fn uses as a Python int (an index, range(), a dict key, int())"
+        return "a comparison, or a number fn read"
 
     def _eager(self, args: tuple, grad: bool) -> Any:
         """The call done by the engine itself: fn(*args).backward(), floats given as Values."""
@@ -168,6 +205,8 @@ class _Program:
         namespace = writer.namespace
         exec(builtins.compile(self.source, f"<compiled {fn_name}>", "exec"), namespace)
         self.step = namespace["step"]
+        self.causes = graph.causes  # what each guard is about, for the warning
+        self.static_slots = graph.static_slots
         self.outside = frozenset(map(id, writer.outside))
         self.grad_objects = writer.grad_objects
         self._outputs = _output_builder(graph.outputs, loops, writer.exports)

@@ -7,14 +7,18 @@ these methods while a trace runs (and only then; other threads go straight throu
 engine's methods, and the engine's own are put back when the last trace ends):
 
 - ``Value.__lt__``, ``__le__``, ``__gt__``, ``__ge__``: the outcome of every comparison fn
-  makes on a Value, which the compiled code checks on every call (a guard);
+  makes on a Value, which the compiled code checks on every call (a guard); a comparison with
+  an int argument's stand-in is left to the stand-in (ints.py), which records it itself;
 - ``Value.__float__``, ``item``, ``__round__``, ``__format__``, ``__repr__``: every number
   fn reads out of a Value, also checked on every call;
-- ``Value.__init__``: the leaves fn makes (constants, or parameters it keeps);
+- ``Value.__init__``: the leaves fn makes (constants, or parameters it keeps); ``Value(y)`` of
+  an int argument's stand-in is a leaf that stands for the call's number, as the stand-in does;
 - ``Value.detach``: which node each detach() copy was made from;
 - ``Value.__del__`` (which the engine does not define): the nodes fn makes and drops, kept
   alive until the trace is read, so that the compiled code computes them too and raises
   where the engine raises (``(x.log(), x * 2)[1]`` at x = 0 is a DomainError);
+- ``Value.leaky_relu``: a slope that is an int argument's stand-in is handed to it, as ``+``
+  hands it over (the engine checks the slope first);
 - ``Value.backward`` and ``Value.register_hook``: refused with a `CompileError`;
 - ``no_grad`` and ``enable_grad``'s ``__enter__``/``__exit__``: where the mode switches (the
   trace keeps recording, and remembers that those nodes pass no gradient).
@@ -38,10 +42,11 @@ import threading
 from _thread import get_ident
 from collections.abc import Callable
 
-from ..engine import Value
+from ..engine import LEAKY_RELU, Value
 from ..grad_mode import enable_grad, no_grad
+from ..inputs import HANDS_OFF
 
-__all__ = ["CompileError", "Trace", "recording", "is_tracing"]
+__all__ = ["CompileError", "Trace", "recording", "is_tracing", "current"]
 
 
 class CompileError(Exception):
@@ -59,12 +64,18 @@ def is_tracing() -> bool:
     return _active.get(get_ident()) is not None
 
 
+def current() -> Trace | None:
+    """The trace this thread is recording, if any."""
+    return _active.get(get_ident())
+
+
 class Trace:
     """What one traced run of fn did besides building its graph."""
 
     def __init__(self) -> None:
         self.comparisons: list[tuple] = []  # (x, symbol, y, outcome, marker)
         self.readings: list[tuple] = []  # (value, its number, marker): float(v), v.item(), ...
+        self.static_slots: set[int] = set()  # the call's numbers fn used as Python ints (ints.py)
         self.made: set[Value] = set()  # leaves made with Value(...) inside fn
         self.detached: dict[Value, Value] = {}  # leaf made by detach() -> its source
         self.dropped: list[Value] = []  # nodes fn made and dropped
@@ -92,6 +103,8 @@ def _comparison(name: str, symbol: str) -> Callable:
     engine_method = Value.__dict__[name]
 
     def compare(self, other):
+        if type(other) in HANDS_OFF:  # an int argument's stand-in: it records the comparison itself
+            return NotImplemented
         outcome = engine_method(self, other)
         trace = _active.get(get_ident())
         if trace is not None:
@@ -113,9 +126,17 @@ def _reading(name: str) -> Callable:
     return read
 
 
+def _leaky_relu(self, slope=0.01):
+    if type(slope) in HANDS_OFF and _active.get(get_ident()) is not None:
+        return type(slope).apply(LEAKY_RELU, [self, slope])  # (an int argument's stand-in: its leaf)
+    return _ENGINE["leaky_relu"](self, slope)
+
+
 def _made(self, *args, **kwargs):
-    _ENGINE["__init__"](self, *args, **kwargs)
     trace = _active.get(get_ident())
+    if trace is not None and args and type(args[0]) in HANDS_OFF:  # Value(y) of an int argument's stand-in:
+        args = (args[0].number_of(self), *args[1:])  # a leaf that is the call's number (nn turns inputs into Values)
+    _ENGINE["__init__"](self, *args, **kwargs)
     if trace is not None:
         trace.made.add(self)
 
@@ -158,13 +179,14 @@ def _grad_mode(enabled: bool | None) -> Callable:
     return switch
 
 
-_ENGINE = {name: Value.__dict__[name] for name in ("__init__", "detach")}
+_ENGINE = {name: Value.__dict__[name] for name in ("__init__", "detach", "leaky_relu")}
 _WRAPPERS: list[tuple[type, str, Callable]] = [
     *[(Value, name, _comparison(name, symbol)) for name, symbol in
       [("__lt__", "<"), ("__le__", "<="), ("__gt__", ">"), ("__ge__", ">=")]],
     *[(Value, name, _reading(name)) for name in ("__float__", "item", "__round__", "__format__", "__repr__")],
     (Value, "__init__", _made),
     (Value, "detach", _detach),
+    (Value, "leaky_relu", _leaky_relu),
     (Value, "__del__", _dropped),
     (Value, "backward", _refuse("backward", "return the loss: the compiled call runs backward itself")),
     (Value, "register_hook", _refuse("register_hook", "compiled code does not run hooks")),

@@ -142,8 +142,10 @@ class Writer(NodeCode):
     def _forward_pass(self) -> None:
         graph = self.graph
         guards_at = collections.defaultdict(list)
+        looped = {k for loops in self.loops_of.values() for loop in loops for k in loop.all_guards}
         for k, guard in enumerate(graph.guards):
-            guards_at[guard[4]].append((k, guard))
+            if k not in looped:  # (a term's comparison is checked in its loop)
+                guards_at[guard[4]].append((k, guard))
         for i, node in enumerate(graph.nodes):
             for k, guard in guards_at.pop(i, ()):
                 self._guard(k, guard)
@@ -302,13 +304,30 @@ class Writer(NodeCode):
             what.append("c: its numbers that differ from term to term")
         self._for(names, columns, n, comment="; ".join(what))
         self.depth += 1
-        for node in loop.template:
+        checks = self._term_checks(loop)
+        for k in checks.pop(-1, ()):
+            self._guard(k, self.graph.guards[k])
+        for j, node in enumerate(loop.template):
             self.forward(node)
+            for k in checks.pop(j, ()):
+                self._guard(k, self.graph.guards[k])
         self.line(f"{lst}.append({root})" if whole else f"{lst}[pos] = {root}")
         for template_node, name in loop.export_names.items():
             self.line(f"{name}.append({self.val[template_node]})")
         loop.saved_spot = self.placeholder() if loop.saved else None
         self.depth -= 1
+
+    def _term_checks(self, loop: Loop) -> dict[int, list[int]]:
+        """The comparisons each term makes (the first term's, in the template's names), by the
+        template op after which they are checked (-1: on the term's own leaves alone, first)."""
+        at = {node: j for j, node in enumerate(loop.template)}
+        checks: dict[int, list[int]] = collections.defaultdict(list)
+        causes = self.graph.causes
+        for k in loop.guards:
+            x, _, y, _, _ = self.graph.guards[k]
+            checks[max(at.get(n, -1) for n in (x, y) if n.__class__ is Node)].append(k)
+            causes[k] += f" (or the same in another of the {loop.size} terms)"
+        return checks
 
     def _hole_column(self, loop: Loop, hole: Node, column: list[Node]) -> str:
         """The code's list of a term leaf's numbers, one per term."""
