@@ -19,7 +19,7 @@ import autograd_tiny
 from autograd_tiny import DomainError, Value, no_grad
 from autograd_tiny.compiler import CompileError, compile
 from autograd_tiny.data import moons, signed_labels
-from autograd_tiny.losses import cross_entropy, hinge, l2, mse
+from autograd_tiny.losses import hinge, l2, mse
 from autograd_tiny.nn import MLP
 from autograd_tiny.primitives import primitive
 
