@@ -429,6 +429,7 @@ class Formulas:
         self._locals: dict[tuple, Local] = {}
         self._forwards: dict[tuple, Code | None] = {}
         self._usable: dict[Op, bool] = {}
+        self._names: dict[Op, frozenset] = {}
 
     def usable(self, op: Op) -> bool:
         """True if the op's derivatives can be written from its formulas (else call op.rule)."""
@@ -448,9 +449,12 @@ class Formulas:
         return op.each and self.usable(op) and not self._names_used(op).isdisjoint(_EACH_NAMES)
 
     def _names_used(self, op: Op) -> frozenset:
-        trees = _formulas(op)
-        assert trees is not None, op
-        return frozenset(n.id for tree in trees for n in ast.walk(tree) if isinstance(n, ast.Name))
+        names = self._names.get(op)
+        if names is None:
+            trees = _formulas(op)
+            assert trees is not None, op
+            names = self._names[op] = frozenset(n.id for t in trees for n in ast.walk(t) if isinstance(n, ast.Name))
+        return names
 
     def local(self, op: Op, i: int, known: Sequence[float | None]) -> Local:
         """d out / d input i of op, as code whose holes are the formula's inputs: ``known`` has,

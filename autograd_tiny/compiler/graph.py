@@ -66,7 +66,6 @@ class Node:
         "index",
         "start",
         "unused",
-        "checked",
         "unused_users",
     )
 
@@ -89,8 +88,7 @@ class Node:
         self.index = -1  # ops: the position in the graph's list of nodes
         self.start: float | None = None  # a chain of '+' (see _fold_chains): the number sum() starts from, if any
         self.unused = False  # nothing fn returned or compared depends on it (it is computed all the same)
-        self.checked = False  # only comparisons depend on it (abs(y) != 1, checking a label)
-        self.unused_users: list[Node] | tuple = ()  # the unused or checked nodes that use it (one per use)
+        self.unused_users: list[Node] | tuple = ()  # the unused nodes, or those only comparisons use, that use it
 
 
 def op_of(node: Node) -> Op:
@@ -293,11 +291,12 @@ class Graph:
         kept = {*each(self.outputs, Node), self.loss}
         compared = [n for x, _, y, _, _ in self.guards for n in (x, y) if n.__class__ is Node]
         todo = [n for n in compared if n.how == "op" and n.users == 0 and not n.unused and n not in kept]
+        checked: set[Node] = set()
         while todo:
             node = todo.pop()
-            if node.checked:
+            if node in checked:
                 continue
-            node.checked = True
+            checked.add(node)
             for p in node.ins:
                 if p.__class__ is not Node:
                     continue

@@ -20,9 +20,10 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import operator
 
-from ..engine import ADD
+from ..engine import ADD, Op
 from .arguments import each
 from .formulas import Formulas, shown
 from .graph import Graph, Node
@@ -44,15 +45,15 @@ class _Template:
         self.holes = [] if self.ops else [root]  # the term's own leaves
         local = {n: j for j, n in enumerate(self.ops)}
         hole_at: dict[Node, int] = {}
-        # The order `match` walks: the ops fn uses, the root first, then the unused (and checked)
-        # ones in creation order, each found as the k-th such user of its anchor (its first input
-        # of the term's own). Per op (j, anchor or None, k, specs), with a spec per input: ('n', j)
+        # The order `match` walks: the ops fn uses, the root first, then the unused ones (or only
+        # compared) in creation order, each found as the k-th such user of its anchor (its first
+        # input of the term's own). Per op (j, anchor or None, k, specs), with a spec per input: ('n', j)
         # own op, ('h', k) own leaf, ('s', node) shared, ('c',) a number.
         self.steps: list[tuple[int, tuple | None, int, list[tuple]]] = []
         self.const_slots: list[tuple[Node, int]] = []
-        side = [j for j in range(len(self.ops)) if self.ops[j].unused or self.ops[j].checked]
-        live = [j for j in range(len(self.ops) - 1, -1, -1) if not (self.ops[j].unused or self.ops[j].checked)]
-        for j in [*live, *side]:
+        side = attached or set()  # (unused, or only compared)
+        live = [j for j in range(len(self.ops) - 1, -1, -1) if self.ops[j] not in side]
+        for j in [*live, *(j for j in range(len(self.ops)) if self.ops[j] in side)]:
             node = self.ops[j]
             specs: list[tuple] = []
             for i, p in enumerate(node.ins):
@@ -69,7 +70,7 @@ class _Template:
                     specs.append(("h", hole_at[p]))
                 else:
                     specs.append(("s", p))
-            if not (node.unused or node.checked):
+            if node not in side:
                 self.steps.append((j, None, 0, specs))
             else:
                 anchor = next(spec for spec in specs if spec[0] in ("n", "h"))
@@ -155,9 +156,9 @@ def _own_nodes(root: Node) -> set[Node]:
 
 
 def _attached(own: set[Node]) -> set[Node] | None:
-    """The unused (or checked) nodes that go with a term, computed in its loop: those that use
-    its nodes, and those that use them. None if one of them cannot be computed there: it uses a node of another
-    loop, or is in one already."""
+    """The unused nodes (or only compared: graph.py) that go with a term, computed in its loop:
+    those that use its nodes, and those that use them. None if one of them cannot be computed
+    there: it uses a node of another loop, or is in one already."""
     found: set[Node] = set()
     todo = [u for node in own for u in node.unused_users]
     while todo:
@@ -252,10 +253,14 @@ def _is_total(node: Node) -> bool:
     (sum, logsumexp) whose one formula the writer can write for each term (not pick's, which
     treats each input by its position)."""
     op = node.op
-    if node.how == "chain":
-        return True
+    return node.how == "chain" or (node.how == "op" and op is not None and op.each and _sums(op))
+
+
+@functools.lru_cache(maxsize=256)
+def _sums(op: Op) -> bool:
+    """An op of any number of inputs whose formula the writer can write for each input alike."""
     formulas = Formulas()
-    return node.how == "op" and op is not None and op.each and formulas.usable(op) and not formulas.by_position(op)
+    return formulas.usable(op) and not formulas.by_position(op)
 
 
 def plan_loops(graph: Graph) -> list[Loop]:
@@ -308,7 +313,6 @@ def plan_loops(graph: Graph) -> list[Loop]:
                             loop.exports.setdefault(same, [None] * loop.size)[k] = node
             loops.append(loop)
     return loops
-
 
 
 def _term_guards(guards: list[tuple], guards_of: dict[Node, list[int]], matches: list) -> tuple | None:
