@@ -34,6 +34,7 @@ LESSONS = [
     "08_forward_and_reverse_mode",
     "09_activations_and_gradients",
     "10_backprop_by_hand",
+    "11_handwritten_digits",
 ]
 
 _MARKER = "values fetched for tests/test_notebooks.py: "
@@ -1115,3 +1116,91 @@ def test_10_solutions_are_collapsed_at_the_end(nb10):
         assert cell.cell_type == "code" and cell.metadata["jupyter"]["source_hidden"] is True
         assert re.search(r"(\d+) of \1 right$", displayed_text(cell).strip())
     assert not any(c.metadata.get("jupyter", {}).get("source_hidden") for c in cells[:heading])
+
+
+# ---------------------------------------------------------------------- 11 handwritten digits
+
+
+@pytest.fixture(scope="module")
+def nb11():
+    return run_notebook(
+        "11_handwritten_digits",
+        {
+            "split": "[X_train, y_train, X_test, y_test]",
+            "start": "nn.MLP(64, [32, 10], seed=0).state_dict()",
+            "first_epoch": "first_epoch",
+            "eager": "[eager_losses, model.state_dict(), eager_accuracy]",
+            "compiled": "[twin.state_dict(), test_accuracy, step.traces, len(compiled_seconds)]",
+            "judged": "[predicted, matrix, wrong]",
+            "one": "[k, loss_of_one_sample.data]",
+        },
+        after={"picked = next(": {"picked": "[y_train[0], list(picked.local_grads), loss.data]"}},
+    )
+
+
+def digit_of(state, x):
+    """The class an MLP's state_dict gives a digit, with plain floats: its largest logit."""
+    logits = mlp_forward(state, x, "relu")[-1]
+    return max(range(len(logits)), key=logits.__getitem__)
+
+
+def test_11_the_first_losses_with_floats(nb11):
+    """The first image's loss is its cross-entropy under the seeded weights, with pick's one-hot
+    derivatives; the first minibatch's loss is the mean of its images' cross-entropies."""
+    _, got = nb11
+    X_train, y_train, _, _ = got["split"]
+    label, local, loss = got["picked"]
+    assert loss == pytest.approx(cross_entropy(mlp_forward(got["start"], X_train[0], "relu")[-1], label), rel=1e-12)
+    assert local == [1.0 if j == label else 0.0 for j in range(10)] + [None]
+    batch = got["first_epoch"][0]
+    first = sum(cross_entropy(mlp_forward(got["start"], X_train[i], "relu")[-1], y_train[i]) for i in batch)
+    assert got["eager"][0][0] == pytest.approx(first / len(batch), rel=1e-12)
+    assert [len(b) for b in got["first_epoch"]] == [32] * 42 + [4]
+    assert sorted(i for b in got["first_epoch"] for i in b) == list(range(len(X_train)))
+
+
+def test_11_the_eager_epoch_matches_pytorch_and_compiled_is_the_same(nb11):
+    """The eager epoch's 43 Adam steps (lr 0.02) replayed in PyTorch float64 give the same losses and
+    weights; the compiled run traced twice (batches of 32 and of 4) for its five epochs."""
+    torch = pytest.importorskip("torch")
+    _, got = nb11
+    X_train, y_train, _, _ = got["split"]
+    layers = torch_mlp(torch, got["start"])
+    optimizer = torch.optim.Adam([p for layer in layers for p in layer], lr=0.02)
+    losses = []
+    for batch in got["first_epoch"]:
+        logits = torch_forward(torch, layers, [X_train[i] for i in batch])
+        loss = torch.nn.functional.cross_entropy(logits, torch.tensor([y_train[i] for i in batch]))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    eager_losses, eager_end, _ = got["eager"]
+    assert eager_losses == pytest.approx(losses, rel=1e-7)
+    for i, (W, b) in enumerate(layers):
+        assert [w for row in eager_end[f"layers.{i}.weight"] for w in row] == pytest.approx(
+            W.detach().flatten().tolist(), rel=1e-6, abs=1e-9
+        )
+        assert eager_end[f"layers.{i}.bias"] == pytest.approx(b.detach().tolist(), rel=1e-6, abs=1e-9)
+    _, _, traces, epochs = got["compiled"]
+    assert traces == 2 and epochs == 5
+
+
+def test_11_accuracy_confusion_matrix_and_mistakes_with_floats(nb11):
+    """The trained network's test predictions, recomputed with plain floats from its weights, give
+    the printed accuracies, the confusion matrix and the list of mistakes; at least 94% after five
+    epochs, and the explored image's loss is its cross-entropy."""
+    _, got = nb11
+    _, _, X_test, y_test = got["split"]
+    end, test_accuracy, _, _ = got["compiled"]
+    predicted = [digit_of(end, x) for x in X_test]
+    predicted_, matrix, wrong = got["judged"]
+    assert predicted == predicted_
+    assert test_accuracy == sum(p == t for p, t in zip(predicted, y_test)) / len(y_test) >= 0.94
+    eager_predicted = [digit_of(got["eager"][1], x) for x in X_test]
+    assert got["eager"][2] == sum(p == t for p, t in zip(eager_predicted, y_test)) / len(y_test)
+    expected = [[sum(1 for p, t in zip(predicted, y_test) if (t, p) == (r, c)) for c in range(10)] for r in range(10)]
+    assert matrix == expected
+    assert wrong == [i for i in range(len(y_test)) if predicted[i] != y_test[i]]
+    k, loss = got["one"]
+    assert loss == pytest.approx(cross_entropy(mlp_forward(end, X_test[k], "relu")[-1], y_test[k]), rel=1e-12)
