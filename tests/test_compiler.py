@@ -883,7 +883,7 @@ def test_docstring_examples_run():
     import doctest
     import importlib
 
-    for stage in ("", ".arguments", ".tracing", ".graph", ".loops", ".formulas", ".source", ".node_code", ".writer",
+    for stage in ("", ".arguments", ".ints", ".tracing", ".graph", ".loops", ".formulas", ".source", ".node_code", ".writer",
                   ".program"):  # fmt: skip
         module = importlib.import_module(f"autograd_tiny.compiler{stage}")
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)

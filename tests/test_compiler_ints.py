@@ -97,6 +97,11 @@ def test_a_comparison_on_an_int_is_a_guard():
     assert f(1.0, 3) == 6.0 and f(1.0, 1) == 1.0 and f(1.0, 5) == 10.0 and f(1.0, 0) == 2.0
     assert f.traces == 2
     assert f(1.0, True) == 1.0 and f.traces == 3  # a bool is static, as before
+    from fractions import Fraction
+
+    g = compile(lambda x, y: w * x if (y == True, y < Fraction(5, 2)) == (True, True) else w)  # noqa: E712
+    assert g(3.0, 1) == 6.0 and g(3.0, 2) == 2.0 and g(3.0, 3) == 2.0  # 1 == True, as Python says
+    assert g(5.0, 1) == 10.0 and g.traces == 3  # compared with a Fraction: the int itself, static
 
 
 def test_the_stand_in_passes_for_an_int_and_int_arithmetic_stays_a_number_of_the_call():

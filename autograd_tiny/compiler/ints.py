@@ -33,6 +33,7 @@ Example:
 
 from __future__ import annotations
 
+import numbers
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -92,10 +93,12 @@ class TracedInt:
             number = other.number
         elif other.__class__ is Value and symbol not in ("==", "!="):  # (a Value's == is identity)
             operand, number = other, other.data
-        elif type(other) in (int, float):
+        elif type(other) in (int, float, bool):
             operand, number = float(other), other
+        elif isinstance(other, numbers.Number):  # a Fraction, a NumPy number: compared as Python does, with the int
+            return _COMPARE[symbol](self.read(), other)
         else:
-            return NotImplemented
+            return NotImplemented  # (as an int's own comparison says)
         outcome = _COMPARE[symbol](self.number, number)
         trace = current()
         if trace is not None:
