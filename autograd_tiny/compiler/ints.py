@@ -36,7 +36,7 @@ from __future__ import annotations
 import numbers
 import operator
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from ..engine import Value, apply
 from ..inputs import HANDS_OFF
@@ -96,7 +96,7 @@ class TracedInt:
         elif type(other) in (int, float, bool):
             operand, number = float(other), other
         elif isinstance(other, numbers.Number):  # a Fraction, a NumPy number: compared as Python does, with the int
-            return _COMPARE[symbol](self.read(), other)
+            return _COMPARE[symbol](self.read(), cast(Any, other))
         else:
             return NotImplemented  # (as an int's own comparison says)
         outcome = _COMPARE[symbol](self.number, number)
