@@ -160,16 +160,16 @@ def test_the_warning_names_the_argument_that_keeps_changing():
     """Retracing over and over warns, naming the argument behind it: its path in the call."""
     w = Value(1.0)
     f = compile(lambda xb, yb: Value.sum([w * x for x in xb]) * [1.0, 2.0, 3.0, 4.0, 5.0][yb[3] % 5])
-    with pytest.warns(RuntimeWarning, match=r"traced 17 times, 16 of them because of yb\[3\], an int fn uses as a "
-                                            r"Python int"):  # fmt: skip
+    with pytest.warns(RuntimeWarning, match=r"traced 17 times, 16 of them because yb\[3\] changed, an int fn uses "
+                                            r"as a Python int"):  # fmt: skip
         for k in range(17):
             f([1.0, 2.0], [0, 0, 0, k])
     g = compile(lambda x: Value.sum([w * x for t in range(10) if x > t]))  # 11 outcomes, 8 variants kept
-    with pytest.warns(RuntimeWarning, match=r"because of a comparison on x"):
+    with pytest.warns(RuntimeWarning, match=r"because the outcome of a comparison on x changed"):
         for k in range(20):
             g(k % 11 - 0.5)
     h = compile(lambda xb: Value.sum([w * x for x in xb]))
-    with pytest.warns(RuntimeWarning, match=r"because of the shape of xb"):
+    with pytest.warns(RuntimeWarning, match=r"because the shape of xb changed"):
         for k in range(17):
             h([1.0] * (k + 1))
     with warnings.catch_warnings():

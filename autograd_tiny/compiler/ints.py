@@ -267,11 +267,12 @@ def _slots(x: Any) -> frozenset[int]:
 
 
 def plain(x: Any) -> Any:
-    """fn's result with every stand-in its int (read: fn returned it)."""
+    """fn's result with every stand-in its int (read: fn returned it); x itself if it holds none."""
     if type(x) is TracedInt:
         return x.read()
-    if isinstance(x, (list, tuple)):
-        return type(x)(plain(v) for v in x)
-    if isinstance(x, dict):
-        return {k: plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple, dict)):
+        items = list(x.values() if isinstance(x, dict) else x)
+        new = [plain(v) for v in items]
+        if any(a is not b for a, b in zip(new, items)):
+            return dict(zip(x, new)) if isinstance(x, dict) else type(x)(new)
     return x

@@ -149,7 +149,7 @@ class Compiled:
         finally:
             if paused:
                 gc.enable()
-        cause = failed or self._why_new(shape, floats, graph)
+        cause = f"the outcome of {failed} changed" if failed else self._why_new(shape, floats, graph)
         known = self._static.get(shape, ())
         if not program.static_slots <= set(known):  # ints fn uses as Python ints: file calls by them
             self._static[shape] = tuple(sorted(program.static_slots.union(known)))
@@ -161,7 +161,7 @@ class Compiled:
             cause, times = self._causes.most_common(1)[0]
             warnings.warn(
                 f"compile: {getattr(self.fn, '__name__', 'fn')} was traced {self.traces} times, "
-                f"{times} of them because of {cause}, which changes from call to call",
+                f"{times} of them because {cause}",
                 RuntimeWarning,
                 stacklevel=3,
             )
@@ -176,12 +176,12 @@ class Compiled:
             old = self._last_shape
             at = next((k for k, (a, b) in enumerate(zip(shape, old)) if a != b), min(len(shape), len(old)))
             where = paths.key[at] if at < len(paths.key) else "the arguments"
-            return f"the shape of {where} (a list's length, or an argument's type or static value)"
+            return f"the shape of {where} changed (a list's length, or an argument's type or static value)"
         changed = [j for j in self._static.get(shape, ()) if floats[j] != self._last_floats[j]]
         if changed:
             names = ", ".join(paths.numbers[j] for j in changed[:3]) + (", ..." if len(changed) > 3 else "")
-            return f"{names}, an int fn uses as a Python int (an index, range(), a dict key, int())"
-        return "a comparison, or a number fn read"
+            return f"{names} changed, an int fn uses as a Python int (an index, range(), a dict key, int())"
+        return "a comparison, or a number fn read, changed"
 
     def _eager(self, args: tuple, grad: bool) -> Any:
         """The call done by the engine itself: fn(*args).backward(), floats given as Values."""
