@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -76,8 +77,10 @@ def rule_from(inputs: tuple[str, ...], formulas: tuple[str, ...], each: bool) ->
         source = f"lambda {', '.join(inputs)}, out: ({', '.join(formulas)},)"
     elif formulas[0] in ("0.0", "1.0"):  # the same number for every input (sum): no loop
         source = f"lambda *xs_out: ({formulas[0]},) * (len(xs_out) - 1)"
+    elif not re.search(r"\b(i|xs)\b", formulas[0]):  # x and out alone (logsumexp): no positions
+        source = f"lambda *xs_out: (lambda out: tuple([{formulas[0]} for x in xs_out[:-1]]))(xs_out[-1])"
     else:
-        source = (f"lambda *xs_out: (lambda xs, out: tuple([{formulas[0]} for i, x in zip(positions(len(xs)), xs)]))"
+        source = (f"lambda *xs_out: (lambda xs, out: tuple([{formulas[0]} for i, x in positions(xs, out)]))"
                   "(xs_out[:-1], xs_out[-1])")
     return eval(source, {**FORMULA_NAMES, "positions": _positions})
 
@@ -99,8 +102,10 @@ class _Position(int):
 _POSITIONS: list[_Position] = []
 
 
-def _positions(n: int) -> list[_Position]:
-    """The positions 0, 1, ..., n - 1 (and perhaps more: zip stops at the inputs)."""
-    while len(_POSITIONS) < n:
+def _positions(xs: tuple, out: Any) -> Any:
+    """(i, x) for each input x: on floats plain ints, on Values positions that compare by number."""
+    if out.__class__ is float:
+        return enumerate(xs)
+    while len(_POSITIONS) < len(xs):
         _POSITIONS.append(_Position(len(_POSITIONS)))
-    return _POSITIONS
+    return zip(_POSITIONS, xs)
