@@ -90,7 +90,7 @@ class TrainingRecorder:
             follows that point alone.
         grid: the decision boundary is the model evaluated on grid x grid points.
         every: keep one step in `every` whole, and always the last (the loss of every step is kept).
-        max_steps: refuse to keep more steps than this (a page must stay light).
+        max_steps: refuse to keep more steps than this whole, the last aside (a page must stay light).
         follow: record the graphs of at most this many points (all of X when it has no more;
             else this many, spread over X): each costs a forward and backward pass per kept step.
         live: in Jupyter, show the view now and refresh it while steps come in.
@@ -344,7 +344,7 @@ class TrainingRecorder:
                     if p in index:
                         rows.append([view.who(p), index[p]])
             neurons[view.name(end)] = {"title": view.neuron_title(end), "params": rows}
-        classes = sorted(set(self.y), key=repr)
+        classes = sorted(set(self.y))
         point, why = self._chosen(records)
         names = self.box_names
         return {

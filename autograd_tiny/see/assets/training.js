@@ -160,7 +160,7 @@
   }
   el("text", { x: left, y: H - 8, class: "tick" }, "step 1");
   el("text", { x: W - right, y: H - 8, "text-anchor": "end", class: "tick" }, "step " + calls);
-  if (logScale) el("text", { x: left + 4, y: top + 10, class: "tick" }, "log scale");
+  if (logScale) el("text", { x: (left + W - right) / 2, y: H - 8, "text-anchor": "middle", class: "tick" }, "log scale");
   el("path", { class: "loss", d: line(losses, ly) });
   if (!finite.length) el("text", { x: (left + W - right) / 2, y: H / 2, "text-anchor": "middle", class: "tick" }, "no step's loss is finite");
   losses.forEach(function (v, i) { // a step whose loss is nan or inf: a red mark at the top
