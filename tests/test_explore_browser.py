@@ -656,7 +656,7 @@ def test_training_page_opens_at_the_first_step_and_follows_a_point_with_gradient
     """The README's network at 1280 px: the page opens at step 1 and ends at the last step run
     (12, with every=5); it follows a point whose loss at step 1 is not 0 (by the closed form),
     whose neurons show gradients that are not 0; every text of the neuron graph is at least
-    11 px tall on screen."""
+    11 px tall on screen. A point whose loss is 0 is said to pass no gradient back, and shows none."""
     recorder, seen, X, signs = moons_run()
     tab.page.set_viewport_size({"width": 1280, "height": 900})
     tab.open(recorder, "training.html")
@@ -676,6 +676,10 @@ def test_training_page_opens_at_the_first_step_and_follows_a_point_with_gradient
     tab.press("End")
     assert tab.page.text_content("#counter") == "step 12 (4 of 4 recorded)"
     assert tab.numbers()[0] == recorder.losses[-1] and recorder.steps == [1, 6, 11, 12]
+    done = next(i for i in range(len(X)) if by_hand(seen[-1], [16, 16, 1], X[i], signs[i])[0] == 0)
+    tab.page.evaluate("i => window.explorer.follow(i)", done)  # a point the hinge no longer pushes
+    assert "So no gradient flows back from it: every grad below is 0." in tab.explanation()
+    assert all(grad == 0 for _, grad in box_texts(tab, recorder).values())
 
 
 def test_clicking_a_point_follows_it(tab):
