@@ -71,6 +71,9 @@ MAX_WIDTH = 10_000  # neurons in one layer
 # 0.35 s per million of them (measured): 1e7 is a third of a GB and several seconds a step.
 MAX_WORK = 10_000_000
 _BYTES_PER_WORK = 32
+# Steps the training view keeps whole: each holds every training point's graph (about 0.4 KB
+# and a forward and backward pass per point); the loss of every step is kept.
+_VIEW_STEPS = 25
 # A loss this many times above where it started (or above 1, if it started lower) has diverged.
 _EXPLODED = 1e4
 
@@ -124,8 +127,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     add("--out", metavar="DIR",
         help="output folder, made if needed (default: autograd_tiny_runs/<data>-seed<seed>-<date>-<time>)")
     add("--html", action="store_true",  # the explorer
-        help="also write training.html: step through the run (loss, boundary, one point's graph by neuron) "
-             "(default: off)")
+        help="also write training.html: step through the run (loss, boundary, and any training point's "
+             "graph, one box per neuron) (default: off)")
     add("--compile", action="store_true",  # compile
         help="run each step's forward and backward pass as code written by autograd_tiny.compile: "
              "the same numbers, several times faster (default: off)")
@@ -627,12 +630,17 @@ def _write_digit_pictures(out: str, model: nn.MLP, run: dict, written: list[str]
 
 
 def _training_recorder(model: nn.MLP, run: dict, X: list, y: list):
-    """A TrainingRecorder following the first training point, keeping about 100 steps whole."""
+    """A TrainingRecorder keeping about `_VIEW_STEPS` steps whole (and the last), with the
+    training points' graphs (up to the recorder's `follow`), each point's loss being the run's
+    loss on that point alone."""
     from .see.training_view import TrainingRecorder
 
-    point_loss = _loss_function(run["loss"])
-    return TrainingRecorder(model, X, y, point=0, point_loss=lambda output: point_loss([output], [y[0]]),
-                            every=max(1, run["steps"] // 100))
+    loss = _loss_function(run["loss"])
+
+    def point_loss(output, i):
+        return loss([output], [y[i]])
+
+    return TrainingRecorder(model, X, y, point_loss=point_loss, every=max(1, run["steps"] // _VIEW_STEPS))
 
 
 def _write_training_view(recorder, out: str, written: list[str]) -> dict[str, str]:
@@ -646,7 +654,7 @@ def _write_training_view(recorder, out: str, written: list[str]) -> dict[str, st
         print(f"autograd-tiny: no training.html: {err}", file=sys.stderr)
         return {}
     written.append("training.html")
-    return {"training.html": "step through the run: loss, boundary, one point's graph (opens offline)"}
+    return {"training.html": "step through the run: loss, boundary, any point's graph (opens offline)"}
 
 
 def _write_explorer(out, path: str, max_nodes: int) -> None:

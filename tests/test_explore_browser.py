@@ -16,6 +16,7 @@ import statistics
 
 import pytest
 from test_explore import HOSTILE, B, lecture_neuron  # the same graphs as the Python-side tests
+from test_explore_training import by_hand  # an MLP's hinge loss and its gradients, by hand
 
 from autograd_tiny import TrainingRecorder, Value, data, explore, losses, nn
 from autograd_tiny.cli import main
@@ -612,13 +613,108 @@ def test_notebook_iframe_runs_the_page(tab):
 # ---------------------------------------------------------------------- the training page
 
 
+def moons_run(n=40, steps=12, every=5, sizes=(16, 16, 1), **kwargs):
+    """The README's training loop on n moons points (MLP(2, [16, 16, 1]), hinge loss + L2, the
+    falling learning rate), recorded with each point's hinge loss. Returns the recorder, the
+    weights each step recorded, X and the signed labels."""
+    X, y = data.moons(n, noise=0.1, seed=0)
+    signs = data.signed_labels(y)
+    model = nn.MLP(2, list(sizes), init="uniform", seed=1)
+    recorder = TrainingRecorder(model, X, y, every=every, point_loss=lambda s, i: losses.hinge([s], [signs[i]]),
+                                **kwargs)  # fmt: skip
+    seen = []
+    for k in range(steps):
+        loss = losses.hinge([model(x) for x in X], signs) + losses.l2(model.parameters(), 1e-4)
+        model.zero_grad()
+        loss.backward()
+        seen.append([p.data for p in model.parameters()])
+        recorder.record(loss, accuracy=0.5)
+        for p in model.parameters():
+            p.data -= (1.0 - 0.9 * k / steps) * p.grad
+    return recorder, seen, X, signs
+
+
+def box_texts(tab, recorder) -> dict:
+    """Each neuron's box on the page, by its place 'L.u': [data, grad] as numbers (nan and inf too)."""
+    found = {}
+    for end in recorder.view.units:
+        title = recorder.view.who(end)
+        if title.startswith("neuron"):
+            data_text, grad_text = tab.texts(recorder.view.name(end))[-2:]
+            found[title.split()[1]] = [float(data_text.split()[1]), float(grad_text.split()[1])]
+    return found
+
+
+def canvas_position(recorder, i) -> dict:
+    """Where point i is drawn in the boundary picture (its canvas is 260 x 220, unscaled)."""
+    x0, x1, y0, y1 = recorder.bounds
+    x, y = recorder.X[i]
+    return {"x": (x - x0) / (x1 - x0) * 260, "y": (1 - (y - y0) / (y1 - y0)) * 220}
+
+
+def test_training_page_opens_at_the_first_step_and_follows_a_point_with_gradients(tab):
+    """The README's network at 1280 px: the page opens at step 1 and ends at the last step run
+    (12, with every=5); it follows a point whose loss at step 1 is not 0 (by the closed form),
+    whose neurons show gradients that are not 0; every text of the neuron graph is at least
+    11 px tall on screen. A point whose loss is 0 is said to pass no gradient back, and shows none."""
+    recorder, seen, X, signs = moons_run()
+    tab.page.set_viewport_size({"width": 1280, "height": 900})
+    tab.open(recorder, "training.html")
+    assert tab.page.text_content("#counter") == "step 1 (1 of 4 recorded)"
+    assert tab.numbers()[0] == recorder.losses[0]
+    point = tab.page.evaluate("window.explorer.point()")
+    loss, neurons = by_hand(seen[0], [16, 16, 1], X[point], signs[point])
+    assert loss > 0 and f"Point #{point} " in tab.explanation()
+    shown = box_texts(tab, recorder)
+    assert any(grad != 0 for _, grad in shown.values())
+    for where, (value, grad) in neurons.items():
+        assert shown[where] == [pytest.approx(value, rel=1e-3, abs=1e-12), pytest.approx(grad, rel=1e-3, abs=1e-12)]
+    heights = tab.page.eval_on_selector_all(
+        "#graph svg g.node text", "els => els.map(e => e.getBoundingClientRect().height)"
+    )
+    assert len(heights) == 3 * (2 + 33) + 2 + 1 and min(heights) >= 11, sorted(heights)[:5]
+    tab.press("End")
+    assert tab.page.text_content("#counter") == "step 12 (4 of 4 recorded)"
+    assert tab.numbers()[0] == recorder.losses[-1] and recorder.steps == [1, 6, 11, 12]
+    done = next(i for i in range(len(X)) if by_hand(seen[-1], [16, 16, 1], X[i], signs[i])[0] == 0)
+    tab.page.evaluate("i => window.explorer.follow(i)", done)  # a point the hinge no longer pushes
+    assert "So no gradient flows back from it: every grad below is 0." in tab.explanation()
+    assert all(grad == 0 for _, grad in box_texts(tab, recorder).values())
+
+
+def test_clicking_a_point_follows_it(tab):
+    """A click on a point of the boundary picture follows it: the explanation names it, says it
+    was picked, and its neurons' boxes show the closed forms of that point at the step shown."""
+    recorder, seen, X, signs = moons_run(n=30, steps=6, sizes=(4, 4, 1))
+    tab.open(recorder, "training.html")
+    tab.press("ArrowRight")  # step 6, the last
+    followed = tab.page.evaluate("window.explorer.point()")
+    spots = [canvas_position(recorder, i) for i in range(len(X))]
+
+    def room(i):  # how far the nearest other point is drawn
+        return min(math.dist((spots[i]["x"], spots[i]["y"]), (s["x"], s["y"])) for j, s in enumerate(spots) if j != i)
+
+    target = max((i for i in range(len(X)) if i != followed), key=room)
+    tab.page.click("#boundary", position=spots[target])
+    assert tab.page.evaluate("window.explorer.point()") == target
+    text = tab.explanation()
+    assert f"Point #{target} " in text and "You picked this point in the picture." in text
+    loss, neurons = by_hand(seen[5], [4, 4, 1], X[target], signs[target])
+    assert tab.lines()[0][1] == [pytest.approx(loss, rel=1e-3, abs=1e-12)]
+    shown = box_texts(tab, recorder)
+    for where, (value, grad) in neurons.items():
+        assert shown[where] == [pytest.approx(value, rel=1e-3, abs=1e-12), pytest.approx(grad, rel=1e-3, abs=1e-12)]
+    tab.press("Home")  # the point stays followed as the steps change
+    assert tab.page.evaluate("window.explorer.point()") == target
+
+
 def test_training_page_steps_through_recorded_steps(tab):
-    """The training view opens at the last recorded step; Home shows the first with its loss, →
-    the next; clicking a neuron lists its weights and gradients as recorded; the boundary is drawn."""
+    """Home shows the first step with its loss, → the next; clicking a neuron lists its weights
+    and gradients as recorded and draws its incoming weights in colour; the boundary is drawn."""
     X, y = data.moons(24, noise=0.1, seed=0)
     signs = data.signed_labels(y)
     model = nn.MLP(2, [4, 4, 1], seed=0)
-    recorder = TrainingRecorder(model, X, y, grid=8, point_loss=lambda s: losses.hinge([s], [signs[0]]))
+    recorder = TrainingRecorder(model, X, y, grid=8, point_loss=lambda s, i: losses.hinge([s], [signs[i]]))
     weights = []
     for _ in range(4):
         loss = losses.hinge([model(x) for x in X], signs)
@@ -629,13 +725,14 @@ def test_training_page_steps_through_recorded_steps(tab):
         for p in model.parameters():
             p.data -= 0.3 * p.grad
     tab.open(recorder, "training.html")
+    assert tab.numbers()[0] == recorder.losses[0]
+    tab.press("End")
     assert tab.numbers()[0] == recorder.losses[-1]
     tab.press("Home")
-    assert tab.numbers()[0] == recorder.losses[0]
     tab.press("ArrowRight")
     assert tab.numbers()[0] == recorder.losses[1]
-    graph = recorder.graph
-    (box,) = [graph.name(end) for end in graph.units if graph.who(end) == "neuron 2.3 (relu)"]
+    view = recorder.view
+    (box,) = [view.name(end) for end in view.units if view.who(end) == "neuron 2.3 (relu)"]
     tab.page.click(f"g.node:has(title:text-is('{box}'))")
     cells = tab.page.eval_on_selector_all(
         "#details tbody tr",
@@ -644,6 +741,14 @@ def test_training_page_steps_through_recorded_steps(tab):
     assert [[float(w), float(g)] for w, g in cells] == [
         [float(format_number(w)), float(format_number(g))] for w, g in weights[1]
     ]
+    coloured = tab.page.eval_on_selector_all(
+        "g.edge.incoming", "els => els.map(e => [e.querySelector('title').textContent,"
+        " e.classList.contains('positive') ? 1 : -1])"
+    )
+    first = {view.who(end): view.name(end) for end in view.units}
+    assert sorted(map(tuple, coloured)) == sorted(
+        (f"{first[f'neuron 1.{j} (relu)']}->{box}", 1 if w > 0 else -1) for j, (w, _) in enumerate(weights[1][:4], 1)
+    )
     painted = tab.page.evaluate("""() => {
         const c = document.getElementById('boundary');
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
@@ -656,12 +761,12 @@ def test_training_page_steps_through_recorded_steps(tab):
 
 def test_training_page_with_a_ported_point_loss(tab):
     """A point loss with ** and / (edges into named ports): every weight is an edge of the
-    drawing, coloured by its sign, and the loss box shows the closed form (s - 1)² / 2 of the
-    recorded step's output s."""
+    drawing, the selected neuron's coloured by sign, and the loss box shows the closed form
+    (s - 1)² / 2 of the recorded step's output s."""
     X, y = data.moons(16, noise=0.1, seed=1)
     signs = data.signed_labels(y)
     model = nn.MLP(2, [4, 1], seed=1)
-    recorder = TrainingRecorder(model, X, y, grid=6, point_loss=lambda s: (s - 1.0) ** 2 / 2)
+    recorder = TrainingRecorder(model, X, y, grid=6, point=0, point_loss=lambda s, i: (s - 1.0) ** 2 / 2)
     outputs = []
     for _ in range(3):
         loss = losses.hinge([model(x) for x in X], signs)
@@ -673,14 +778,105 @@ def test_training_page_with_a_ported_point_loss(tab):
             p.data -= 0.1 * p.grad
     assert ":exponent" in recorder.graph.drawing.source and ":denominator" in recorder.graph.drawing.source
     tab.open(recorder, "training.html")
+    assert tab.page.eval_on_selector_all("g.edge.weight", "els => els.length") == 2 * 4 + 4 * 1
     shown = tab.page.eval_on_selector_all(
-        "g.edge.weight", "els => els.map(e => ['positive', 'negative'].filter(c => e.classList.contains(c)))"
+        "g.edge.incoming", "els => els.map(e => ['positive', 'negative'].filter(c => e.classList.contains(c)))"
     )
-    assert len(shown) == 2 * 4 + 4 * 1 and all(len(sign) == 1 for sign in shown)
-    root = recorder.graph.name(recorder.graph.root)
+    assert len(shown) == 4 and all(len(sign) == 1 for sign in shown)
+    root = recorder.view.name(recorder.view.root)
     for k, s in enumerate(outputs):
         tab.page.evaluate("k => window.explorer.go(k)", k)
         assert float(tab.texts(root)[-2].split()[1]) == pytest.approx((s - 1.0) ** 2 / 2, rel=1e-3)
+
+
+def diverging_run(*, loss=None, accuracy=None, weights=None, point=None):
+    """Four steps on 12 moons points; from step 3 on, the loss or the accuracy recorded is the
+    one given, or `weights` changes the model before step 3 is recorded. Returns the recorder
+    and each step's hinge loss of each point, as the engine computes it."""
+    X, y = data.moons(12, noise=0.1, seed=0)
+    X = [list(x) for x in X]
+    if point is not None:
+        X[point[0]][point[1]] = point[2]
+    signs = data.signed_labels(y)
+    model = nn.MLP(2, [3, 1], seed=0)
+    recorder = TrainingRecorder(model, X, y, grid=6, point_loss=lambda s, i: losses.hinge([s], [signs[i]]))
+    point_losses = []
+    for step in range(1, 5):
+        value = losses.hinge([model(x) for x in X], signs)
+        point_losses.append([losses.hinge([model(x)], [t]).data for x, t in zip(X, signs)])
+        model.zero_grad()
+        value.backward()
+        if step == 3 and weights is not None:
+            weights(model)
+        later = step >= 3
+        recorder.record(loss if later and loss is not None else value,
+                        accuracy=accuracy if later and accuracy is not None else 0.5)  # fmt: skip
+        for p in model.parameters():
+            p.data -= 0.1 * p.grad
+    return recorder, point_losses
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_training_page_shows_a_loss_that_is_not_finite(tab, value):
+    """A nan, inf or -inf loss at steps 3 and 4: the page opens without an error, says the loss
+    as such, draws the curve through the finite steps only, and marks the others in red."""
+    recorder, _ = diverging_run(loss=value)
+    tab.open(recorder, "training.html")
+    tab.press("End")
+    assert f"loss {value!r}, training accuracy 50%, from {value!r} at step 3." in tab.explanation()
+    assert tab.numbers()[:2] == [value, value] or all(map(math.isnan, tab.numbers()[:2]))
+    curve = tab.page.get_attribute("#loss-curve path.loss", "d")
+    assert "NaN" not in curve and "Infinity" not in curve and curve.count("L") == 1  # steps 1 to 2
+    assert tab.page.eval_on_selector_all("#loss-curve rect.not-finite", "els => els.length") == 2
+
+
+def test_training_page_shows_an_accuracy_that_is_not_finite(tab):
+    """A nan accuracy at steps 3 and 4: said as nan, and the accuracy curve skips those steps."""
+    recorder, _ = diverging_run(accuracy=math.nan)
+    tab.open(recorder, "training.html")
+    tab.press("End")
+    assert "training accuracy nan" in tab.explanation()
+    curve = tab.page.get_attribute("#loss-curve path.accuracy", "d")
+    assert "NaN" not in curve and curve.count("M") == 1 and curve.count("L") == 1
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
+def test_training_page_draws_a_weight_that_is_not_finite(tab, value):
+    """A first-layer weight at inf, -inf or nan: its neuron's table says so, and its edge is drawn:
+    the thickest, orange for inf, blue for -inf, dashed grey for nan."""
+    def set_weight(model):
+        model.layers[0].neurons[0].w[0].data = value
+
+    recorder, _ = diverging_run(weights=set_weight)
+    tab.open(recorder, "training.html")
+    tab.press("End")
+    view = recorder.view
+    (box,) = [view.name(end) for end in view.units if view.who(end) == "neuron 1.1 (relu)"]
+    tab.page.click(f"g.node:has(title:text-is('{box}'))")
+    cells = tab.page.eval_on_selector_all("#details tbody tr", "rows => rows.map(r => r.textContent)")
+    assert cells[0].startswith(f"w1.1[1]{value!r}")
+    (x1,) = [view.name(v) for v in view.nodes if getattr(v, "label", "") == "x1"]
+    edge = tab.page.eval_on_selector(
+        f"g.edge.incoming:has(title:text-is('{x1}->{box}'))",
+        "e => [e.getAttribute('class'), e.querySelector('path').style.strokeWidth]",
+    )
+    kind = {math.inf: "positive", -math.inf: "negative"}.get(value, "not-a-number")
+    assert kind in edge[0].split() and edge[1] == "4px"
+
+
+@pytest.mark.parametrize("where", [(2, 0, math.nan), (5, 1, math.inf), (0, 0, -math.inf)])
+def test_training_page_with_a_point_that_is_not_finite(tab, where):
+    """A nan or inf coordinate in X: the page opens, follows a finite point, and following the
+    other one shows its coordinate and its loss (nan, inf or a number) as the engine gives it."""
+    i, axis, value = where
+    recorder, point_losses = diverging_run(point=where)
+    tab.open(recorder, "training.html")
+    assert tab.page.evaluate("window.explorer.point()") != i
+    tab.page.evaluate("i => window.explorer.follow(i)", i)
+    coordinates = [format_number(v) for v in recorder.X[i]]
+    assert repr(value) in coordinates
+    assert f"Point #{i} at ({coordinates[0]}, {coordinates[1]})" in tab.explanation()
+    assert format_number(tab.lines()[0][1][0]) == format_number(point_losses[0][i])
 
 
 # ---------------------------------------------------------------------- from the command line
@@ -712,8 +908,8 @@ def test_graph_command_writes_the_explorer(tab, capsys):
 
 
 def test_train_command_writes_the_training_view(tab, capsys):
-    """`autograd-tiny train --html` writes training.html beside the pictures; it opens at the last
-    recorded step, whose loss is the last one run.json holds."""
+    """`autograd-tiny train --html` writes training.html beside the pictures; it opens at the
+    first step and ends at the last one run (6), whose losses are those run.json holds."""
     import json
 
     out = tab.tmp_path / "run"
@@ -722,6 +918,7 @@ def test_train_command_writes_the_training_view(tab, capsys):
     assert "training.html" in capsys.readouterr().out
     history = json.loads((out / "run.json").read_text())["history"]
     tab.open(Saved(out / "training.html"))
-    assert tab.numbers()[0] == history["loss"][-1]
-    tab.press("Home")
     assert tab.numbers()[0] == history["loss"][0]
+    tab.press("End")
+    assert tab.numbers()[0] == history["loss"][-1]
+    assert tab.page.text_content("#counter").startswith("step 6 ")

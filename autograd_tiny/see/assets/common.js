@@ -121,8 +121,12 @@ var Page = (function () {
     return fixed.indexOf(".") >= 0 ? fixed.replace(/0+$/, "").replace(/\.$/, "") : fixed;
   }
 
+  // A number of the page's data: JSON has no nan or inf, so those come as text.
+  var NOT_FINITE = { "nan": NaN, "inf": Infinity, "-inf": -Infinity };
+  function value(x) { return typeof x === "string" && x in NOT_FINITE ? NOT_FINITE[x] : x; }
+
   function data() { return JSON.parse(document.getElementById("page-data").textContent); }
 
   return { SVGNS: SVGNS, index: index, field: field, put: put, explain: explain, table: table,
-           controls: controls, data: data, g4: g4 };
+           controls: controls, data: data, g4: g4, value: value };
 })();
