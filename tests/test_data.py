@@ -242,7 +242,7 @@ def test_signed_labels_maps_zero_one_to_minus_one_plus_one():
     assert signed_labels([0, 1, 1, 0]) == [-1, 1, 1, -1]
 
 
-@pytest.mark.parametrize("bad", [2, -1, 0.5, "1"])
+@pytest.mark.parametrize("bad", [2, -1, 0.5, 1.0, "1", True])
 def test_signed_labels_rejects_other_labels(bad):
     """Anything but 0 or 1 raises a ValueError naming signed_labels."""
     with pytest.raises(ValueError, match="signed_labels"):
