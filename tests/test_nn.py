@@ -574,23 +574,6 @@ def test_reassigned_and_deleted_attributes_are_followed():
     assert m.parameters() == [m.w] and list(m.state_dict()) == ["w"]
 
 
-def test_dicts_and_mixed_lists_of_parameters_are_errors_not_silently_skipped():
-    """A dict holding Modules, or a list mixing Values with other things, raises a TypeError naming the attribute."""
-
-    class WithDict(Module):
-        def __init__(self):
-            self.parts = {"a": Neuron(2, seed=0)}
-
-    class Mixed(Module):
-        def __init__(self):
-            self.ws = [Value(1.0), 2.0]
-
-    with pytest.raises(TypeError, match="'parts' is a dict"):
-        WithDict().parameters()
-    with pytest.raises(TypeError, match="'ws' mixes Values"):
-        Mixed().state_dict()
-
-
 def test_a_subclass_of_a_built_in_keeps_its_extra_parameters():
     """A Layer subclass that adds a Value gets it in parameters and state_dict, beside weight and bias."""
 
