@@ -72,7 +72,16 @@ class ModelFile(NamedTuple):
 
 
 def save(module: Module, path: str | os.PathLike) -> None:
-    """Write `module`'s parameters, and a built-in's architecture, to `path` (`Module.save`)."""
+    """Write `module`'s parameters, and a built-in's architecture, to `path` (`Module.save`).
+
+    Example:
+        >>> import os, tempfile
+        >>> from autograd_tiny.nn import Neuron
+        >>> path = os.path.join(tempfile.mkdtemp(), "n.json")
+        >>> save(Neuron(2, seed=0), path)
+        >>> read_model_file(path).architecture
+        {'nin': 2, 'activation': 'relu'}
+    """
     write_model_file(path, type(module).__name__, module._architecture(), module.state_dict())
 
 
@@ -81,6 +90,16 @@ def load_into(module: Module, path: str | os.PathLike, *, max_bytes: int = MAX_F
     """Copy the parameters saved in `path` into `module`, after checking them all (`Module.load`).
 
     A file written by a built-in of the same class must hold the same architecture.
+
+    Example:
+        >>> import os, tempfile
+        >>> from autograd_tiny.nn import Neuron
+        >>> path = os.path.join(tempfile.mkdtemp(), "n.json")
+        >>> a, b = Neuron(2, seed=0), Neuron(2, seed=1)
+        >>> save(a, path)
+        >>> load_into(b, path)
+        >>> b.state_dict() == a.state_dict()
+        True
     """
     where = os.fspath(path)
     saved = read_model_file(where, max_bytes=max_bytes, max_parameters=max_parameters)
@@ -107,6 +126,14 @@ def build(path: str | os.PathLike, classes: Mapping[str, Any], *, max_bytes: int
         max_bytes, max_parameters: the caps of `read_model_file`.
 
     The architecture is checked against the parameters in the file before anything is built.
+
+    Example:
+        >>> import os, tempfile
+        >>> from autograd_tiny.nn import Layer
+        >>> path = os.path.join(tempfile.mkdtemp(), "layer.json")
+        >>> save(Layer(3, 2, seed=0), path)
+        >>> build(path, {"Layer": Layer})
+        Layer(nin=3, nout=2, activation='relu')
     """
     where = os.fspath(path)
     saved = read_model_file(where, max_bytes=max_bytes, max_parameters=max_parameters)
