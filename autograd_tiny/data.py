@@ -363,10 +363,7 @@ def confusion_matrix(predicted_labels: Sequence[int], labels: Sequence[int],
     """
     if len(predicted_labels) != len(labels):
         raise ValueError(f"confusion_matrix: {len(predicted_labels)} predictions but {len(labels)} labels")
-    seen = [*predicted_labels, *labels]
-    bad = next((c for c in seen if isinstance(c, bool) or not isinstance(c, int) or c < 0), None)
-    if bad is not None:
-        raise ValueError(f"confusion_matrix: classes must be ints >= 0, got {bad!r}")
+    seen = [check_int("confusion_matrix", "each class", c, least=0) for c in (*predicted_labels, *labels)]
     k = check_int("confusion_matrix", "classes", classes) if classes is not None else max(seen, default=-1) + 1
     if seen and max(seen) >= k:
         raise ValueError(f"confusion_matrix: class {max(seen)} is out of range for classes={k}")
