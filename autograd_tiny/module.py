@@ -367,8 +367,10 @@ def _plain_parameters(root: Module) -> list[Value] | None:
     than a Value, a Module or a flat list of either.
 
     An optimization, and the only other reader of the attributes: `parameters` runs at every
-    training step (zero_grad, the update), and this plain case, all the built-ins are made of,
-    takes a third of the walk's time. Anything else goes to `_walk`, which holds the rules.
+    training step (zero_grad, the update), and for this plain case, which is all the built-ins
+    are made of, it costs 40% of the walk's instructions (0.67 M against 1.6 M for the demo's
+    MLP(2, [16, 16, 1]), 1.5% of its training step). Anything else goes to `_walk`, which holds
+    the rules.
     """
     params: list[Value] = []
     seen = {id(root)}
