@@ -349,3 +349,17 @@ def test_a_list_that_holds_itself_is_walked_once():
     m = Holder(ws)
     assert m.parameters() == ws[:2]
     assert list(m.state_dict()) == ["held.0", "held.1"]
+
+
+def test_a_layer_holding_one_neuron_twice_saves_it_in_both_rows():
+    """A Layer whose neurons 0 and 2 are one Neuron has that neuron's weights in rows 0 and 2 of
+    'weight' (tied, as PyTorch saves a tensor held twice), its parameters once, and refuses two
+    different numbers for the one weight."""
+    layer = Layer(2, 3, seed=0)
+    layer.neurons[2] = layer.neurons[0]
+    state = layer.state_dict()
+    assert state["weight"][2] == state["weight"][0] == [w.data for w in layer.neurons[0].w]
+    assert state["bias"] == [0.0, 0.0, 0.0] and len(layer.parameters()) == 2 * (2 + 1)
+    state["weight"][2][0] += 1.0
+    with pytest.raises(ValueError, match=r"'weight\[0\]\[0\]' and 'weight\[2\]\[0\]' are the same parameter"):
+        layer.load_state_dict(state)
