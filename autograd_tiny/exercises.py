@@ -8,10 +8,10 @@ your gradients as numbers, and one call compares every one of them with the engi
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
+from .checks import is_real
 from .engine import Value
 from .functional import value_and_grad
 
@@ -137,7 +137,7 @@ def _names_and_values(what: str, given) -> tuple[list[str], list[float]]:
     if not names:
         raise ValueError(f"check_gradients: {what} is empty; give at least one input")
     for name, v in zip(names, values):
-        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        if not is_real(v):
             raise TypeError(f"check_gradients: {what} {name} must be a number, got {type(v).__name__}: {v!r}")
     return names, [float(v) for v in values]
 
@@ -157,10 +157,6 @@ def _answers(yours, names: list[str]) -> list[float | None]:
     else:
         raise TypeError(f"check_gradients: yours must be a dict or a list of gradients, got {yours!r}")
     for name, g in zip(names, given):
-        if (
-            g is not None
-            and g.__class__ is not Value
-            and (isinstance(g, bool) or not isinstance(g, numbers.Real))
-        ):
+        if g is not None and g.__class__ is not Value and not is_real(g):
             raise TypeError(f"check_gradients: your gradient for {name} must be a number or None, got {g!r}")
     return [None if g is None else float(g) for g in given]  # a Value counts as its number

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import flat
 
 from autograd_tiny import Value, compare_gradients, from_torch, to_torch
 from autograd_tiny.bridge import GradientComparison
@@ -46,12 +47,8 @@ def _assert_same_network(torch, model, net):
     for i, layer in enumerate(model.layers):
         ours_w = [[w.grad for w in n.w] for n in layer.neurons]
         ours_b = [n.b.grad for n in layer.neurons]
-        assert _flat(ours_w) == pytest.approx(_flat(linears[i].weight.grad.tolist()), rel=1e-12, abs=1e-14)
+        assert flat(ours_w) == pytest.approx(flat(linears[i].weight.grad.tolist()), rel=1e-12, abs=1e-14)
         assert ours_b == pytest.approx(linears[i].bias.grad.tolist(), rel=1e-12, abs=1e-14)
-
-
-def _flat(x):
-    return [y for item in x for y in _flat(item)] if isinstance(x, list) else [x]
 
 
 # ---------------------------------------------------------------------- to_torch
@@ -84,7 +81,7 @@ def test_to_torch_carries_a_layer_and_a_neuron():
     torch = pytest.importorskip("torch")
     layer, neuron = Layer(3, 2, activation="tanh", seed=2), _nudge(Neuron(3, "sigmoid", seed=3))
     x = torch.tensor(X, dtype=torch.float64)
-    assert _flat(to_torch(layer)(x).tolist()) == pytest.approx([v.data for r in X for v in layer(r)], rel=1e-12)
+    assert flat(to_torch(layer)(x).tolist()) == pytest.approx([v.data for r in X for v in layer(r)], rel=1e-12)
     assert to_torch(neuron)(x)[:, 0].tolist() == pytest.approx([neuron(r).data for r in X], rel=1e-12)
 
 

@@ -114,7 +114,7 @@ def test_confusion_matrix_counts_true_rows_and_predicted_columns():
 
 @pytest.mark.parametrize("args, words", [
     (([0, 1], [0]), "2 predictions but 1 labels"),
-    (([0, -1], [0, 1]), "classes must be ints >= 0, got -1"),
+    (([0, -1], [0, 1]), "each class must be an int >= 0, got -1"),
     (([0, 1.0], [0, 1]), "got 1.0"),
     (([0, True], [0, 1]), "got True"),
     (([0, 3], [0, 1], 3), "class 3 is out of range for classes=3"),

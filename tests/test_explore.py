@@ -16,9 +16,9 @@ import math
 import os
 import random
 import re
-import shutil
 
 import pytest
+from conftest import needs_dot
 
 from autograd_tiny import Value, explore, nn, primitive
 from autograd_tiny.engine import topological_order
@@ -29,7 +29,6 @@ from autograd_tiny.see.trace import GraphTooLargeError, trace
 
 explore_module = importlib.import_module("autograd_tiny.see.explorer")
 trace_module = importlib.import_module("autograd_tiny.see.trace")
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz program 'dot' is needed")
 B = 6.8813735870195432  # the lecture neuron's bias: n = atanh(1/sqrt(2)), o = 1/sqrt(2)
 HOSTILE = "</script><script>alert(1)</script>"
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-import shutil
 from itertools import pairwise
 
 import pytest
+from conftest import needs_dot
 
 from autograd_tiny import Value, draw_dot, save_animation
 from autograd_tiny.engine import topological_order
-
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz program 'dot' is needed")
 
 
 def neuron():
