@@ -31,7 +31,7 @@ from ..engine import Value
 from .dot import RENDER_TIMEOUT, check_timeout, run_dot
 from .layout import lay_out
 from .sketch import Sketch, sketch
-from .style import KIND_NAMES, LEGEND_TEXT, NUMBERED, OP_STYLE, box_style, format_number, shade
+from .style import KIND_NAMES, LEGEND_TEXT, NUMBERED, OP_STYLE, box_style, count, format_number, shade
 from .trace import walk
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -295,7 +295,7 @@ def _drawing_class():
 
             def __repr__(self) -> str:
                 counted = ", ".join(
-                    _count(n, what) for n, what in zip(self.counts, ("value", "operation", "edge"))
+                    count(n, what) for n, what in zip(self.counts, ("value", "operation", "edge"))
                 )
                 return (
                     f"<draw_dot drawing: {counted}; "
@@ -305,10 +305,6 @@ def _drawing_class():
 
         _Drawing = Drawing
     return _Drawing
-
-
-def _count(n: int, what: str) -> str:
-    return f"{n} {what}" if n == 1 else f"{n} {what}s"
 
 
 # ---------------------------------------------------------------------- saving

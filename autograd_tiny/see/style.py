@@ -33,6 +33,7 @@ __all__ = [
     "OP_STYLE",
     "STYLE",
     "box_style",
+    "count",
     "data_text",
     "format_number",
     "grad_text",
@@ -50,6 +51,16 @@ def format_number(x: float | Value) -> str:
         ('0.7071', '-6', '1.234e+04')
     """
     return f"{float(x):.{DIGITS}g}"  # float(v) of a Value (a grad after create_graph) is its data
+
+
+def count(n: int, noun: str, nouns: str | None = None) -> str:
+    """`n` and the noun, singular for one, plural otherwise (`nouns`, or the noun with an s).
+
+    Example:
+        >>> count(1, "step"), count(2, "step"), count(0, "leaf", "leaves"), count(1, "leaf", "leaves")
+        ('1 step', '2 steps', '0 leaves', '1 leaf')
+    """
+    return f"{n} {noun}" if n == 1 else f"{n} {nouns or noun + 's'}"
 
 
 def data_text(x: float) -> str:
