@@ -16,6 +16,10 @@ A value without a label is named by its op and the forward step that computes it
 or ``leaf1`` for a leaf: the same name in the drawing, the sentences and the tables. Every
 sentence is written from the step's data (`build_steps`), which tests check against the engine.
 
+Every edge of the backward pass opens a card when clicked or focused: why its local derivative
+is right (`why`). ``explore(root, practice=True)`` makes a practice page: the gradients hidden,
+asked for edge by edge and checked (`practice`).
+
 Every number comes from the engine: each node's data and the local derivatives it recorded in
 the forward pass (``v.local_grads``), combined here, in Python, exactly as ``backward()``
 combines them (``input.grad += local * node.grad``). The page only shows them. It replays one
@@ -61,9 +65,11 @@ from .draw import digraph
 from .layout import lay_out
 from .neurons import activation_name, slope
 from .page import controls, frame_height, iframe, number, page, svg_element
+from .practice import TOLERANCE, questions
 from .sketch import Sketch, neuron_title, parameter_places, sketch, slots
 from .style import count, data_text, format_number, grad_text
 from .trace import GraphTooLargeError, TooManyValues, Trace, walk
+from .why import cards
 
 __all__ = [
     "MAX_VALUES",
@@ -94,6 +100,7 @@ def explore(
     max_nodes: int | None = 500,
     title: str | None = None,
     legend: bool = False,
+    practice: bool = False,
 ) -> Explorer:
     """A page that steps through the forward and backward pass of the graph of `root`.
 
@@ -107,6 +114,12 @@ def explore(
         max_nodes: refuse graphs that draw more nodes than this (None: no cap).
         title: the page's title (default: what root is).
         legend: draw the key of the kinds of value beside the graph, as `draw_dot` does.
+        practice: hide the gradients and ask for them, edge by edge, checking each answer and
+            explaining a wrong one at its edge (`see.practice`).
+
+    Every edge of the backward pass opens a card, "why is this right?", when clicked or
+    focused: the op's rule from the engine's table, the values, the local derivative and a
+    central-difference check of it (`see.why`).
 
     Returns:
         an `Explorer`: Jupyter shows it inline; ``.save("page.html")`` writes the page.
@@ -120,6 +133,8 @@ def explore(
     """
     if not isinstance(root, Value):
         raise TypeError(f"explore: root must be a Value, got {type(root).__name__}: {root!r}")
+    if not isinstance(practice, bool):
+        raise TypeError(f"explore: practice must be True or False, got {practice!r}")
     if collapse is None and model is not None:
         collapse = "neuron"
     if collapse not in (None, "neuron"):
@@ -140,7 +155,7 @@ def explore(
             f"max_nodes={max_nodes}); {hint}raise max_nodes",
             max_nodes=err.max_nodes, nodes=err.nodes, exact=err.exact, edges=err.edges,
         ) from None
-    return Explorer(graph, title)
+    return Explorer(graph, title, practice=practice)
 
 
 def drawn_graph(
@@ -440,6 +455,7 @@ def replay(root: Value | Trace) -> dict:
 
 
 PENDING = "data ?"  # a value not computed yet
+HIDDEN = "grad ?"  # on a practice page, a grad not answered yet
 
 
 def build_steps(graph: Graph) -> list[dict]:
@@ -645,10 +661,14 @@ def _backward(graph: Graph, end: Value, grads: dict, k: int, total: int) -> dict
                 continue
             # a node inside a box: the local derivative is the box's, d end / d p, not m's
             formula = edge_formula(m, i, graph.inputs[m]) if m is end else None
+            wrt = rule["wrt"][i] if rule else graph.who(p)  # what the ∂ is taken with respect to
             flow = {
                 "input": p,
+                "member": m,  # the edge: the i-th input of m (end, or a node inside its box)
+                "index": i,
                 "name": graph.who(p),
-                "wrt": rule["wrt"][i] if rule else graph.who(p),  # the ∂ is taken with respect to
+                "wrt": wrt,
+                "partial": _partial(graph.who(end), wrt),  # '∂n/∂b'
                 "formula": formula,  # the table's (the branch that applies), or the user's text
                 "shown": _shown(rule, i, formula) if rule and formula and d is not None else None,  # as said
                 "local": None,
@@ -666,6 +686,8 @@ def _backward(graph: Graph, end: Value, grads: dict, k: int, total: int) -> dict
                 grads[p] = flow["after"]  # the chain rule
             else:
                 flow["why"] = _why_nothing(graph, end, p)
+                if isinstance(p, Value):  # its grad stays as it was
+                    flow.update(before=grads.get(p, 0.0), after=grads.get(p, 0.0))
             flows.append(flow)
     return {
         "phase": "backward",
@@ -831,7 +853,7 @@ def edge_clauses(node: str, f: dict) -> list:
         return [f["why"] + "."]
     formula = [f"{f['shown']} = "] if f["shown"] else []
     return [
-        f"local derivative {_partial(node, f['wrt'])} = ", *formula, number(f["local"]),
+        f"local derivative {f['partial']} = ", *formula, number(f["local"]),
         f"; × {_operand(node)}.grad ", number(f["upstream"]), " = ", number(f["contribution"]),
         f", added to {_operand(f['name'])}.grad: ", number(f["before"]), " → ", number(f["after"]),
     ]  # fmt: skip
@@ -890,9 +912,12 @@ class Explorer:
     the page (laid out by Graphviz when first asked for).
     """
 
-    def __init__(self, graph: Graph, title: str | None = None) -> None:
+    def __init__(self, graph: Graph, title: str | None = None, practice: bool = False) -> None:
         self.graph = graph
+        self.practice = practice
         self.steps = build_steps(graph)
+        self.cards = cards(graph, self.steps)  # why is each edge's local derivative right?
+        self.questions = questions(graph, self.steps) if practice else None
         root = graph.root
         written = graph.expression(root, 4)
         what = written if not graph.is_named(root) and len(written) <= 40 else graph.who(root)
@@ -915,7 +940,8 @@ class Explorer:
     def html(self) -> str:
         """The whole page: one self-contained HTML document."""
         if self._html is None:
-            self._html = page(self.title, "explorer", _body(self), self.page_data())
+            scripts = ("explorer", "practice") if self.practice else ("explorer",)
+            self._html = page(self.title, scripts, _body(self), self.page_data())
         return self._html
 
     def page_data(self) -> dict:
@@ -944,11 +970,25 @@ class Explorer:
                 "edges": s.get("edges", []),
                 "labels": [f["edge"] for f in s["flows"] if f["edge"] and tuple(f["edge"]) in labelled],
                 "targets": _targets(graph, s["flows"]),
-                "set": s["set"],
+                "set": [list(change) for change in s["set"]],
                 "text": s["text"],
                 "table": s["table"],
             })  # fmt: skip
-        return {"boxes": boxes, "copies": graph.copies, "computed": computed, "steps": steps}
+        data = {"boxes": boxes, "copies": graph.copies, "computed": computed, "steps": steps,
+                "why": {ref: {"lines": card["lines"], "locked": card["locked"]} for ref, card in self.cards.items()}}
+        if self.practice:  # the grads are hidden until answered: '?' until a box's first change
+            data["practice"] = {"questions": self.questions, "tolerance": TOLERANCE}
+            hidden = set()
+            for name, box in boxes.items():
+                if box[1] is not None:
+                    box[1] = HIDDEN
+                    hidden.add(name)
+            for step in steps:
+                for change in step["set"]:
+                    if change[1] == "g" and change[0] in hidden:
+                        change[2] = HIDDEN
+                        hidden.discard(change[0])
+        return data
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the page to `path` (one HTML file that works offline); returns the path.
@@ -1035,13 +1075,30 @@ def _fit_boxes(graph: Graph, steps: list[dict]) -> None:
 
 def _body(explorer: Explorer) -> str:
     steps = len(explorer.steps)
+    if explorer.practice:
+        hint = """Practice: the gradients are hidden. Step forward with → to the backward pass; at each backward
+step, type each input's <b>.grad</b> once its edge has added its contribution (<b>input.grad += local
+derivative × node.grad</b>), one box per edge, and press Enter. Click an edge, or Tab to it, to see why its
+rule is right."""
+        form = """<form id="practice" autocomplete="off" data-asking="no"><div id="answers"></div>
+<button id="check" type="submit">check</button>
+<button id="show-me" type="button" title="show this step's answers (counted as shown)">show me</button>
+<span id="score"></span></form>
+<div id="feedback" aria-live="polite"></div>
+"""
+    else:
+        hint = """→ / ← step, space plays, Home / End jump. Forward computes each value from its inputs;
+backward sends each node's grad to its inputs: <b>input.grad += local derivative × node.grad</b>.
+Click an edge, or Tab to it, to see why its rule is right."""
+        form = ""
     return f"""<main class="explorer">
 <header><h1>{html.escape(explorer.title)}</h1>
-<p class="hint">→ / ← step, space plays, Home / End jump. Forward computes each value from its inputs;
-backward sends each node's grad to its inputs: <b>input.grad += local derivative × node.grad</b>.</p></header>
+<p class="hint">{hint}</p></header>
 {controls(steps, 0, ((1600, "slow"), (800, "normal"), (350, "fast"), (120, "very fast")))}
 <button id="zoom" type="button" title="fit the drawing to the window, or show it full size">full size</button>
 </div>
 <div class="story"><div id="explanation" aria-live="polite"></div><aside id="details"></aside></div>
-<div id="graph">{explorer.svg}</div>
+{form}<div id="graph">{explorer.svg}</div>
+<aside id="why" hidden aria-live="polite"><button id="why-close" type="button" aria-label="close">×</button>
+<div id="why-text"></div></aside>
 </main>"""

@@ -9,6 +9,15 @@
   var drawing = Page.index(svg);
   var nodes = drawing.nodes;
   var edges = drawing.edges;
+  // What a practice page (practice.js) changes: how far one may go, whether a step's numbers
+  // are shown, and what is said at a step whose numbers are not.
+  var hooks = {
+    limit: function () { return steps.length - 1; }, // the furthest step one may go to
+    revealed: function () { return true; }, // whether step i's numbers are shown
+    shown: function () { return null; }, // what step i says while they are not
+    after: function () {}, // called once a step is shown
+    blocked: function () {} // called when a move stops at the limit
+  };
   // A value's box and its copies (drawn again beside far uses) show the same data and grad.
   function drawn(name) { return [name].concat(data.copies[name] || []); }
   function setText(name, which, text) {
@@ -52,9 +61,9 @@
   });
   var explanation = document.getElementById("explanation");
   var details = document.getElementById("details");
-  function explain(step) {
-    Page.explain(explanation, step.text);
-    if (step.table) Page.table(details, step.table.head, step.table.rows);
+  function explain(step, open) {
+    Page.explain(explanation, open ? step.text : hooks.shown(current) || step.text);
+    if (step.table && open) Page.table(details, step.table.head, step.table.rows);
     else details.textContent = "";
   }
   var counter = document.getElementById("counter");
@@ -63,6 +72,7 @@
     marked.forEach(function (m) { m[0].classList.remove(m[1]); });
     marked = [];
     var step = steps[current];
+    var open = hooks.revealed(current);
     Object.keys(data.computed).forEach(function (name) {
       if (data.computed[name] > current) {
         drawn(name).forEach(function (n) { if (nodes[n]) mark(nodes[n].g, "pending"); });
@@ -71,27 +81,75 @@
     if (step.node && nodes[step.node]) mark(nodes[step.node].g, "current");
     if (step.op && nodes[step.op]) mark(nodes[step.op].g, "current");
     step.edges.forEach(function (ref) { mark(edgeOf(ref), "active"); });
-    step.targets.forEach(function (name) { if (nodes[name]) mark(nodes[name].g, "target"); });
-    labelled.forEach(function (l) { if (l[0] <= current) mark(l[1], l[0] === current ? "now" : "passed"); });
-    explain(step);
+    if (open) step.targets.forEach(function (name) { if (nodes[name]) mark(nodes[name].g, "target"); });
+    labelled.forEach(function (l) {
+      if (l[0] < current || (l[0] === current && open)) mark(l[1], l[0] === current ? "now" : "passed");
+    });
+    explain(step, open);
     document.body.setAttribute("data-phase", PHASES[step.phase]);
     counter.textContent = "step " + current + " of " + (steps.length - 1) + " · " + PHASES[step.phase];
     buttons.scrub.value = current;
     if (zoomed && step.node && nodes[step.node]) {
       nodes[step.node].g.scrollIntoView({ block: "nearest", inline: "nearest" });
     }
+    hooks.after(current);
   }
 
   // ------------------------------------------------------------------ moving
   function go(to) {
     var t0 = performance.now();
-    to = Math.max(0, Math.min(steps.length - 1, to));
-    while (current < to) { current += 1; apply(steps[current]); }
-    while (current > to) { undo(steps[current]); current -= 1; }
+    if (to > hooks.limit()) { buttons.stop(); hooks.blocked(); }
+    to = Math.max(0, Math.min(hooks.limit(), to));
+    while (current < to) { current += 1; if (hooks.revealed(current)) apply(steps[current]); }
+    while (current > to) { if (hooks.revealed(current)) undo(steps[current]); current -= 1; }
     show();
     window.explorer.lastStepMs = performance.now() - t0;
   }
   var buttons = Page.controls(steps.length, go, function () { return current; });
+
+  // ------------------------------------------------------------------ why is this right?
+  // Each edge of the backward pass has a card (written in Python: the rule from the engine's
+  // table, the values, the local derivative, a central difference). Clicking the edge or its
+  // label, or focusing it with Tab, opens it; Escape or × closes it.
+  var why = document.getElementById("why");
+  var whyText = document.getElementById("why-text");
+  var whyStep = {}; // the backward step of each edge with a card
+  steps.forEach(function (step, i) {
+    if (step.phase === "backward") step.edges.forEach(function (ref) { whyStep[ref[0] + "#" + ref[1]] = i; });
+  });
+  function openWhy(ref) {
+    var card = data.why[ref];
+    if (!card) return;
+    var lines = card.lines;
+    if (!hooks.revealed(whyStep[ref])) {
+      lines = lines.slice(0, card.locked).concat([["The local derivative and its check show once this step is answered."]]);
+    }
+    Page.explain(whyText, lines);
+    why.hidden = false;
+    why.setAttribute("data-edge", ref);
+  }
+  function closeWhy() { why.hidden = true; why.removeAttribute("data-edge"); }
+  document.getElementById("why-close").addEventListener("click", closeWhy);
+  Object.keys(edges).forEach(function (title) {
+    edges[title].forEach(function (g, k) {
+      var ref = title + "#" + k;
+      if (!data.why[ref]) return;
+      var path = g.querySelector("path");
+      if (path) { // a wider, invisible stroke: an edge is easy to click
+        var hit = path.cloneNode(false);
+        hit.setAttribute("class", "hit");
+        hit.removeAttribute("stroke-dasharray");
+        g.insertBefore(hit, path);
+      }
+      g.setAttribute("tabindex", "0");
+      g.setAttribute("role", "button");
+      g.setAttribute("aria-label", "why: " + data.why[ref].lines[0][0]);
+      g.addEventListener("click", function () { openWhy(ref); });
+      g.addEventListener("focus", function () { openWhy(ref); });
+      g.addEventListener("keydown", function (e) { if (e.key === "Enter") openWhy(ref); });
+    });
+  });
+  document.addEventListener("keydown", function (e) { if (e.key === "Escape") closeWhy(); });
 
   // Fit the drawing to the window, or show it at its own size (and follow the current node).
   var zoomed = false;
@@ -106,7 +164,11 @@
   }
   zoom.addEventListener("click", function () { zoomed = !zoomed; fit(); show(); });
 
-  window.explorer = { go: go, steps: steps.length, current: function () { return current; }, lastStepMs: 0 };
+  window.explorer = {
+    go: go, steps: steps.length, current: function () { return current; }, lastStepMs: 0,
+    data: data, hooks: hooks, show: show, apply: function (i) { apply(steps[i]); }, openWhy: openWhy,
+    edge: function (ref) { var at = ref.lastIndexOf("#"); return edgeOf([ref.slice(0, at), Number(ref.slice(at + 1))]); }
+  };
   fit();
   show();
 })();
