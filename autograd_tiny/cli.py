@@ -657,14 +657,15 @@ def _write_training_view(recorder, out: str, written: list[str]) -> dict[str, st
     return {"training.html": "step through the run: loss, boundary, any point's graph (opens offline)"}
 
 
-def _write_explorer(out, path: str, max_nodes: int) -> None:
-    """`graph --html`: the page that steps through the forward and backward pass of `out`."""
+def _write_explorer(out, path: str, max_nodes: int, practice: bool = False) -> None:
+    """`graph --html`: the page that steps through the forward and backward pass of `out`;
+    `graph --practice`: the same page asking for each gradient, edge by edge."""
     from .see.dot import RenderError
     from .see.explorer import explore
     from .see.trace import GraphTooLargeError
 
     try:
-        written = explore(out, max_nodes=max_nodes).save(path)
+        written = explore(out, max_nodes=max_nodes, practice=practice).save(path)
     except (RenderError, RuntimeError) as err:  # no dot (GraphvizNotFoundError), or dot failed
         raise CLIError(f"graph: cannot write {shorten(path, 200)!r}: {err}") from None
     except GraphTooLargeError as err:
@@ -705,6 +706,9 @@ def add_graph_arguments(parser: argparse.ArgumentParser) -> None:
     add("--max-nodes", default="1000", metavar="N", help="refuse to draw more nodes than this (default: 1000)")
     add("--html", metavar="FILE",  # the explorer
         help="also write a page that steps through the forward and backward pass (opens offline) (default: none)")
+    add("--practice", metavar="FILE",  # the explorer, as questions
+        help="also write a practice page: work out each gradient of the backward pass, checked edge by edge "
+             "(opens offline) (default: none)")  # fmt: skip
 
 
 def _graph_inputs(pairs: list[str], after_dashes: bool) -> dict[str, float]:
@@ -765,6 +769,8 @@ def run_graph(args: argparse.Namespace) -> int:
         print(f"{name}.grad = {value.grad:.10g}")
     if args.html is not None:
         _write_explorer(out, args.html, max_nodes)
+    if args.practice:
+        _write_explorer(out, args.practice, max_nodes, practice=True)
     if args.no_draw:
         return 0
 

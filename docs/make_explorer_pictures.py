@@ -70,7 +70,7 @@ def screenshots() -> None:
         page = browser.new_page(viewport={"width": 1100, "height": 640}, device_scale_factor=1)
         page.route("**/*", lambda r: r.abort() if r.request.url.startswith("http") else r.continue_())
         page.goto(explore(o).save(Path(folder) / "explorer.html").as_uri())
-        for _ in range(9):  # 5 forward steps, the seed, 3 backward: at x1*w1 + x2*w2
+        for _ in range(9):  # 5 forward steps, the seed, 3 backward: at add3 = x1*w1 + x2*w2
             page.keyboard.press("ArrowRight")
         path = HERE / "explorer.png"
         bottom = page.locator("#graph").bounding_box()

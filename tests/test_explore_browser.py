@@ -171,7 +171,7 @@ def test_lecture_neuron_step_by_step(tab):
         tab.press("ArrowRight")
         assert tab.current() == name
         for text, (local, up, contribution, before, after) in tab.lines():
-            label = text.split(":")[0]
+            label = re.search(r"added to (.+?)\.grad", text).group(1)
             if label in closed:
                 assert local == pytest.approx(closed[label][0], abs=1e-12)
                 assert up == pytest.approx(closed[label][1], abs=1e-12)
@@ -238,8 +238,15 @@ STATE = """() => {
         const k = seen[title] = (seen[title] ?? -1) + 1;
         if (g.classList.contains("active")) active.push(title + "#" + k);
     });
-    const labels = [...document.querySelectorAll(".edge-labels text")].map(t =>
-        [t.getAttribute("data-edge"), ...[...t.querySelectorAll("tspan")].map(s => s.textContent)]);
+    const labels = [];  // [title#k, its lines]: the labels shown as this step's (class "now")
+    const counted = {};
+    document.querySelectorAll("g.edge").forEach(g => {
+        const title = g.querySelector("title").textContent;
+        const k = counted[title] = (counted[title] ?? -1) + 1;
+        const label = g.querySelector('g[id$="-label"]');
+        if (label && getComputedStyle(label).visibility === "visible" && g.classList.contains("now"))
+            labels.push([title + "#" + k, ...[...label.querySelectorAll("text")].map(t => t.textContent)]);
+    });
     const marked = cls => [...document.querySelectorAll("g.node." + cls)].map(
         g => g.querySelector("title").textContent);
     return {active, labels, targets: marked("target"), current: marked("current")};
@@ -308,11 +315,22 @@ def numbers_in(text: str) -> list[float]:
     return [float(t) for t in re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]\d+)?", text)]
 
 
+def table_rows(tab) -> dict[str, list[float]]:
+    """The step's table: each input's name and the exact numbers of its row."""
+    rows = tab.page.eval_on_selector_all(
+        "#details tbody tr",
+        "rows => rows.map(r => [r.cells[0].textContent,"
+        " [...r.querySelectorAll('.num')].map(n => n.getAttribute('data-value'))])",
+    )
+    return {name: [float(v) for v in values] for name, values in rows}
+
+
 def check_every_backward_step(tab, page, root: Value, *, folded: bool = False) -> int:
     """Step through the backward pass; at each step check that every input's edge (from its box
     or a copy of it, into the right port) is lit and labelled, once, with the engine's local
     derivative (and the closed form) × the node's grad from backward() = the contribution, and
-    the input's grad before and after; returns the number of edges with a gradient checked."""
+    the input's grad before and after (for a neuron box, whose edges carry no label, its table
+    says so); returns the number of edges with a gradient checked."""
     nodes, edges = trace(root)  # draw_dot's names: the i-th value (or number) is 'v{i}'
     name = {v: f"v{i}" for i, v in enumerate(nodes)}
     box_of: dict = {}  # (node, i) -> the box of its i-th input (a number's is trace's Constant)
@@ -331,23 +349,35 @@ def check_every_backward_step(tab, page, root: Value, *, folded: bool = False) -
         up = node.grad
         head = f"{box}op" if f"{box}op" in state["current"] else box  # a neuron box has no op node
         labels = {ref: lines for ref, *lines in state["labels"]}
-        assert len(labels) == len(state["labels"]) == len(state["active"]), state
-        assert set(labels) == set(state["active"]), state  # every label is on a lit edge
+        labelled = head != box and len(state["active"]) <= 6  # a neuron box's numbers are in its table
+        assert len(labels) == len(state["labels"]) == (len(state["active"]) if labelled else 0), state
+        assert set(labels) <= set(state["active"]), state  # every label is on a lit edge
         expected = inputs_drawn(node, folded and head == box)
-        assert len(labels) == len(expected), (node.op, state)
-        free = sorted(labels)
+        assert len(state["active"]) == len(expected), (node.op, state)
+        rows = {} if labelled else table_rows(tab)
+        free = sorted(state["active"])
         for owner, i, port, d, closed in expected:  # its edge: from its box or a copy, into its port
             edge = rf"{box_of[(owner, i)]}(again\d+)?->{head}{':' + port if port else ''}#\d+"
             found = [r for r in free if re.fullmatch(edge, r)]
             assert found, (edge, free)  # its edge is lit and labelled
             ref = found[0]
             free.remove(ref)
+            p = owner.parents[i]
+            if not labelled:  # the numbers are in the step's table, the row of the input
+                row = rows[page.graph.who(p)]
+                if d is None:
+                    assert row == [] and (closed is None or closed == 0.0), row
+                    continue
+                before = running.get(p, 0.0)
+                running[p] = after = before + d * up
+                assert row == pytest.approx([closed, up, closed * up, before, after], rel=1e-12, abs=1e-15)
+                checked += 1
+                continue
             first, *second = labels[ref]
             if d is None:
                 assert first == "no gradient" and (closed is None or closed == 0.0), (ref, first)
                 continue
             assert d == pytest.approx(closed, rel=1e-12, abs=1e-15)
-            p = owner.parents[i]
             before = running.get(p, 0.0)
             running[p] = after = before + d * up
             assert first == f"{format_number(d)} × {format_number(up)} = {format_number(d * up)}"
@@ -390,9 +420,9 @@ def test_fused_neuron_node_edges_are_labelled_at_every_step(tab):
 
 
 @pytest.mark.parametrize("activation", ["tanh", "leaky_relu"])
-def test_model_neurons_edges_are_labelled_at_every_step(tab, activation):
+def test_model_neurons_edges_are_lit_and_tabled_at_every_step(tab, activation):
     """MLP(2, [3, 1]) with model=: one box per neuron (a leaky_relu neuron is a neuron node and
-    its activation, in one box); each step lights and labels the edge of every input x with
+    its activation, in one box); each step lights the edge of every input x, its table gives
     w·act'(z), and the leaves end with backward()'s gradients."""
     model = nn.MLP(2, [3, 1], seed=2, activation=activation)
     out = model([Value(0.5, label="x1"), Value(-1.5, label="x2")])
@@ -400,6 +430,64 @@ def test_model_neurons_edges_are_labelled_at_every_step(tab, activation):
     page = explore(loss, model=model)
     tab.open(page)
     assert check_every_backward_step(tab, page, loss, folded=True) >= 3 * 2 + 3
+
+
+LABEL_BOXES = """() => {
+    const box = e => { const b = e.getBBox(); return {x: b.x, y: b.y, w: b.width, h: b.height}; };
+    const edges = [...document.querySelectorAll("g.edge")].map(g => {
+        const path = g.querySelector("path"), length = path.getTotalLength(), points = [];
+        for (let t = 0; t <= length; t += 0.5) { const p = path.getPointAtLength(t); points.push([p.x, p.y]); }
+        const labels = [...g.querySelectorAll('g[id$="-label"]')];
+        return {title: g.querySelector("title").textContent, points, count: labels.length,
+                label: labels.length ? box(labels[0].querySelector("polygon")) : null,
+                shown: labels.length ? getComputedStyle(labels[0]).visibility === "visible" : false};
+    });
+    const nodes = [...document.querySelectorAll("g.node")].map(g => box(g.querySelector("polygon, ellipse, path")));
+    return {edges, nodes};
+}"""
+
+
+def apart(a: dict, b: dict) -> bool:
+    return a["x"] + a["w"] <= b["x"] or b["x"] + b["w"] <= a["x"] or a["y"] + a["h"] <= b["y"] or b["y"] + b["h"] <= a["y"]
+
+
+def distance(point, b: dict) -> float:
+    dx = max(b["x"] - point[0], 0.0, point[0] - b["x"] - b["w"])
+    dy = max(b["y"] - point[1], 0.0, point[1] - b["y"] - b["h"])
+    return math.hypot(dx, dy)
+
+
+@pytest.mark.parametrize("graph", ["a*a + a.tanh()", "neuron"])
+def test_edge_labels_keep_apart(tab, graph):
+    """Measured in the SVG, at the end of the backward pass (every label shown): each edge has at
+    most one label and each edge of a backward step has one; no two labels overlap, no label
+    covers a node, each label is beside its own edge (within 5 units of the drawing, 11-point
+    text being 11 units tall), and no other edge comes within 1 unit of it: on a*a the two edges
+    from a, and the tanh edge, each keep their own."""
+    if graph == "neuron":
+        root, _ = lecture_neuron()
+    else:
+        a = Value(3.0, label="a")
+        root = a * a + a.tanh()
+    page = explore(root)
+    tab.open(page)
+    tab.press("End")
+    found = tab.page.evaluate(LABEL_BOXES)
+    edges, nodes = found["edges"], found["nodes"]
+    assert all(e["count"] <= 1 for e in edges)
+    labelled = [e for e in edges if e["label"] is not None]
+    assert len(labelled) == len(edges) - len(topological_order(root)) and all(e["shown"] for e in labelled)
+    for i, e in enumerate(labelled):
+        for other in labelled[i + 1 :]:
+            assert apart(e["label"], other["label"]), (e["title"], other["title"])
+        for node in nodes:
+            assert apart(e["label"], node), e["title"]
+        own = min(distance(p, e["label"]) for p in e["points"])
+        assert own <= 5, e["title"]
+        for other in edges:
+            if other is not e:
+                near = min(distance(p, e["label"]) for p in other["points"])
+                assert near >= 1, (e["title"], other["title"])
 
 
 @pytest.mark.parametrize("shape", ["sum", "chain"])
@@ -463,7 +551,7 @@ def test_the_key_node_is_drawn_and_labels_keep_off_it(tab):
         clear = tab.page.evaluate("""() => {
             const key = [...document.querySelectorAll("g.node")].find(
                 g => g.querySelector("title").textContent === "legend").getBBox();
-            return [...document.querySelectorAll(".edge-labels rect")].every(r => {
+            return [...document.querySelectorAll('g.edge g[id$="-label"] polygon')].every(r => {
                 const b = r.getBBox();
                 return b.x > key.x + key.width || key.x > b.x + b.width
                     || b.y > key.y + key.height || key.y > b.y + b.height;
@@ -516,7 +604,7 @@ def test_labels_are_shown_exactly_as_typed(tab):
     for _ in range(len(page.steps)):
         tab.press("ArrowRight")
         said = tab.page.inner_text("#explanation")
-        seen.update(leaf.label for leaf in leaves if f"{leaf.label}: " in said)
+        seen.update(leaf.label for leaf in leaves if f"added to ({leaf.label}).grad: " in said)
     assert seen == set(USER_TEXT)  # each one, on the line of its edge
     cells = tab.page.eval_on_selector_all("#details tbody tr", "rows => rows.map(r => r.cells[0].innerText)")
     assert set(USER_TEXT) <= set(cells)  # the last step's table of leaves

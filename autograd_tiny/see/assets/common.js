@@ -94,7 +94,8 @@ var Page = (function () {
     speed.addEventListener("change", function () { if (timer !== null) play(); });
     scrub.addEventListener("input", function () { stop(); go(Number(scrub.value)); });
     document.addEventListener("keydown", function (e) {
-      if (e.target === scrub || e.target.tagName === "SELECT" || e.altKey || e.ctrlKey || e.metaKey) return;
+      if (e.target === scrub || e.target.tagName === "SELECT" || e.target.tagName === "INPUT" ||
+          e.altKey || e.ctrlKey || e.metaKey) return; // typing in a box is not stepping
       var moves = { ArrowRight: 1, ArrowLeft: -1 };
       if (e.key in moves) { stop(); go(current() + moves[e.key]); }
       else if (e.key === "Home") { stop(); go(0); }
