@@ -51,7 +51,6 @@ from ..engine import Value, topological_order
 from ..grad_mode import enable_grad, no_grad
 from ..neuron import NeuronOp
 from .dot import layout
-from .draw import digraph
 from .explorer import Graph, drawn_graph, replay, too_many_values
 from .page import controls, iframe, number, page, svg_element
 from .plot import padded
@@ -268,11 +267,11 @@ class TrainingRecorder:
                 max_nodes=err.max_nodes, nodes=err.nodes, exact=err.exact, edges=err.edges,
             ) from None
         plan = _view_plan(self.graph)
-        drawing = digraph(plan)
+        self.view = Graph(plan, self.model)
+        drawing = self.view.drawing  # (made once, then kept: these settings stay on it)
         drawing.attr(ranksep=RANKSEP)
         for name, *_ in plan.ops:  # as large as the boxes' text
             drawing.node(name, fontsize="12")
-        self.view = Graph(plan, drawing, self.model)
         drawn = _drawn_values(plan)
         self.box_names = [box.name for _, box in drawn]
         paths = _paths(plan.trace)

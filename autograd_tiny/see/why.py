@@ -27,6 +27,7 @@ from typing import Any
 from ..engine import Value
 from ..neuron import NeuronOp
 from .page import number
+from .style import user_text
 
 __all__ = ["cards", "central_difference", "why_card"]
 
@@ -106,7 +107,7 @@ def _rule_lines(graph: Any, end: Value, m: Value, i: int, f: dict) -> list[list]
     elif op.from_formulas:
         rule = f"The rule of {op.name} in the engine's table: ∂out/∂{name} = {text}"
     else:
-        rule = f"{op.name}'s formula, your text as written (never run): ∂out/∂{name} = {text}"
+        rule = f"{op.name}'s formula, your text as written (never run): ∂out/∂{name} = {user_text(text)}"
     lines = [[rule]]
     if text is not None and op.from_formulas and f["formula"] not in (None, text):
         lines.append([f"Here the branch {f['formula']} applies."])
