@@ -72,7 +72,8 @@ MAX_WIDTH = 10_000  # neurons in one layer
 MAX_WORK = 10_000_000
 _BYTES_PER_WORK = 32
 # Steps the training view keeps whole: each holds every training point's graph (about 0.4 KB
-# and a forward and backward pass per point); the loss of every step is kept.
+# and a forward and backward pass per point), or for the digits 20 digits' graphs and every
+# weight (about 33 KB of the page); the loss of every step is kept.
 _VIEW_STEPS = 25
 # A loss this many times above where it started (or above 1, if it started lower) has diverged.
 _EXPLODED = 1e4
@@ -128,7 +129,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help="output folder, made if needed (default: autograd_tiny_runs/<data>-seed<seed>-<date>-<time>)")
     add("--html", action="store_true",  # the explorer
         help="also write training.html: step through the run (loss, boundary, and any training point's "
-             "graph, one box per neuron) (default: off)")
+             f"graph, one box per neuron; for {DIGITS}: 20 training digits, each with its class probabilities "
+             "and graph) (default: off)")
     add("--compile", action="store_true",  # compile
         help="run each step's forward and backward pass as code written by autograd_tiny.compile: "
              "the same numbers, several times faster (default: off)")
@@ -291,9 +293,6 @@ def _refuse_for_digits(args: argparse.Namespace) -> None:
     if args.samples is not None:
         raise CLIError(f"--samples: {DIGITS} are a fixed set of images, all used (a quarter held out for "
                        "testing); leave --samples out, and shorten a run with --epochs")
-    if getattr(args, "html", False):
-        raise CLIError(f"--html: the training view shows two-dimensional points and their decision boundary, "
-                       f"which {DIGITS} (64 pixels each) do not have; leave --html out")
 
 
 def _choice(option: str, what: str, text: str, choices) -> str:
@@ -631,8 +630,8 @@ def _write_digit_pictures(out: str, model: nn.MLP, run: dict, written: list[str]
 
 def _training_recorder(model: nn.MLP, run: dict, X: list, y: list):
     """A TrainingRecorder keeping about `_VIEW_STEPS` steps whole (and the last), with the
-    training points' graphs (up to the recorder's `follow`), each point's loss being the run's
-    loss on that point alone."""
+    training points' graphs (up to the recorder's `follow`; for the digits, two of each class),
+    each point's loss being the run's loss on that point alone."""
     from .see.training_view import TrainingRecorder
 
     loss = _loss_function(run["loss"])
@@ -654,6 +653,9 @@ def _write_training_view(recorder, out: str, written: list[str]) -> dict[str, st
         print(f"autograd-tiny: no training.html: {err}", file=sys.stderr)
         return {}
     written.append("training.html")
+    if not recorder.plane:
+        return {"training.html": f"step through the run: loss, and {len(recorder.followed)} training digits' "
+                                 "class probabilities and graphs (opens offline)"}
     return {"training.html": "step through the run: loss, boundary, any point's graph (opens offline)"}
 
 

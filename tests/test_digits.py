@@ -281,7 +281,6 @@ def test_a_toy_set_trains_in_minibatches_too(tmp_path, capsys):
 
 BAD_DIGITS_OPTIONS = [
     (["--data", "digits", "--samples", "100"], "--samples"),
-    (["--data", "digits", "--html"], "--html"),
     (["--data", "digits", "--loss", "hinge"], "use --loss cross_entropy"),
     (["--data", "digits", "--epochs", "0"], "--epochs must be at least 1"),
     (["--data", "digits", "--epochs", "5000"], "--epochs 5,000 is too long: 215,000 steps"),
