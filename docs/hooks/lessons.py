@@ -36,7 +36,9 @@ CACHE = ROOT / ".cache" / "lessons"
 SECTION = "Lessons"  # the nav entry that gets one page per notebook
 OUTPUT = "lesson-output-{}"  # a placeholder paragraph in the Markdown, replaced by raw HTML
 log = logging.getLogger("mkdocs.hooks.lessons")
+LIST = "<!-- the lessons -->"  # in lessons.md: replaced by one line per lesson
 _html_outputs: dict[str, dict[str, str]] = {}  # page's src_uri -> placeholder -> HTML
+_titles: dict[str, str] = {}  # notebook name -> its title (its first heading)
 
 
 def notebooks() -> list[Path]:
@@ -45,10 +47,15 @@ def notebooks() -> list[Path]:
 
 
 def learning_path() -> dict[str, str]:
-    """Each notebook's line in the README's learning path: `- [title](notebooks/NAME.ipynb): what`."""
+    """What each lesson teaches, by its number ("01"): its line in the README's learning path,
+    ``- [title](notebooks/NAME.ipynb): what it teaches``."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    found = re.findall(r"^[-*] \[[^\]]*\]\(notebooks/([^)/]+)\.ipynb\):?\s*(.+)$", readme, flags=re.M)
-    return {name: what.strip() for name, what in found}
+    found = re.findall(r"^[-*] \[[^\]]*\]\(notebooks/(\d+)[^)/]*\.ipynb\):?\s*(.+)$", readme, flags=re.M)
+    return {number: what.strip() for number, what in found}
+
+
+def number(name: str) -> str:
+    return name.split("_")[0]
 
 
 # ---------------------------------------------------------------------- the nav
@@ -111,10 +118,13 @@ def on_files(files: Files, config) -> Files:
         executed = list(pool.map(_execute, paths))
     names = {p.stem for p in paths}
     _html_outputs.clear()
+    _titles.clear()
     for path, nb in zip(paths, executed):
-        if path.stem not in summaries:
+        summary = summaries.get(number(path.stem), "")
+        if not summary:
             log.warning("lessons: README.md's learning path has no line for %s", path.name)
-        markdown, pictures, outputs = lesson(nb, path.stem, summaries.get(path.stem, ""), names)
+        markdown, pictures, outputs = lesson(nb, path.stem, summary, names)
+        _titles[path.stem] = markdown.partition("\n")[0].removeprefix("# ")
         src = f"lessons/{path.stem}.md"
         _html_outputs[src] = outputs
         files.append(File.generated(config, src, content=markdown))
@@ -122,6 +132,17 @@ def on_files(files: Files, config) -> Files:
         for name, data in pictures.items():
             files.append(File.generated(config, f"lessons/{path.stem}/{name}", content=data))
     return files
+
+
+def on_page_markdown(markdown: str, page, config, files) -> str:
+    """In lessons.md, the list of lessons: each one's title and what it teaches."""
+    if page.file.src_uri != "lessons.md":
+        return markdown
+    if LIST not in markdown:
+        raise PluginError(f"lessons: lessons.md has lost its {LIST!r} line, where the list goes")
+    summaries = learning_path()
+    lines = [f"- [{title}](lessons/{name}.md): {summaries.get(number(name), '')}" for name, title in _titles.items()]
+    return markdown.replace(LIST, "\n".join(lines))
 
 
 def on_page_content(html_text: str, page, config, files) -> str:
@@ -170,7 +191,7 @@ def _with_header(text: str, name: str, summary: str) -> str:
     title, _, rest = text.partition("\n")
     if not title.startswith("# "):
         title, rest = f"# {name}", text
-    learn = f"**What you will learn:** {summary}\n\n" if summary else ""
+    learn = f"**What you will learn:** {summary[:1].upper()}{summary[1:]}\n\n" if summary else ""
     box = (
         '!!! abstract "This lesson"\n\n'
         + _indent(
