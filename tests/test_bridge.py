@@ -4,10 +4,8 @@ Only the comparisons with torch need torch."""
 
 import io
 import random
-import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from conftest import flat
@@ -229,15 +227,3 @@ def test_the_bridge_imports_torch_only_when_called_and_says_how_to_get_it():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ("to_torch needs PyTorch: "
                                   "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu")
-
-
-def test_the_readmes_bridge_example_runs(tmp_path, monkeypatch, capsys):
-    """The README's PyTorch block runs as written, prints a table, and brings the same model back."""
-    pytest.importorskip("torch")
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    (block,) = [b for b in re.findall(r"```py\n(.*?)```", readme, flags=re.S) if "to_torch" in b]
-    monkeypatch.chdir(tmp_path)
-    namespace = {}
-    exec(compile(block, "README.md", "exec"), namespace)
-    assert "largest difference" in capsys.readouterr().out
-    assert namespace["back"].state_dict() == namespace["model"].state_dict()
