@@ -235,9 +235,13 @@ def test_a_value_used_twice_is_named_by_its_place_in_the_rule():
     assert not any("∂mul1/∂a" in line for line in lines)
 
 
-def test_the_readme_example_adds_up_as_the_readme_says():
+def test_the_tours_example_adds_up_as_the_tour_says():
     """a*a + a.tanh() at 3: a.grad gets tanh'(3) first, then 3 from each side of a*a: the
-    numbers the README quotes (0.009866, 3.01, 6.01), with the closed form 2a + 1 - tanh²(a)."""
+    numbers docs/tour.md quotes (0.009866, 3.01, 6.01), with the closed form 2a + 1 - tanh²(a)."""
+    from pathlib import Path
+
+    tour = (Path(__file__).resolve().parent.parent / "docs" / "tour.md").read_text(encoding="utf-8")
+    assert "0.009866 → 3.01 → 6.01" in tour and "a = Value(3.0" in tour and "y = a * a + a.tanh()" in tour
     a = Value(3.0, label="a")
     page = explore(a * a + a.tanh())
     afters = [f["after"] for s in backward_steps(page) for f in s["flows"] if f["input"] is a]
