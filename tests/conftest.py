@@ -16,6 +16,30 @@ needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz
 SVG = "{http://www.w3.org/2000/svg}"
 
 
+# Chromium, driven by Playwright, for the page tests: the system's browser (never a downloaded
+# one), started once for the whole session; tests that need it take the `browser` fixture.
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - depends on the machine
+    sync_playwright = None
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]  # fmt: skip
+needs_browser = [
+    pytest.mark.skipif(sync_playwright is None, reason="Playwright is not installed (pip install playwright)"),
+    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)"),
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for every page test of the session."""
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
 def central(f, x, h=1e-5):
     """Central difference of a float function (the independent oracle)."""
     return (f(x + h) - f(x - h)) / (2 * h)

@@ -25,17 +25,17 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from conftest import needs_browser
 
 from autograd_tiny import Value
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 MISSING = [name for name in ("mkdocs", "material", "mkdocstrings", "nbclient", "playwright")
            if importlib.util.find_spec(name) is None]  # fmt: skip
 pytestmark = [
     pytest.mark.skipif(bool(MISSING), reason=f"the docs extra is not installed ({', '.join(MISSING)}): "
                                              "pip install -e '.[docs]'"),  # fmt: skip
-    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)"),
+    *needs_browser,  # (the browser fixture is conftest's)
     pytest.mark.skipif(shutil.which("dot") is None, reason="the lessons draw graphs with the Graphviz program 'dot'"),
 ]
 
@@ -66,16 +66,6 @@ def server(site):
     yield f"http://127.0.0.1:{httpd.server_address[1]}/"
     httpd.shutdown()
     httpd.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 class Tab:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 import statistics
 
 import pytest
+from conftest import needs_browser, needs_dot
 from test_explore import HOSTILE, B, lecture_neuron  # the same graphs as the Python-side tests
 from test_explore_training import by_hand  # an MLP's hinge loss and its gradients, by hand
 
@@ -26,29 +26,7 @@ from autograd_tiny.see.draw import draw_dot
 from autograd_tiny.see.style import format_number
 from autograd_tiny.see.trace import trace
 
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - depends on the machine
-    sync_playwright = None
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = [
-    pytest.mark.skipif(
-        sync_playwright is None, reason="Playwright is not installed (pip install playwright)"
-    ),
-    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)"),
-    pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz program 'dot' lays the pages out"),
-]
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
+pytestmark = [*needs_browser, needs_dot]  # Playwright, Chromium, and Graphviz's dot to lay the pages out
 
 
 class Tab:

@@ -14,8 +14,9 @@ import re
 import shutil
 
 import pytest
+from conftest import CHROMIUM, sync_playwright
 from test_explore import HOSTILE, lecture_neuron
-from test_explore_browser import CHROMIUM, Saved, browser, sync_playwright, tab  # noqa: F401 (fixtures)
+from test_explore_browser import Saved, tab  # noqa: F401 (a fixture)
 from test_explore_sentences import softsign
 
 from autograd_tiny import Value, explore, losses, nn

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 import test_explore_browser
-from test_explore_browser import ARGS, CHROMIUM, Saved, Tab, sync_playwright
+from test_explore_browser import Saved, Tab
 from test_labels import CASES, LEAVES, LONG, MAX_TEXT, SINGLE_OPS, labelled_sum, shown
 
 from autograd_tiny import TrainingRecorder, Value, data, explore, losses, nn
@@ -20,13 +20,6 @@ from autograd_tiny.cli import main
 
 pytestmark = test_explore_browser.pytestmark  # Playwright, Chromium and Graphviz's dot
 
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

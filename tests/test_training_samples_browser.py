@@ -14,7 +14,7 @@ import re
 
 import pytest
 import test_explore_browser
-from test_explore_browser import ARGS, CHROMIUM, Saved, Tab, sync_playwright
+from test_explore_browser import Saved, Tab
 from test_training_samples import by_hand, digits_run
 
 from autograd_tiny.cli import main
@@ -23,13 +23,6 @@ pytestmark = test_explore_browser.pytestmark  # Playwright, Chromium and Graphvi
 
 SIZES = [32, 10]
 
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
