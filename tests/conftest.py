@@ -40,6 +40,21 @@ def browser():
         launched.close()
 
 
+@pytest.fixture
+def painted(monkeypatch) -> list[str]:
+    """Every text Pillow paints from now on, in order."""
+    ImageDraw = pytest.importorskip("PIL.ImageDraw")
+    texts = []
+    paint = ImageDraw.ImageDraw.text
+
+    def text(self, xy, words, *args, **kwargs):
+        texts.append(words)
+        return paint(self, xy, words, *args, **kwargs)
+
+    monkeypatch.setattr(ImageDraw.ImageDraw, "text", text)
+    return texts
+
+
 def central(f, x, h=1e-5):
     """Central difference of a float function (the independent oracle)."""
     return (f(x + h) - f(x - h)) / (2 * h)

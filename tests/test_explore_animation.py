@@ -61,21 +61,6 @@ def test_bad_frame_time_is_a_clear_error(tmp_path, seconds):
     assert not (tmp_path / "x.gif").exists()
 
 
-@pytest.fixture
-def painted(monkeypatch) -> list[str]:
-    """Every text Pillow paints from now on, in order."""
-    ImageDraw = pytest.importorskip("PIL.ImageDraw")
-    texts = []
-    paint = ImageDraw.ImageDraw.text
-
-    def text(self, xy, words, *args, **kwargs):
-        texts.append(words)
-        return paint(self, xy, words, *args, **kwargs)
-
-    monkeypatch.setattr(ImageDraw.ImageDraw, "text", text)
-    return texts
-
-
 @needs_dot
 def test_labels_are_painted_as_typed(tmp_path, painted):
     """Labels holding entities, markup, '</script>' or a line break are painted as typed: in the

@@ -13,9 +13,9 @@ from __future__ import annotations
 import pytest
 import test_explore_browser
 from test_explore_browser import Saved, Tab
-from test_labels import CASES, LEAVES, LONG, MAX_TEXT, SINGLE_OPS, labelled_sum, shown
+from test_labels import CASES, LEAVES, LONG, MAX_TEXT, SINGLE_OPS, labelled_recorder, labelled_sum, shown
 
-from autograd_tiny import TrainingRecorder, Value, data, explore, losses, nn
+from autograd_tiny import Value, explore
 from autograd_tiny.cli import main
 
 pytestmark = test_explore_browser.pytestmark  # Playwright, Chromium and Graphviz's dot
@@ -96,15 +96,7 @@ def test_leaves_and_single_ops_step_from_end_to_end(tab):
 def test_the_training_view_lists_labelled_parameters(tab):
     """A model whose parameters carry every kind of label: clicking each neuron of the training
     view lists its parameters by their labels, as drawn."""
-    X, y = data.moons(12, seed=0)
-    model = nn.MLP(2, [3, 1], seed=0)
-    params = model.parameters()
-    for k, p in enumerate(params):
-        p.label = CASES[k % len(CASES)][0]
-    recorder = TrainingRecorder(model, X, y, grid=4)
-    loss = losses.hinge([model(x) for x in X], data.signed_labels(y))
-    loss.backward()
-    recorder.record(loss)
+    recorder, params = labelled_recorder()
     tab.open(recorder, "training.html")
     graph = recorder.graph
     listed = []
