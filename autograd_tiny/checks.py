@@ -1,8 +1,10 @@
 """Argument checks shared by the modules, each raising one clear line that names the culprit.
 
 Every check takes ``owner`` (who is asking, e.g. ``"SGD"`` or ``"MLP"``) and ``name`` (the
-argument), so that the message reads ``SGD: lr must be >= 0, got -0.1``. Values in messages go
-through `describe`, which shortens huge numbers and deep structures.
+argument), and every message has one form, ``OWNER: NAME must be WHAT, got VALUE``, e.g.
+``SGD: lr must be >= 0, got -0.1``. Values in messages go through `describe`, which shortens
+huge numbers and deep structures. `is_real` is the one test for "a real number, not a bool",
+for code that checks data rather than arguments; `make_rng` is the one convention for seeds.
 
 Example:
     >>> check_real("SGD", "lr", 0.1, low=0)
@@ -20,9 +22,9 @@ import numbers
 import random
 import reprlib
 from collections.abc import Collection
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
-__all__ = ["describe", "check_real", "check_int", "check_bool", "check_choice", "make_rng"]
+__all__ = ["describe", "is_real", "check_real", "check_int", "check_bool", "check_choice", "make_rng"]
 
 T = TypeVar("T")
 
@@ -45,42 +47,55 @@ def describe(value: Any) -> str:
     return _SHORT.repr(value)
 
 
-def check_real(owner: str, name: str, value: Any, low: float = -math.inf, high: float = math.inf,
-               high_open: bool = False) -> float:
-    """`value` as a finite float in [low, high] (or [low, high) when `high_open`), else ValueError.
+def is_real(value: Any) -> bool:
+    """Whether `value` is a real number and not a bool (``True`` is an int to Python, not here).
 
-    Bools are refused: ``True`` is not a learning rate.
+    Example:
+        >>> is_real(2), is_real(0.5), is_real(True), is_real("1")
+        (True, True, False, False)
+    """
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_real(owner: str, name: str, value: Any, low: float = -math.inf, high: float = math.inf, *,
+               low_open: bool = False, high_open: bool = False) -> float:
+    """`value` as a finite float in [low, high] (an end is left out when `low_open` or
+    `high_open`), else ValueError. Bools are refused: ``True`` is not a learning rate.
 
     Example:
         >>> check_real("Adam", "betas[0]", 0.9, low=0, high=1, high_open=True)
         0.9
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{owner}: {name} must be a number, got {type(value).__name__}: {describe(value)}")
+    if not is_real(value):
+        _refuse(owner, name, "a number", f"{type(value).__name__}: {describe(value)}")
     try:
         number = float(value)
     except OverflowError:  # an int too large for a float
         number = math.inf
     if not math.isfinite(number):
-        raise ValueError(f"{owner}: {name} must be a finite number, got {describe(value)}")
-    if number < low or number > high or (high_open and number == high):
+        _refuse(owner, name, "a finite number", describe(value))
+    if number < low or number > high or (low_open and number == low) or (high_open and number == high):
         if high == math.inf:
-            allowed = f">= {low:g}"
+            allowed = f"{'>' if low_open else '>='} {low:g}"
         else:
-            allowed = f"in [{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ValueError(f"{owner}: {name} must be {allowed}, got {number!r}")
+            allowed = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        _refuse(owner, name, allowed, repr(number))
     return number
 
 
-def check_int(owner: str, name: str, value: Any, least: int = 1) -> int:
-    """`value` as an int >= `least`, else ValueError (bools and 2.0 are refused).
+def check_int(owner: str, name: str, value: Any, least: int = 1, most: int | None = None) -> int:
+    """`value` as an int in [least, most] (no upper end when `most` is None), else ValueError
+    (bools and 2.0 are refused).
 
     Example:
         >>> check_int("MLP", "nin", 2)
         2
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < least:
-        raise ValueError(f"{owner}: {name} must be an int >= {least}, got {describe(value)}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not least <= int(value):
+        _refuse(owner, name, f"an int >= {least}" if most is None else f"an int in [{least}, {most}]",
+                describe(value))
+    if most is not None and int(value) > most:
+        _refuse(owner, name, f"an int in [{least}, {most}]", describe(value))
     return int(value)
 
 
@@ -92,7 +107,7 @@ def check_bool(owner: str, name: str, value: Any) -> bool:
         False
     """
     if value is not True and value is not False:
-        raise ValueError(f"{owner}: {name} must be True or False, got {describe(value)}")
+        _refuse(owner, name, "True or False", describe(value))
     return value
 
 
@@ -104,13 +119,16 @@ def check_choice(owner: str, name: str, value: T, options: Collection[T]) -> T:
         'sum'
     """
     if not isinstance(value, str) or value not in options:
-        choices = ", ".join(map(repr, options))
-        raise ValueError(f"{owner}: unknown {name} {describe(value)} (choose from {choices})")
+        _refuse(owner, name, f"one of {', '.join(map(repr, options))}", describe(value))
     return value
 
 
 def make_rng(owner: str, seed: int | random.Random | None) -> Any:
     """The random generator a function draws from: the one convention for seeds.
+
+    Everything random (initial weights, datasets, splits) takes one argument, ``seed``, read
+    here. Defaults differ by purpose: the datasets default to seed 0 (the same data every
+    time), the networks to None (micrograd's global generator).
 
     Args:
         owner: who is asking, for the error message.
@@ -127,6 +145,10 @@ def make_rng(owner: str, seed: int | random.Random | None) -> Any:
     if isinstance(seed, random.Random):
         return seed
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"{owner}: seed must be an int or a random.Random, "
-                        f"got {type(seed).__name__}: {describe(seed)}")
+        _refuse(owner, "seed", "an int or a random.Random", f"{type(seed).__name__}: {describe(seed)}", TypeError)
     return random.Random(seed)
+
+
+def _refuse(owner: str, name: str, what: str, got: str, error: type[Exception] = ValueError) -> NoReturn:
+    """Raise the one error form: 'OWNER: NAME must be WHAT, got VALUE'."""
+    raise error(f"{owner}: {name} must be {what}, got {got}")

@@ -71,6 +71,10 @@ MAX_WIDTH = 10_000  # neurons in one layer
 # 0.35 s per million of them (measured): 1e7 is a third of a GB and several seconds a step.
 MAX_WORK = 10_000_000
 _BYTES_PER_WORK = 32
+# Steps the training view keeps whole: each holds every training point's graph (about 0.4 KB
+# and a forward and backward pass per point), or for the digits 20 digits' graphs and every
+# weight (about 33 KB of the page); the loss of every step is kept.
+_VIEW_STEPS = 25
 # A loss this many times above where it started (or above 1, if it started lower) has diverged.
 _EXPLODED = 1e4
 
@@ -124,8 +128,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     add("--out", metavar="DIR",
         help="output folder, made if needed (default: autograd_tiny_runs/<data>-seed<seed>-<date>-<time>)")
     add("--html", action="store_true",  # the explorer
-        help="also write training.html: step through the run (loss, boundary, one point's graph by neuron) "
-             "(default: off)")
+        help="also write training.html: step through the run (loss, boundary, and any training point's "
+             f"graph, one box per neuron; for {DIGITS}: 20 training digits, each with its class probabilities "
+             "and graph) (default: off)")
     add("--compile", action="store_true",  # compile
         help="run each step's forward and backward pass as plain-Python code that autograd_tiny.compile "
              "writes once per batch size (the labels are read anew on every step): the same numbers, each "
@@ -289,9 +294,6 @@ def _refuse_for_digits(args: argparse.Namespace) -> None:
     if args.samples is not None:
         raise CLIError(f"--samples: {DIGITS} are a fixed set of images, all used (a quarter held out for "
                        "testing); leave --samples out, and shorten a run with --epochs")
-    if getattr(args, "html", False):
-        raise CLIError(f"--html: the training view shows two-dimensional points and their decision boundary, "
-                       f"which {DIGITS} (64 pixels each) do not have; leave --html out")
 
 
 def _choice(option: str, what: str, text: str, choices) -> str:
@@ -642,12 +644,17 @@ def _write_digit_pictures(out: str, model: nn.MLP, run: dict, written: list[str]
 
 
 def _training_recorder(model: nn.MLP, run: dict, X: list, y: list):
-    """A TrainingRecorder following the first training point, keeping about 100 steps whole."""
+    """A TrainingRecorder keeping about `_VIEW_STEPS` steps whole (and the last), with the
+    training points' graphs (up to the recorder's `follow`; for the digits, two of each class),
+    each point's loss being the run's loss on that point alone."""
     from .see.training_view import TrainingRecorder
 
-    point_loss = _loss_function(run["loss"])
-    return TrainingRecorder(model, X, y, point=0, point_loss=lambda output: point_loss([output], [y[0]]),
-                            every=max(1, run["steps"] // 100))
+    loss = _loss_function(run["loss"])
+
+    def point_loss(output, i):
+        return loss([output], [y[i]])
+
+    return TrainingRecorder(model, X, y, point_loss=point_loss, every=max(1, run["steps"] // _VIEW_STEPS))
 
 
 def _write_training_view(recorder, out: str, written: list[str]) -> dict[str, str]:
@@ -661,17 +668,21 @@ def _write_training_view(recorder, out: str, written: list[str]) -> dict[str, st
         print(f"autograd-tiny: no training.html: {err}", file=sys.stderr)
         return {}
     written.append("training.html")
-    return {"training.html": "step through the run: loss, boundary, one point's graph (opens offline)"}
+    if not recorder.plane:
+        return {"training.html": f"step through the run: loss, and {len(recorder.followed)} training digits' "
+                                 "class probabilities and graphs (opens offline)"}
+    return {"training.html": "step through the run: loss, boundary, any point's graph (opens offline)"}
 
 
-def _write_explorer(out, path: str, max_nodes: int) -> None:
-    """`graph --html`: the page that steps through the forward and backward pass of `out`."""
+def _write_explorer(out, path: str, max_nodes: int, practice: bool = False) -> None:
+    """`graph --html`: the page that steps through the forward and backward pass of `out`;
+    `graph --practice`: the same page asking for each gradient, edge by edge."""
     from .see.dot import RenderError
     from .see.explorer import explore
     from .see.trace import GraphTooLargeError
 
     try:
-        written = explore(out, max_nodes=max_nodes).save(path)
+        written = explore(out, max_nodes=max_nodes, practice=practice).save(path)
     except (RenderError, RuntimeError) as err:  # no dot (GraphvizNotFoundError), or dot failed
         raise CLIError(f"graph: cannot write {shorten(path, 200)!r}: {err}") from None
     except GraphTooLargeError as err:
@@ -712,6 +723,9 @@ def add_graph_arguments(parser: argparse.ArgumentParser) -> None:
     add("--max-nodes", default="1000", metavar="N", help="refuse to draw more nodes than this (default: 1000)")
     add("--html", metavar="FILE",  # the explorer
         help="also write a page that steps through the forward and backward pass (opens offline) (default: none)")
+    add("--practice", metavar="FILE",  # the explorer, as questions
+        help="also write a practice page: work out each gradient of the backward pass, checked edge by edge "
+             "(opens offline) (default: none)")  # fmt: skip
 
 
 def _graph_inputs(pairs: list[str], after_dashes: bool) -> dict[str, float]:
@@ -772,6 +786,8 @@ def run_graph(args: argparse.Namespace) -> int:
         print(f"{name}.grad = {value.grad:.10g}")
     if args.html is not None:
         _write_explorer(out, args.html, max_nodes)
+    if args.practice:
+        _write_explorer(out, args.practice, max_nodes, practice=True)
     if args.no_draw:
         return 0
 

@@ -1,7 +1,9 @@
 """Toy datasets for two-dimensional classification, real handwritten digits, a train/test split and accuracy.
 
-Every generator takes a ``seed`` (an int or a `random.Random`) and returns plain lists, so
-nothing beyond the standard library is needed: ``X`` is a list of ``[x1, x2]`` floats and ``y``
+Every generator takes a ``seed`` (an int, a `random.Random`, or None for Python's global
+generator: the convention of `autograd_tiny.checks.make_rng`, shared with `autograd_tiny.nn`;
+the default, 0, gives the same data every time) and returns plain lists, so nothing beyond the
+standard library is needed: ``X`` is a list of ``[x1, x2]`` floats and ``y``
 a list of int class labels ``0 .. k-1``.
 
 Example:
@@ -16,11 +18,10 @@ Example:
 from __future__ import annotations
 
 import math
-import numbers
 import random
 from collections.abc import Callable, Sequence
 
-from .checks import check_bool, check_int, check_real
+from .checks import check_bool, check_int, check_real, is_real, make_rng
 
 __all__ = [
     "moons",
@@ -41,20 +42,6 @@ Dataset = tuple[list[list[float]], list[int]]
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-def _rng(name: str, seed: int | random.Random) -> random.Random:
-    """A random.Random from a seed, or the caller's own generator."""
-    if isinstance(seed, random.Random):
-        return seed
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"{name}: seed must be an int or a random.Random, got {type(seed).__name__}: {seed!r}")
-    return random.Random(seed)
-
-
-def _check_count(name: str, what: str, n, least: int = 1) -> None:
-    if isinstance(n, bool) or not isinstance(n, int) or n < least:
-        raise ValueError(f"{name}: {what} must be an int >= {least}, got {n!r}")
 
 
 def _linspace(start: float, stop: float, n: int) -> list[float]:
@@ -78,22 +65,22 @@ def _split_counts(n: int, k: int) -> list[int]:
 # ---------------------------------------------------------------------- generators
 
 
-def moons(n: int = 100, noise: float = 0.1, seed: int | random.Random = 0) -> Dataset:
+def moons(n: int = 100, noise: float = 0.1, seed: int | random.Random | None = 0) -> Dataset:
     """Two interleaving half circles (as scikit-learn's make_moons), shuffled.
 
     Args:
         n: number of points (class 0 gets the extra one when n is odd).
         noise: standard deviation of the Gaussian noise added to each coordinate.
-        seed: an int, or a random.Random to draw from.
+        seed: an int, a random.Random to draw from, or None for Python's global generator.
 
     Example:
         >>> X, y = moons(4, noise=0.0)
         >>> sorted(zip(y, X))[0]
         (0, [-1.0, 1.2246467991473532e-16])
     """
-    _check_count("moons", "n", n)
+    check_int("moons", "n", n)
     check_real("moons", "noise", noise, low=0)
-    rng = _rng("moons", seed)
+    rng = make_rng("moons", seed)
     n_outer, n_inner = _split_counts(n, 2)
     X, y = [], []
     for t in _linspace(0.0, math.pi, n_outer):  # the upper moon, class 0
@@ -106,7 +93,7 @@ def moons(n: int = 100, noise: float = 0.1, seed: int | random.Random = 0) -> Da
     return _shuffled(rng, X, y)
 
 
-def circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, seed: int | random.Random = 0) -> Dataset:
+def circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, seed: int | random.Random | None = 0) -> Dataset:
     """A circle of radius 1 (class 0) around a smaller one of radius `factor` (class 1).
 
     Example:
@@ -114,11 +101,10 @@ def circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, seed: int | 
         >>> sorted({round((a * a + b * b) ** 0.5, 9) for a, b in X})
         [0.5, 1.0]
     """
-    _check_count("circles", "n", n)
+    check_int("circles", "n", n)
     check_real("circles", "noise", noise, low=0)
-    if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not 0 < factor < 1:
-        raise ValueError(f"circles: factor must be a number in (0, 1), got {factor!r}")
-    rng = _rng("circles", seed)
+    check_real("circles", "factor", factor, low=0, high=1, low_open=True, high_open=True)
+    rng = make_rng("circles", seed)
     X, y = [], []
     for label, (count, radius) in enumerate(zip(_split_counts(n, 2), (1.0, factor))):
         for i in range(count):
@@ -128,7 +114,7 @@ def circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, seed: int | 
     return _shuffled(rng, X, y)
 
 
-def spirals(n: int = 150, classes: int = 3, noise: float = 0.2, seed: int | random.Random = 0) -> Dataset:
+def spirals(n: int = 150, classes: int = 3, noise: float = 0.2, seed: int | random.Random | None = 0) -> Dataset:
     """`classes` arms spiralling out from the origin (as in Stanford's CS231n notes).
 
     Arm k sweeps the angle from 4k to 4(k+1) radians while the radius grows from 0 to 1;
@@ -139,10 +125,10 @@ def spirals(n: int = 150, classes: int = 3, noise: float = 0.2, seed: int | rand
         >>> [y.count(k) for k in range(3)]
         [50, 50, 50]
     """
-    _check_count("spirals", "n", n)
-    _check_count("spirals", "classes", classes, least=2)
+    check_int("spirals", "n", n)
+    check_int("spirals", "classes", classes, least=2)
     check_real("spirals", "noise", noise, low=0)
-    rng = _rng("spirals", seed)
+    rng = make_rng("spirals", seed)
     X, y = [], []
     for label, count in enumerate(_split_counts(n, classes)):
         radii = _linspace(0.0, 1.0, count)
@@ -154,7 +140,7 @@ def spirals(n: int = 150, classes: int = 3, noise: float = 0.2, seed: int | rand
     return _shuffled(rng, X, y)
 
 
-def blobs(n: int = 100, centers: int = 3, std: float = 0.5, seed: int | random.Random = 0) -> Dataset:
+def blobs(n: int = 100, centers: int = 3, std: float = 0.5, seed: int | random.Random | None = 0) -> Dataset:
     """Gaussian blobs of standard deviation `std` around `centers` points evenly spaced on a circle of radius 2.
 
     Example:
@@ -162,10 +148,10 @@ def blobs(n: int = 100, centers: int = 3, std: float = 0.5, seed: int | random.R
         >>> sorted({(round(a, 9), round(b, 9)) for a, b in X})[0]
         (-1.732050808, -1.0)
     """
-    _check_count("blobs", "n", n)
-    _check_count("blobs", "centers", centers)
+    check_int("blobs", "n", n)
+    check_int("blobs", "centers", centers)
     check_real("blobs", "std", std, low=0)
-    rng = _rng("blobs", seed)
+    rng = make_rng("blobs", seed)
     X, y = [], []
     for label, count in enumerate(_split_counts(n, centers)):
         angle = math.pi / 2 + 2 * math.pi * label / centers
@@ -176,7 +162,7 @@ def blobs(n: int = 100, centers: int = 3, std: float = 0.5, seed: int | random.R
     return _shuffled(rng, X, y)
 
 
-def xor(n: int = 100, noise: float = 0.0, seed: int | random.Random = 0) -> Dataset:
+def xor(n: int = 100, noise: float = 0.0, seed: int | random.Random | None = 0) -> Dataset:
     """Points uniform in the square [-1, 1]²: class 1 where exactly one coordinate is negative.
 
     The label comes from the clean point; `noise` (Gaussian, on each coordinate) is added after.
@@ -186,9 +172,9 @@ def xor(n: int = 100, noise: float = 0.0, seed: int | random.Random = 0) -> Data
         >>> all(label == ((a < 0) != (b < 0)) for (a, b), label in zip(X, y))
         True
     """
-    _check_count("xor", "n", n)
+    check_int("xor", "n", n)
     check_real("xor", "noise", noise, low=0)
-    rng = _rng("xor", seed)
+    rng = make_rng("xor", seed)
     X, y = [], []
     for _ in range(n):
         a, b = rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0)
@@ -214,7 +200,7 @@ def _yin_yang_class(a: float, b: float) -> int:
     return 0 if a < 0 else 1
 
 
-def yin_yang(n: int = 150, seed: int | random.Random = 0) -> Dataset:
+def yin_yang(n: int = 150, seed: int | random.Random | None = 0) -> Dataset:
     """The yin-yang symbol as three classes: yin (0), yang (1) and the two eyes (2), balanced.
 
     Points are uniform in the unit disk within each class (rejection sampling), and each class
@@ -225,8 +211,8 @@ def yin_yang(n: int = 150, seed: int | random.Random = 0) -> Dataset:
         >>> [y.count(k) for k in range(3)], all(a * a + b * b < 1 for a, b in X)
         ([50, 50, 50], True)
     """
-    _check_count("yin_yang", "n", n)
-    rng = _rng("yin_yang", seed)
+    check_int("yin_yang", "n", n)
+    rng = make_rng("yin_yang", seed)
     X, y = [], []
     for label, count in enumerate(_split_counts(n, 3)):
         while count:
@@ -252,7 +238,7 @@ DATASETS: dict[str, Callable[..., Dataset]] = {
 
 
 def train_test_split(
-    X: Sequence, y: Sequence, test_fraction: float = 0.25, seed: int | random.Random = 0
+    X: Sequence, y: Sequence, test_fraction: float = 0.25, seed: int | random.Random | None = 0
 ) -> tuple[list, list, list, list]:
     """Shuffle and split into ``X_train, X_test, y_train, y_test`` (scikit-learn's order).
 
@@ -268,9 +254,8 @@ def train_test_split(
         raise ValueError(f"train_test_split: {len(X)} points but {len(y)} labels")
     if len(X) < 2:
         raise ValueError(f"train_test_split: needs at least 2 points, got {len(X)}")
-    if isinstance(test_fraction, bool) or not isinstance(test_fraction, numbers.Real) or not 0 < test_fraction < 1:
-        raise ValueError(f"train_test_split: test_fraction must be in (0, 1), got {test_fraction!r}")
-    rng = _rng("train_test_split", seed)
+    check_real("train_test_split", "test_fraction", test_fraction, low=0, high=1, low_open=True, high_open=True)
+    rng = make_rng("train_test_split", seed)
     order = list(range(len(X)))
     rng.shuffle(order)
     n_test = min(max(round(len(X) * test_fraction), 1), len(X) - 1)
@@ -299,7 +284,7 @@ def signed_labels(y: Sequence[int]) -> list[int]:
         >>> signed_labels([0, 1, 1])
         [-1, 1, 1]
     """
-    bad = [label for label in y if label not in (0, 1) or isinstance(label, float)]
+    bad = [label for label in y if not is_real(label) or isinstance(label, float) or label not in (0, 1)]
     if bad:
         raise ValueError(f"signed_labels: labels must be 0 or 1, got {bad[0]!r}")
     return [2 * label - 1 for label in y]
@@ -378,10 +363,7 @@ def confusion_matrix(predicted_labels: Sequence[int], labels: Sequence[int],
     """
     if len(predicted_labels) != len(labels):
         raise ValueError(f"confusion_matrix: {len(predicted_labels)} predictions but {len(labels)} labels")
-    seen = [*predicted_labels, *labels]
-    bad = next((c for c in seen if isinstance(c, bool) or not isinstance(c, int) or c < 0), None)
-    if bad is not None:
-        raise ValueError(f"confusion_matrix: classes must be ints >= 0, got {bad!r}")
+    seen = [check_int("confusion_matrix", "each class", c, least=0) for c in (*predicted_labels, *labels)]
     k = check_int("confusion_matrix", "classes", classes) if classes is not None else max(seen, default=-1) + 1
     if seen and max(seen) >= k:
         raise ValueError(f"confusion_matrix: class {max(seen)} is out of range for classes={k}")

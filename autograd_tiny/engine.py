@@ -35,7 +35,7 @@ from .inputs import Handoff, as_float, as_inputs, compared, number_of
 __all__ = ["Op", "Value", "BUILTIN_OPS", "record", "apply", "topological_order", "backpropagate"]
 
 
-# ---------------------------------------------------------------------- the rules
+# ---------------------------------------------------------------------- the rules  # --8<-- [start:rules]
 
 
 class Op:
@@ -91,8 +91,8 @@ PICK       = Op("pick",       ieee.pick,        each="1.0 if i == xs[-1] else 0.
 BUILTIN_OPS = (ADD, MUL, DIV, POW, EXP, LOG, TANH, SIGMOID, SOFTPLUS, RELU, LEAKY_RELU, ABS, SIN, COS, SUM, LOGSUMEXP,
                PICK)
 
-
-# ---------------------------------------------------------------------- Value
+# --8<-- [end:rules]
+# ---------------------------------------------------------------------- Value  # --8<-- [start:value]
 
 
 class Value:
@@ -153,7 +153,7 @@ class Value:
 
     def __rsub__(self, other: float) -> Value:  # other + (-self)
         return -self + other if number_of(other, Value) is not None else NotImplemented
-
+    # --8<-- [end:value]
     # ------------------------------------------------------------------ functions
 
     def exp(self) -> Value:
@@ -317,7 +317,7 @@ class Value:
         return Value(self.data, self.label)
 
 
-# ---------------------------------------------------------------------- recording a node
+# ---------------------------------------------------------------------- recording a node  # --8<-- [start:record]
 
 _clock = count(1)  # creation order; leaves are 0
 _new = object.__new__
@@ -371,8 +371,8 @@ def apply(op: Op, values: Iterable) -> Any:
         local = tuple([d if v.__class__ is Value else None for v, d in zip(inputs, local)])
     return record(op, out, inputs, None, local, None)
 
-
-# ---------------------------------------------------------------------- the walk
+# --8<-- [end:record]
+# ---------------------------------------------------------------------- the walk  # --8<-- [start:walk]
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -411,8 +411,8 @@ def topological_order(root: Value) -> list[Value]:
     nodes.sort(key=operator.attrgetter("_t"))
     return nodes
 
-
-# ---------------------------------------------------------------------- backward
+# --8<-- [end:walk]
+# ---------------------------------------------------------------------- backward  # --8<-- [start:backward]
 
 _full_backward_needed = False  # set for good once a hook or create_graph is used
 

@@ -27,6 +27,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
+from .checks import is_real
 from .engine import Value
 
 __all__ = ["FUNCTIONS", "MAX_LENGTH", "MAX_DEPTH", "ExprError", "Node", "Expression", "parse", "input_names",
@@ -444,7 +445,7 @@ def evaluate(text: str | Expression, values: Mapping[str, float]) -> tuple[Value
             where = _where(expression.text, expression.first_seen[name])
             raise ExprError(f"{where}: no value for {name!r}; give it as {name}=NUMBER")
         number = values[name]
-        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+        if not is_real(number) or not math.isfinite(number):
             raise ExprError(f"the value of {name!r} must be a finite number, got {number!r}")
         inputs[name] = Value(float(number), label=name)
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Iterable, Sequence
 
-from .checks import check_choice, check_real, describe
+from .checks import check_choice, check_int, check_real, describe, is_real
 from .engine import PICK, Value, apply
 
 __all__ = ["mse", "hinge", "bce_with_logits", "cross_entropy", "l2"]
@@ -31,12 +31,8 @@ Scalar = Value | float
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def _is_number(x) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
-
-
 def _is_scalar(x) -> bool:
-    return isinstance(x, Value) or _is_number(x)
+    return isinstance(x, Value) or is_real(x)
 
 
 def _as_value(x: Scalar) -> Value:
@@ -120,7 +116,7 @@ def hinge(scores: Sequence[Scalar] | Scalar, labels: Sequence[int] | int,
     """
     scores, labels, single = _pairs("hinge", scores, labels, "scores", "labels")
     for y in labels:  # (|y| = 1, one test that holds for both labels: see cross_entropy's)
-        if not _is_number(y) or abs(y) != 1:
+        if not is_real(y) or abs(y) != 1:
             raise ValueError(f"hinge: labels must be -1 or +1, got {describe(y)}")
     # 1 - y*s written as 1 + s*(-y): one multiplication by a constant, one addition
     return _reduce("hinge", [(1 + s * -y).relu() for s, y in zip(scores, labels)], reduction, single)
@@ -144,8 +140,7 @@ def bce_with_logits(logits: Sequence[Scalar] | Scalar, targets: Sequence[float] 
     """
     logits, targets, single = _pairs("bce_with_logits", logits, targets, "logits", "targets")
     for t in targets:
-        if not _is_number(t) or not 0 <= t <= 1:
-            raise ValueError(f"bce_with_logits: targets must be numbers in [0, 1], got {describe(t)}")
+        check_real("bce_with_logits", "each target", t, low=0, high=1)
     terms = [z.softplus() - z * t for z, t in zip(logits, targets)]
     return _reduce("bce_with_logits", terms, reduction, single)
 
@@ -186,7 +181,7 @@ def _rows_and_labels(logits, labels) -> tuple[list[list], list, bool]:
     rows = _batch(name, "logits", logits)
     single = all(_is_scalar(v) for v in rows)
     if single:  # one unbatched sample, as torch takes a 1-d input with a 0-d target
-        if not _is_number(labels):
+        if not is_real(labels):
             raise ValueError(f"{name}: one row of logits takes one int label, got {describe(labels)}")
         rows, labels = [rows], [labels]
     else:
@@ -206,7 +201,7 @@ def _rows_and_labels(logits, labels) -> tuple[list[list], list, bool]:
             raise ValueError(f"{name}: every row needs {k} logits, row {i} has {len(row)}")
     for y in labels:  # compared, not converted: a comparison is what compile's stand-in for an int can guard
         if isinstance(y, bool) or not isinstance(y, numbers.Integral) or y < 0 or not y < k:
-            raise ValueError(f"{name}: labels must be ints in 0..{k - 1}, got {describe(y)}")
+            check_int(name, "each label", y, least=0, most=k - 1)  # (which says why)
     return rows, labels, single
 
 

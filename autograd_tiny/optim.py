@@ -31,11 +31,10 @@ Example:
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .checks import check_bool, check_int, check_real, describe
+from .checks import check_bool, check_int, check_real, describe, is_real
 from .engine import Value
 
 __all__ = [
@@ -476,8 +475,8 @@ def clip_grad_norm(params: Iterable[Value], max_norm: float, norm_type: float = 
     """
     params = _check_params("clip_grad_norm", params)
     max_norm = check_real("clip_grad_norm", "max_norm", max_norm, low=0)
-    if isinstance(norm_type, bool) or not isinstance(norm_type, numbers.Real) or not norm_type >= 1:
-        raise ValueError(f"clip_grad_norm: norm_type must be a number >= 1 or math.inf, got {norm_type!r}")
+    if not is_real(norm_type) or not norm_type >= 1:
+        raise ValueError(f"clip_grad_norm: norm_type must be a number >= 1 or math.inf, got {describe(norm_type)}")
     grads = [float(p.grad) for p in params]
     if norm_type == math.inf:
         total = max(abs(g) for g in grads)

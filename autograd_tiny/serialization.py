@@ -1,7 +1,8 @@
-"""The model file: a module's class, architecture and parameters as readable JSON.
+"""Model files: a module's class, architecture and parameters as readable JSON.
 
-`Module.save` and `Module.load` (and `autograd_tiny.nn.load`) go through the two functions
-here. A file looks like this, one weight row per line::
+`Module.save` is `save`, `Module.load` is `load_into`, and `autograd_tiny.nn.load` is `build`
+given the built-in classes; all three go through `write_model_file` and `read_model_file`.
+A file looks like this, one weight row per line::
 
     {
       "format": "autograd_tiny",
@@ -22,8 +23,8 @@ here. A file looks like this, one weight row per line::
 
 Reading checks everything before anyone uses the numbers: the file's size (at most
 `MAX_FILE_BYTES`), valid UTF-8 JSON that is not absurdly nested, the format and a known
-version, and parameters that are finite numbers in nested lists, at most `MAX_PARAMETERS` of
-them. Any problem is one `ValueError` naming the file and the problem. Writing is atomic (see
+version, and parameters that are finite numbers in nested lists (at most `MAX_DEPTH` deep), at
+most `MAX_PARAMETERS` of them. Any problem is one `ValueError` naming the file and the problem. Writing is atomic (see
 `autograd_tiny._files`): a crash leaves the old file or the complete new one.
 
 Example:
@@ -39,20 +40,24 @@ from __future__ import annotations
 
 import json
 import math
-import numbers
 import os
-from typing import Any, NamedTuple
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._files import write_atomically
-from .checks import describe
+from .checks import describe, is_real
 
-__all__ = ["ModelFile", "read_model_file", "write_model_file", "FORMAT", "VERSION", "MAX_FILE_BYTES",
-           "MAX_PARAMETERS"]
+if TYPE_CHECKING:  # (module.py imports this file: the type is for the checker only)
+    from .module import Module
+
+__all__ = ["ModelFile", "save", "load_into", "build", "read_model_file", "write_model_file", "FORMAT",
+           "VERSION", "MAX_FILE_BYTES", "MAX_PARAMETERS", "MAX_DEPTH"]
 
 FORMAT = "autograd_tiny"
 VERSION = 1  # the versions this code reads; 0.1 wrote version 1 too
 MAX_FILE_BYTES = 64 * 2**20  # a million parameters take about 20 MB
 MAX_PARAMETERS = 1_000_000  # about 200 MB of Values: beyond what a scalar engine trains
+MAX_DEPTH = 100  # lists within lists in one parameter; Python's JSON reader stops near 1,000
 
 _KEYS = ("format", "version", "class", "architecture", "parameters")
 
@@ -64,6 +69,98 @@ class ModelFile(NamedTuple):
     class_name: str
     architecture: dict[str, Any] | None
     parameters: dict[str, Any]
+
+
+def save(module: Module, path: str | os.PathLike) -> None:
+    """Write `module`'s parameters, and a built-in's architecture, to `path` (`Module.save`).
+
+    Example:
+        >>> import os, tempfile
+        >>> from autograd_tiny.nn import Neuron
+        >>> path = os.path.join(tempfile.mkdtemp(), "n.json")
+        >>> save(Neuron(2, seed=0), path)
+        >>> read_model_file(path).architecture
+        {'nin': 2, 'activation': 'relu'}
+    """
+    write_model_file(path, type(module).__name__, module._architecture(), module.state_dict())
+
+
+def load_into(module: Module, path: str | os.PathLike, *, max_bytes: int = MAX_FILE_BYTES,
+              max_parameters: int = MAX_PARAMETERS) -> None:
+    """Copy the parameters saved in `path` into `module`, after checking them all (`Module.load`).
+
+    A file written by a built-in of the same class must hold the same architecture.
+
+    Example:
+        >>> import os, tempfile
+        >>> from autograd_tiny.nn import Neuron
+        >>> path = os.path.join(tempfile.mkdtemp(), "n.json")
+        >>> a, b = Neuron(2, seed=0), Neuron(2, seed=1)
+        >>> save(a, path)
+        >>> load_into(b, path)
+        >>> b.state_dict() == a.state_dict()
+        True
+    """
+    where = os.fspath(path)
+    saved = read_model_file(where, max_bytes=max_bytes, max_parameters=max_parameters)
+    mine = module._architecture()
+    if saved.class_name == type(module).__name__ and saved.architecture is not None and mine is not None:
+        theirs = {k: v for k, v in saved.architecture.items() if k != "fused"}
+        if theirs != mine:
+            raise ValueError(f"load: {where} holds {saved.class_name} {describe(theirs)}, not {module!r}")
+    try:
+        module.load_state_dict(saved.parameters)
+    except ValueError as err:
+        raise ValueError(f"load: {where}: {err}") from None
+
+
+def build(path: str | os.PathLike, classes: Mapping[str, Any], *, max_bytes: int = MAX_FILE_BYTES,
+          max_parameters: int = MAX_PARAMETERS) -> Module:
+    """A new module built from a file, for the classes that can rebuild themselves (`nn.load`).
+
+    Args:
+        path: a file written by `save`.
+        classes: class names to classes; each has a static ``_shapes(architecture)`` (the
+            parameters' shapes, after checking the architecture strictly) and is built as
+            ``cls(**architecture, seed=0)``.
+        max_bytes, max_parameters: the caps of `read_model_file`.
+
+    The architecture is checked against the parameters in the file before anything is built.
+
+    Example:
+        >>> import os, tempfile
+        >>> from autograd_tiny.nn import Layer
+        >>> path = os.path.join(tempfile.mkdtemp(), "layer.json")
+        >>> save(Layer(3, 2, seed=0), path)
+        >>> build(path, {"Layer": Layer})
+        Layer(nin=3, nout=2, activation='relu')
+    """
+    where = os.fspath(path)
+    saved = read_model_file(where, max_bytes=max_bytes, max_parameters=max_parameters)
+    cls = classes.get(saved.class_name)
+    if cls is None or saved.architecture is None:
+        raise ValueError(f"load: {where} holds a {describe(saved.class_name)}, which nn.load cannot build "
+                         f"(it builds {', '.join(classes)}): make one and call its .load(path)")
+    try:
+        shapes = cls._shapes(saved.architecture)
+    except ValueError as err:
+        raise ValueError(f"load: {where}: bad architecture {describe(saved.architecture)}: {err}") from None
+    # The file holds at most max_parameters numbers (read_model_file counted them): parameters
+    # of exactly the architecture's shapes mean that building it costs no more than that.
+    if list(saved.parameters) != list(shapes):
+        raise ValueError(f"load: {where}: the parameters should be {describe(list(shapes))} for the "
+                         f"architecture {describe(saved.architecture)}, the file has "
+                         f"{describe(list(saved.parameters))}")
+    for key, shape in shapes.items():
+        if not _has_shape(saved.parameters[key], shape):
+            raise ValueError(f"load: {where}: parameter {key!r} should be {_shape_words(shape)} "
+                             f"for the architecture {describe(saved.architecture)}")
+    model = cls(**saved.architecture, seed=0)  # sizes checked: building is cheap now
+    try:
+        model.load_state_dict(saved.parameters)
+    except ValueError as err:
+        raise ValueError(f"load: {where}: {err}") from None
+    return model
 
 
 def write_model_file(path: str | os.PathLike, class_name: str, architecture: dict[str, Any] | None,
@@ -160,14 +257,18 @@ def _reject_constant(name: str):
 
 def _count_numbers(prefix: str, key: str, values: Any) -> int:
     """How many numbers `values` (a number or nested lists) holds, after checking that each is a
-    finite real number (without recursion, so that a deep list is an error, not a RecursionError)."""
-    count, stack = 0, [values]
+    finite real number and that the lists are at most `MAX_DEPTH` deep (without recursion, so
+    that a deep list is an error, not a RecursionError)."""
+    count, stack = 0, [(values, 0)]
     while stack:
-        x = stack.pop()
+        x, depth = stack.pop()
         if isinstance(x, list):
-            stack.extend(x)
+            if depth == MAX_DEPTH:
+                raise ValueError(f"{prefix}: parameter {key!r} has lists nested more than {MAX_DEPTH} deep "
+                                 "(a model file holds at most that)")
+            stack.extend((item, depth + 1) for item in x)
             continue
-        if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        if not is_real(x):
             raise ValueError(f"{prefix}: parameter {key!r} holds {type(x).__name__} {describe(x)}, "
                              "not a number")
         try:
@@ -187,3 +288,17 @@ def _rows(values: Any) -> str:
         rows = ",\n      ".join(json.dumps(row) for row in values)
         return f"[\n      {rows}\n    ]"
     return json.dumps(values)
+
+
+def _has_shape(values: Any, shape: tuple[int, ...]) -> bool:
+    """Whether nested lists `values` are exactly `shape` (their numbers are checked elsewhere)."""
+    level = [values]
+    for size in shape:
+        if not all(isinstance(v, list) and len(v) == size for v in level):
+            return False
+        level = [x for v in level for x in v]
+    return not any(isinstance(v, list) for v in level)
+
+
+def _shape_words(shape: tuple[int, ...]) -> str:
+    return "a number" if not shape else "a list of " + " x ".join(map(describe, shape))

@@ -38,9 +38,9 @@ def training_recorder() -> TrainingRecorder:
     model = nn.MLP(2, [16, 16, 1], seed=0)
     optimizer = optim.SGD(model.parameters(), lr=1.0)
     schedule = optim.LinearLR(optimizer, start_factor=1.0, end_factor=0.1, total_iters=100)
-    # point 76 sits inside the margin for almost the whole run: its loss and gradients stay alive
+    # the page follows a point whose loss stays alive (it says which): no point= needed
     recorder = TrainingRecorder(
-        model, X, y, every=2, point=76, point_loss=lambda s: losses.hinge([s], [signs[76]])
+        model, X, y, every=2, point_loss=lambda s, i: losses.hinge([s], [signs[i]])
     )
     for _ in range(100):
         scores = [model(x) for x in X]
@@ -70,7 +70,7 @@ def screenshots() -> None:
         page = browser.new_page(viewport={"width": 1100, "height": 640}, device_scale_factor=1)
         page.route("**/*", lambda r: r.abort() if r.request.url.startswith("http") else r.continue_())
         page.goto(explore(o).save(Path(folder) / "explorer.html").as_uri())
-        for _ in range(9):  # 5 forward steps, the seed, 3 backward: at x1*w1 + x2*w2
+        for _ in range(9):  # 5 forward steps, the seed, 3 backward: at add3 = x1*w1 + x2*w2
             page.keyboard.press("ArrowRight")
         path = HERE / "explorer.png"
         bottom = page.locator("#graph").bounding_box()

@@ -4,12 +4,11 @@ Only the comparisons with torch need torch."""
 
 import io
 import random
-import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from conftest import flat
 
 from autograd_tiny import Value, compare_gradients, from_torch, to_torch
 from autograd_tiny.bridge import GradientComparison
@@ -46,12 +45,8 @@ def _assert_same_network(torch, model, net):
     for i, layer in enumerate(model.layers):
         ours_w = [[w.grad for w in n.w] for n in layer.neurons]
         ours_b = [n.b.grad for n in layer.neurons]
-        assert _flat(ours_w) == pytest.approx(_flat(linears[i].weight.grad.tolist()), rel=1e-12, abs=1e-14)
+        assert flat(ours_w) == pytest.approx(flat(linears[i].weight.grad.tolist()), rel=1e-12, abs=1e-14)
         assert ours_b == pytest.approx(linears[i].bias.grad.tolist(), rel=1e-12, abs=1e-14)
-
-
-def _flat(x):
-    return [y for item in x for y in _flat(item)] if isinstance(x, list) else [x]
 
 
 # ---------------------------------------------------------------------- to_torch
@@ -84,7 +79,7 @@ def test_to_torch_carries_a_layer_and_a_neuron():
     torch = pytest.importorskip("torch")
     layer, neuron = Layer(3, 2, activation="tanh", seed=2), _nudge(Neuron(3, "sigmoid", seed=3))
     x = torch.tensor(X, dtype=torch.float64)
-    assert _flat(to_torch(layer)(x).tolist()) == pytest.approx([v.data for r in X for v in layer(r)], rel=1e-12)
+    assert flat(to_torch(layer)(x).tolist()) == pytest.approx([v.data for r in X for v in layer(r)], rel=1e-12)
     assert to_torch(neuron)(x)[:, 0].tolist() == pytest.approx([neuron(r).data for r in X], rel=1e-12)
 
 
@@ -232,15 +227,3 @@ def test_the_bridge_imports_torch_only_when_called_and_says_how_to_get_it():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ("to_torch needs PyTorch: "
                                   "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu")
-
-
-def test_the_readmes_bridge_example_runs(tmp_path, monkeypatch, capsys):
-    """The README's PyTorch block runs as written, prints a table, and brings the same model back."""
-    pytest.importorskip("torch")
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    (block,) = [b for b in re.findall(r"```py\n(.*?)```", readme, flags=re.S) if "to_torch" in b]
-    monkeypatch.chdir(tmp_path)
-    namespace = {}
-    exec(compile(block, "README.md", "exec"), namespace)
-    assert "largest difference" in capsys.readouterr().out
-    assert namespace["back"].state_dict() == namespace["model"].state_dict()

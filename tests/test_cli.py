@@ -127,6 +127,33 @@ def test_ctrl_c_at_any_moment_after_import_is_exit_130_and_leaves_nothing(tmp_pa
         assert not out.exists(), delay
 
 
+def test_a_ctrl_c_python_drops_in_a_callback_still_stops_the_command(tmp_path):
+    """A KeyboardInterrupt raised in a callback Python runs on its own (as when Ctrl-C lands in an
+    import lock's callback) is dropped by Python with 'Exception ignored'; the command still stops:
+    exit 130, one line, no folder."""
+    code = (
+        "import sys, weakref\n"
+        "from autograd_tiny import __main__ as entry\n"
+        "import autograd_tiny.cli as cli\n"
+        "real = cli.main\n"
+        "class Box: pass\n"
+        "def run():\n"
+        "    box = Box()\n"
+        "    def callback(ref): raise KeyboardInterrupt\n"
+        "    ref = weakref.ref(box, callback)\n"
+        "    del box  # the callback runs here, and Python drops what it raises\n"
+        "    return real()\n"
+        "cli.main = run\n"
+        "sys.exit(entry.main())\n"
+    )
+    out = tmp_path / "run"
+    argv = ["train", "--samples", "40", "--hidden", "6", "--steps", "5000", "--out", str(out)]
+    run = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 130, run.stderr
+    assert one_error_line(run).startswith("autograd-tiny: interrupted")
+    assert not out.exists()
+
+
 def test_ctrl_c_while_the_cli_modules_load_is_exit_130():
     """A KeyboardInterrupt raised while `autograd_tiny.cli` is being imported ends quietly with status 130."""
     code = (

@@ -5,18 +5,15 @@ from __future__ import annotations
 import math
 import os
 import re
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
 import pytest
+from conftest import SVG, needs_dot
 
 from autograd_tiny.cli import main
 from autograd_tiny.expr import ExprError, parse
-
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz program 'dot' is needed")
-SVG = "{http://www.w3.org/2000/svg}"
 
 
 @pytest.fixture(autouse=True)

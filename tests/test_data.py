@@ -1,5 +1,6 @@
 """Tests of autograd_tiny.data: the toy datasets, the train/test split and accuracy."""
 
+import inspect
 import math
 import random
 import statistics
@@ -180,16 +181,15 @@ def test_yin_yang_classes_are_point_symmetric():
     assert [swap[_yin_yang_by_geometry(-a, -b)] for a, b in X] == y
 
 
-def test_datasets_maps_names_to_generators():
-    """DATASETS holds the six generators under their names, for the command line."""
-    assert DATASETS == {
-        "moons": moons,
-        "circles": circles,
-        "spirals": spirals,
-        "blobs": blobs,
-        "xor": xor,
-        "yin_yang": yin_yang,
-    }
+def test_datasets_offers_every_generator_under_its_own_name():
+    """DATASETS, the command line's list, holds every generator of the module (each public function
+    whose first argument is the number of points n), under its own name: a new generator cannot be
+    left out of it, nor an entry point at another generator's data."""
+    generators = {name for name in data.__all__
+                  if callable(getattr(data, name)) and list(inspect.signature(getattr(data, name)).parameters)[:1] == ["n"]}
+    assert generators and set(DATASETS) == generators
+    for name, generate in DATASETS.items():
+        assert generate(n=12, seed=4) == getattr(data, name)(n=12, seed=4)
 
 
 # ---------------------------------------------------------------------- split and metrics
@@ -242,7 +242,7 @@ def test_signed_labels_maps_zero_one_to_minus_one_plus_one():
     assert signed_labels([0, 1, 1, 0]) == [-1, 1, 1, -1]
 
 
-@pytest.mark.parametrize("bad", [2, -1, 0.5, "1"])
+@pytest.mark.parametrize("bad", [2, -1, 0.5, 1.0, "1", True])
 def test_signed_labels_rejects_other_labels(bad):
     """Anything but 0 or 1 raises a ValueError naming signed_labels."""
     with pytest.raises(ValueError, match="signed_labels"):

@@ -114,7 +114,7 @@ def test_confusion_matrix_counts_true_rows_and_predicted_columns():
 
 @pytest.mark.parametrize("args, words", [
     (([0, 1], [0]), "2 predictions but 1 labels"),
-    (([0, -1], [0, 1]), "classes must be ints >= 0, got -1"),
+    (([0, -1], [0, 1]), "each class must be an int >= 0, got -1"),
     (([0, 1.0], [0, 1]), "got 1.0"),
     (([0, True], [0, 1]), "got True"),
     (([0, 3], [0, 1], 3), "class 3 is out of range for classes=3"),
@@ -281,7 +281,6 @@ def test_a_toy_set_trains_in_minibatches_too(tmp_path, capsys):
 
 BAD_DIGITS_OPTIONS = [
     (["--data", "digits", "--samples", "100"], "--samples"),
-    (["--data", "digits", "--html"], "--html"),
     (["--data", "digits", "--loss", "hinge"], "use --loss cross_entropy"),
     (["--data", "digits", "--epochs", "0"], "--epochs must be at least 1"),
     (["--data", "digits", "--epochs", "5000"], "--epochs 5,000 is too long: 215,000 steps"),

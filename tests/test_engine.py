@@ -5,17 +5,13 @@ import gc
 import math
 
 import pytest
+from conftest import central
 
 from autograd_tiny import DomainError, Value, grad, no_grad
 from autograd_tiny.engine import topological_order
 from autograd_tiny.grad_mode import enable_grad, is_grad_enabled
 
 # ---------------------------------------------------------------------- helpers
-
-
-def central(f, x, h=1e-5):
-    """Central difference of a float function (the independent oracle)."""
-    return (f(x + h) - f(x - h)) / (2 * h)
 
 
 def derivatives(method, x):

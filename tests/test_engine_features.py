@@ -6,17 +6,12 @@ import random
 from fractions import Fraction
 
 import pytest
+from conftest import central
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from autograd_tiny import DomainError, GradcheckError, Value, grad, gradcheck, no_grad, primitive
 from autograd_tiny.grad_mode import enable_grad, is_grad_enabled
-
-
-def central(f, x, h=1e-5):
-    """Central difference of a float function (the independent oracle)."""
-    return (f(x + h) - f(x - h)) / (2 * h)
-
 
 # ---------------------------------------------------------------------- custom primitives
 

@@ -16,9 +16,9 @@ import math
 import os
 import random
 import re
-import shutil
 
 import pytest
+from conftest import needs_dot
 
 from autograd_tiny import Value, explore, nn, primitive
 from autograd_tiny.engine import topological_order
@@ -29,7 +29,6 @@ from autograd_tiny.see.trace import GraphTooLargeError, trace
 
 explore_module = importlib.import_module("autograd_tiny.see.explorer")
 trace_module = importlib.import_module("autograd_tiny.see.trace")
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz program 'dot' is needed")
 B = 6.8813735870195432  # the lecture neuron's bias: n = atanh(1/sqrt(2)), o = 1/sqrt(2)
 HOSTILE = "</script><script>alert(1)</script>"
 
@@ -251,7 +250,7 @@ def line_of(page, step_node, who: str) -> list:
     data = page.page_data()
     name = page.graph.name(step_node)
     (step,) = [s for s in data["steps"] if s["phase"] == "backward" and s["node"] == name]
-    (line,) = [line for line in step["text"][1:] if isinstance(line[0], str) and line[0].startswith(f"{who}: ")]
+    (line,) = [line for line in step["text"][1:] if any(f"added to {who}.grad: " in part for part in line)]
     return line
 
 
@@ -262,8 +261,9 @@ def line_of(page, step_node, who: str) -> list:
 ], ids=["a*b", "a/b", "x**y"])  # fmt: skip
 def test_formulas_are_the_rule_tables(make):
     """For *, / and **, each input's line shows its formula from op.formulas (of a conditional,
-    the branch that applies: here x > 0 and y != 0) and the local derivative's value, equal to
-    a central difference of the op's function; the page's data carries the same line."""
+    the branch that applies: here x > 0 and y != 0), written in the graph's names, and the local
+    derivative's value, equal to a central difference of the op's function; the page's data
+    carries the same line."""
     a, b = Value(1.7, label="a"), Value(2.3, label="b")
     out = make(a, b)
     page = explore(out)
@@ -277,9 +277,11 @@ def test_formulas_are_the_rule_tables(make):
         assert eval(f["formula"], dict(FORMULA_NAMES), names) == pytest.approx(f["local"], rel=1e-12)
         assert f["local"] == pytest.approx(central_difference(op, [a.data, b.data], i), rel=1e-7)
         line = line_of(page, out, f["input"].label)
-        assert line[0] == f"{f['input'].label}: {f['formula']} = " and float(line[1][1]) == f["local"]
+        assert line[:2] == [f"local derivative ∂{page.graph.who(out)}/∂{f['input'].label} = ", f"{f['shown']} = "]
+        assert float(line[2][1]) == f["local"]
     if op.name == "**":
         assert [f["formula"] for _, _, f in flows] == ["y * pow(x, y - 1)", "out * log(x)"]
+        assert [f["shown"] for _, _, f in flows] == ["b * pow(a, b - 1)", "pow1 * log(a)"]
     else:
         assert [f["formula"] for _, _, f in flows] == list(op.formulas)
 
@@ -299,8 +301,9 @@ def test_relu_shows_the_branch_that_applies():
 
 def test_neuron_node_shows_its_group_formulas_and_the_activation_slope():
     """A tanh(w·x+b) node: each weight's line shows "s * x", each input's "s * w", the bias's "s"
-    (op.formulas), with values equal to central differences of the node's function; the step
-    says s = tanh'(z) with tanh's own formula from the table and its value 1 - tanh(z)²."""
+    (op.formulas, in the edge's names: "s * x1" for w1), with values equal to central
+    differences of the node's function; the step says s = tanh'(z) with tanh's own formula from
+    the table and its value 1 - tanh(z)²."""
     w = [Value(0.5, label="w1"), Value(-1.0, label="w2")]
     x = [Value(1.5, label="x1"), Value(0.25, label="x2")]
     bias = Value(0.1, label="c")
@@ -314,14 +317,16 @@ def test_neuron_node_shows_its_group_formulas_and_the_activation_slope():
     for _, i, f in flows:
         assert f["formula"] == op.formulas[groups[f["input"].label]]
         assert f["local"] == pytest.approx(central_difference(op, datas, i), rel=1e-7)
-        assert line_of(page, out, f["input"].label)[0] == f"{f['input'].label}: {f['formula']} = "
+    shown = {f["input"].label: f["shown"] for _, _, f in flows}
+    assert shown == {"w1": "s * x1", "w2": "s * x2", "x1": "s * w1", "x2": "s * w2", "c": "s"}
+    for _, _, f in flows:
+        assert line_of(page, out, f["input"].label)[1] == f"{f['shown']} = "
     z = 0.5 * 1.5 - 1.0 * 0.25 + 0.1
     (step,) = by_phase(page, "backward")
-    head = step["text"][0]
-    said = "".join(part if isinstance(part, str) else part[0] for part in head)
-    assert f"s = tanh'(z) = {op.act.formulas[0]} = " in said
-    (s,) = [float(part[1]) for part in head if isinstance(part, list) and part[1] != "1.0"]
-    assert s == pytest.approx(1 - math.tanh(z) ** 2, rel=1e-12)
+    said = "".join(part if isinstance(part, str) else part[0] for part in step["text"][0])
+    formula = op.act.formulas[0].replace("out", "neuron1")
+    found = re.search(rf"s = tanh'\(z\), the slope of tanh at z = w·x \+ b: {re.escape(formula)} = (\S+)\)", said)
+    assert found and float(found.group(1)) == pytest.approx(1 - math.tanh(z) ** 2, rel=1e-3)
 
 
 def test_a_custom_primitive_without_formula_shows_the_value_only():
@@ -339,7 +344,8 @@ def test_a_custom_primitive_without_formula_shows_the_value_only():
         assert f["formula"] is None
         assert f["local"] == pytest.approx(central_difference(out.grad_fn, [0.3, -0.7], i), rel=1e-7)
         line = line_of(page, out, f["input"].label)
-        assert line[0] == f"{f['input'].label}: " and float(line[1][1]) == f["local"]
+        assert line[0] == f"local derivative ∂exp_of_product1/∂{f['input'].label} = "
+        assert float(line[1][1]) == f["local"]
     assert "exp_of_product/d" not in json.dumps(page.page_data())
 
 
@@ -356,7 +362,7 @@ def test_a_user_formula_text_is_shown_escaped():
     out = times(a, b)
     page = explore(out)
     assert [f["formula"] for _, _, f in backward_flows(page)] == [HOSTILE, "x"]
-    assert line_of(page, out, "a")[0] == f"a: {HOSTILE} = "
+    assert line_of(page, out, "a")[:2] == ["local derivative ∂times1/∂a = ", f"{HOSTILE} = "]
     document = page.html
     assert document.count("<script") == 2 and "<script>alert" not in document
     assert HOSTILE in json.dumps(json.loads(page_scripts(document)[0]), ensure_ascii=False)

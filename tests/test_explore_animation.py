@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-import shutil
 from itertools import pairwise
 
 import pytest
+from conftest import needs_dot
 
 from autograd_tiny import Value, draw_dot, save_animation
 from autograd_tiny.engine import topological_order
-
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz program 'dot' is needed")
 
 
 def neuron():
@@ -63,21 +61,6 @@ def test_bad_frame_time_is_a_clear_error(tmp_path, seconds):
     assert not (tmp_path / "x.gif").exists()
 
 
-@pytest.fixture
-def painted(monkeypatch) -> list[str]:
-    """Every text Pillow paints from now on, in order."""
-    ImageDraw = pytest.importorskip("PIL.ImageDraw")
-    texts = []
-    paint = ImageDraw.ImageDraw.text
-
-    def text(self, xy, words, *args, **kwargs):
-        texts.append(words)
-        return paint(self, xy, words, *args, **kwargs)
-
-    monkeypatch.setattr(ImageDraw.ImageDraw, "text", text)
-    return texts
-
-
 @needs_dot
 def test_labels_are_painted_as_typed(tmp_path, painted):
     """Labels holding entities, markup, '</script>' or a line break are painted as typed: in the
@@ -87,7 +70,7 @@ def test_labels_are_painted_as_typed(tmp_path, painted):
     save_animation(a * b + c / d + e.tanh(), tmp_path / "labels.gif")
     for label in labels[:4]:
         assert label in painted  # its box
-        assert any(f"{label}: " in line for line in painted)  # its line of a caption
+        assert any(f"({label}).grad" in line for line in painted)  # its line of a caption
     assert {"two", "lines"} <= set(painted)
     assert not any("\n" in line for line in painted)
 
@@ -95,7 +78,8 @@ def test_labels_are_painted_as_typed(tmp_path, painted):
 @needs_dot
 def test_ports_copies_and_the_key_are_painted(tmp_path, painted):
     """A graph with ports (x / y), copies of a value used far away (x + x + ... + x) and the key:
-    every input's edge at every step gets its label 'local × grad = adds', the key is painted."""
+    every input's edge gets its label 'local × grad = adds' at its step, and keeps it, faded, in
+    every later frame; the key is painted in every frame."""
     x, y = Value(0.5, label="x"), Value(2.0, label="y")
     out = x / y
     for _ in range(49):
@@ -105,6 +89,26 @@ def test_ports_copies_and_the_key_are_painted(tmp_path, painted):
     save_animation(out, tmp_path / "far.gif", legend=True, seconds_per_step=0.1)
     number = r"-?[\d.]+(?:e[-+]\d+)?"
     labels = [t for t in painted if re.fullmatch(f"{number} × {number} = {number}", t)]
-    assert len(labels) == sum(len(v.parents) for v in topological_order(out))
-    assert labels.count("-0.125 × 1 = -0.125") == 1  # d(x/y)/dy = -x/y², on the denominator edge
-    assert painted.count("key") == len(topological_order(out)) + 2  # in every frame
+    order = topological_order(out)  # backward visits the nodes in reverse: x / y last
+    frames_after = range(1, len(order) + 1)  # the k-th step's labels are in frames k..last, len+2-k
+    assert len(labels) == sum(len(v.parents) * (len(order) + 2 - k) for k, v in zip(frames_after, order[::-1]))
+    assert labels.count("-0.125 × 1 = -0.125") == 2  # d(x/y)/dy = -x/y², at its step and at the end
+    assert painted.count("key") == len(order) + 2  # in every frame
+
+
+@needs_dot
+def test_captions_are_the_pages_sentences(tmp_path, painted):
+    """The GIF's captions are the explorer's own sentences: every line painted under the drawing
+    is a piece of a step's text, and each edge's clause of the a*a step is painted."""
+    from autograd_tiny import explore
+
+    a = Value(3.0, label="a")
+    y = a * a + a.tanh()
+    save_animation(y, tmp_path / "aa.gif")
+    texts = ["".join(p if isinstance(p, str) else p[0] for p in line)
+             for s in explore(y).page_data()["steps"] for line in s["text"]]  # fmt: skip
+    captions = [t for t in painted if "local derivative" in t or t.startswith("Backward")]
+    assert captions and all(any(c in t for t in texts) for c in captions)
+    for clause in ("∂mul1/∂x = y = 3; × mul1.grad 1 = 3, added to a.grad: 0.009866 → 3.01",
+                   "∂mul1/∂y = x = 3; × mul1.grad 1 = 3, added to a.grad: 3.01 → 6.01"):  # fmt: skip
+        assert any(clause in c for c in captions)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 import statistics
 
 import pytest
+from conftest import needs_browser, needs_dot
 from test_explore import HOSTILE, B, lecture_neuron  # the same graphs as the Python-side tests
+from test_explore_training import by_hand  # an MLP's hinge loss and its gradients, by hand
 
 from autograd_tiny import TrainingRecorder, Value, data, explore, losses, nn
 from autograd_tiny.cli import main
@@ -25,29 +26,7 @@ from autograd_tiny.see.draw import draw_dot
 from autograd_tiny.see.style import format_number
 from autograd_tiny.see.trace import trace
 
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - depends on the machine
-    sync_playwright = None
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = [
-    pytest.mark.skipif(
-        sync_playwright is None, reason="Playwright is not installed (pip install playwright)"
-    ),
-    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)"),
-    pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz program 'dot' lays the pages out"),
-]
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
+pytestmark = [*needs_browser, needs_dot]  # Playwright, Chromium, and Graphviz's dot to lay the pages out
 
 
 class Tab:
@@ -170,7 +149,7 @@ def test_lecture_neuron_step_by_step(tab):
         tab.press("ArrowRight")
         assert tab.current() == name
         for text, (local, up, contribution, before, after) in tab.lines():
-            label = text.split(":")[0]
+            label = re.search(r"added to (.+?)\.grad", text).group(1)
             if label in closed:
                 assert local == pytest.approx(closed[label][0], abs=1e-12)
                 assert up == pytest.approx(closed[label][1], abs=1e-12)
@@ -237,8 +216,15 @@ STATE = """() => {
         const k = seen[title] = (seen[title] ?? -1) + 1;
         if (g.classList.contains("active")) active.push(title + "#" + k);
     });
-    const labels = [...document.querySelectorAll(".edge-labels text")].map(t =>
-        [t.getAttribute("data-edge"), ...[...t.querySelectorAll("tspan")].map(s => s.textContent)]);
+    const labels = [];  // [title#k, its lines]: the labels shown as this step's (class "now")
+    const counted = {};
+    document.querySelectorAll("g.edge").forEach(g => {
+        const title = g.querySelector("title").textContent;
+        const k = counted[title] = (counted[title] ?? -1) + 1;
+        const label = g.querySelector('g[id$="-label"]');
+        if (label && getComputedStyle(label).visibility === "visible" && g.classList.contains("now"))
+            labels.push([title + "#" + k, ...[...label.querySelectorAll("text")].map(t => t.textContent)]);
+    });
     const marked = cls => [...document.querySelectorAll("g.node." + cls)].map(
         g => g.querySelector("title").textContent);
     return {active, labels, targets: marked("target"), current: marked("current")};
@@ -307,11 +293,22 @@ def numbers_in(text: str) -> list[float]:
     return [float(t) for t in re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]\d+)?", text)]
 
 
+def table_rows(tab) -> dict[str, list[float]]:
+    """The step's table: each input's name and the exact numbers of its row."""
+    rows = tab.page.eval_on_selector_all(
+        "#details tbody tr",
+        "rows => rows.map(r => [r.cells[0].textContent,"
+        " [...r.querySelectorAll('.num')].map(n => n.getAttribute('data-value'))])",
+    )
+    return {name: [float(v) for v in values] for name, values in rows}
+
+
 def check_every_backward_step(tab, page, root: Value, *, folded: bool = False) -> int:
     """Step through the backward pass; at each step check that every input's edge (from its box
     or a copy of it, into the right port) is lit and labelled, once, with the engine's local
     derivative (and the closed form) × the node's grad from backward() = the contribution, and
-    the input's grad before and after; returns the number of edges with a gradient checked."""
+    the input's grad before and after (for a neuron box, whose edges carry no label, its table
+    says so); returns the number of edges with a gradient checked."""
     nodes, edges = trace(root)  # draw_dot's names: the i-th value (or number) is 'v{i}'
     name = {v: f"v{i}" for i, v in enumerate(nodes)}
     box_of: dict = {}  # (node, i) -> the box of its i-th input (a number's is trace's Constant)
@@ -330,23 +327,35 @@ def check_every_backward_step(tab, page, root: Value, *, folded: bool = False) -
         up = node.grad
         head = f"{box}op" if f"{box}op" in state["current"] else box  # a neuron box has no op node
         labels = {ref: lines for ref, *lines in state["labels"]}
-        assert len(labels) == len(state["labels"]) == len(state["active"]), state
-        assert set(labels) == set(state["active"]), state  # every label is on a lit edge
+        labelled = head != box and len(state["active"]) <= 6  # a neuron box's numbers are in its table
+        assert len(labels) == len(state["labels"]) == (len(state["active"]) if labelled else 0), state
+        assert set(labels) <= set(state["active"]), state  # every label is on a lit edge
         expected = inputs_drawn(node, folded and head == box)
-        assert len(labels) == len(expected), (node.op, state)
-        free = sorted(labels)
+        assert len(state["active"]) == len(expected), (node.op, state)
+        rows = {} if labelled else table_rows(tab)
+        free = sorted(state["active"])
         for owner, i, port, d, closed in expected:  # its edge: from its box or a copy, into its port
             edge = rf"{box_of[(owner, i)]}(again\d+)?->{head}{':' + port if port else ''}#\d+"
             found = [r for r in free if re.fullmatch(edge, r)]
             assert found, (edge, free)  # its edge is lit and labelled
             ref = found[0]
             free.remove(ref)
+            p = owner.parents[i]
+            if not labelled:  # the numbers are in the step's table, the row of the input
+                row = rows[page.graph.who(p)]
+                if d is None:
+                    assert row == [] and (closed is None or closed == 0.0), row
+                    continue
+                before = running.get(p, 0.0)
+                running[p] = after = before + d * up
+                assert row == pytest.approx([closed, up, closed * up, before, after], rel=1e-12, abs=1e-15)
+                checked += 1
+                continue
             first, *second = labels[ref]
             if d is None:
                 assert first == "no gradient" and (closed is None or closed == 0.0), (ref, first)
                 continue
             assert d == pytest.approx(closed, rel=1e-12, abs=1e-15)
-            p = owner.parents[i]
             before = running.get(p, 0.0)
             running[p] = after = before + d * up
             assert first == f"{format_number(d)} × {format_number(up)} = {format_number(d * up)}"
@@ -389,9 +398,9 @@ def test_fused_neuron_node_edges_are_labelled_at_every_step(tab):
 
 
 @pytest.mark.parametrize("activation", ["tanh", "leaky_relu"])
-def test_model_neurons_edges_are_labelled_at_every_step(tab, activation):
+def test_model_neurons_edges_are_lit_and_tabled_at_every_step(tab, activation):
     """MLP(2, [3, 1]) with model=: one box per neuron (a leaky_relu neuron is a neuron node and
-    its activation, in one box); each step lights and labels the edge of every input x with
+    its activation, in one box); each step lights the edge of every input x, its table gives
     w·act'(z), and the leaves end with backward()'s gradients."""
     model = nn.MLP(2, [3, 1], seed=2, activation=activation)
     out = model([Value(0.5, label="x1"), Value(-1.5, label="x2")])
@@ -399,6 +408,64 @@ def test_model_neurons_edges_are_labelled_at_every_step(tab, activation):
     page = explore(loss, model=model)
     tab.open(page)
     assert check_every_backward_step(tab, page, loss, folded=True) >= 3 * 2 + 3
+
+
+LABEL_BOXES = """() => {
+    const box = e => { const b = e.getBBox(); return {x: b.x, y: b.y, w: b.width, h: b.height}; };
+    const edges = [...document.querySelectorAll("g.edge")].map(g => {
+        const path = g.querySelector("path"), length = path.getTotalLength(), points = [];
+        for (let t = 0; t <= length; t += 0.5) { const p = path.getPointAtLength(t); points.push([p.x, p.y]); }
+        const labels = [...g.querySelectorAll('g[id$="-label"]')];
+        return {title: g.querySelector("title").textContent, points, count: labels.length,
+                label: labels.length ? box(labels[0].querySelector("polygon")) : null,
+                shown: labels.length ? getComputedStyle(labels[0]).visibility === "visible" : false};
+    });
+    const nodes = [...document.querySelectorAll("g.node")].map(g => box(g.querySelector("polygon, ellipse, path")));
+    return {edges, nodes};
+}"""
+
+
+def apart(a: dict, b: dict) -> bool:
+    return a["x"] + a["w"] <= b["x"] or b["x"] + b["w"] <= a["x"] or a["y"] + a["h"] <= b["y"] or b["y"] + b["h"] <= a["y"]
+
+
+def distance(point, b: dict) -> float:
+    dx = max(b["x"] - point[0], 0.0, point[0] - b["x"] - b["w"])
+    dy = max(b["y"] - point[1], 0.0, point[1] - b["y"] - b["h"])
+    return math.hypot(dx, dy)
+
+
+@pytest.mark.parametrize("graph", ["a*a + a.tanh()", "neuron"])
+def test_edge_labels_keep_apart(tab, graph):
+    """Measured in the SVG, at the end of the backward pass (every label shown): each edge has at
+    most one label and each edge of a backward step has one; no two labels overlap, no label
+    covers a node, each label is beside its own edge (within 5 units of the drawing, 11-point
+    text being 11 units tall), and no other edge comes within 1 unit of it: on a*a the two edges
+    from a, and the tanh edge, each keep their own."""
+    if graph == "neuron":
+        root, _ = lecture_neuron()
+    else:
+        a = Value(3.0, label="a")
+        root = a * a + a.tanh()
+    page = explore(root)
+    tab.open(page)
+    tab.press("End")
+    found = tab.page.evaluate(LABEL_BOXES)
+    edges, nodes = found["edges"], found["nodes"]
+    assert all(e["count"] <= 1 for e in edges)
+    labelled = [e for e in edges if e["label"] is not None]
+    assert len(labelled) == len(edges) - len(topological_order(root)) and all(e["shown"] for e in labelled)
+    for i, e in enumerate(labelled):
+        for other in labelled[i + 1 :]:
+            assert apart(e["label"], other["label"]), (e["title"], other["title"])
+        for node in nodes:
+            assert apart(e["label"], node), e["title"]
+        own = min(distance(p, e["label"]) for p in e["points"])
+        assert own <= 5, e["title"]
+        for other in edges:
+            if other is not e:
+                near = min(distance(p, e["label"]) for p in other["points"])
+                assert near >= 1, (e["title"], other["title"])
 
 
 @pytest.mark.parametrize("shape", ["sum", "chain"])
@@ -462,7 +529,7 @@ def test_the_key_node_is_drawn_and_labels_keep_off_it(tab):
         clear = tab.page.evaluate("""() => {
             const key = [...document.querySelectorAll("g.node")].find(
                 g => g.querySelector("title").textContent === "legend").getBBox();
-            return [...document.querySelectorAll(".edge-labels rect")].every(r => {
+            return [...document.querySelectorAll('g.edge g[id$="-label"] polygon')].every(r => {
                 const b = r.getBBox();
                 return b.x > key.x + key.width || key.x > b.x + b.width
                     || b.y > key.y + key.height || key.y > b.y + b.height;
@@ -515,7 +582,7 @@ def test_labels_are_shown_exactly_as_typed(tab):
     for _ in range(len(page.steps)):
         tab.press("ArrowRight")
         said = tab.page.inner_text("#explanation")
-        seen.update(leaf.label for leaf in leaves if f"{leaf.label}: " in said)
+        seen.update(leaf.label for leaf in leaves if f"added to ({leaf.label}).grad: " in said)
     assert seen == set(USER_TEXT)  # each one, on the line of its edge
     cells = tab.page.eval_on_selector_all("#details tbody tr", "rows => rows.map(r => r.cells[0].innerText)")
     assert set(USER_TEXT) <= set(cells)  # the last step's table of leaves
@@ -612,13 +679,108 @@ def test_notebook_iframe_runs_the_page(tab):
 # ---------------------------------------------------------------------- the training page
 
 
+def moons_run(n=40, steps=12, every=5, sizes=(16, 16, 1), **kwargs):
+    """The README's training loop on n moons points (MLP(2, [16, 16, 1]), hinge loss + L2, the
+    falling learning rate), recorded with each point's hinge loss. Returns the recorder, the
+    weights each step recorded, X and the signed labels."""
+    X, y = data.moons(n, noise=0.1, seed=0)
+    signs = data.signed_labels(y)
+    model = nn.MLP(2, list(sizes), init="uniform", seed=1)
+    recorder = TrainingRecorder(model, X, y, every=every, point_loss=lambda s, i: losses.hinge([s], [signs[i]]),
+                                **kwargs)  # fmt: skip
+    seen = []
+    for k in range(steps):
+        loss = losses.hinge([model(x) for x in X], signs) + losses.l2(model.parameters(), 1e-4)
+        model.zero_grad()
+        loss.backward()
+        seen.append([p.data for p in model.parameters()])
+        recorder.record(loss, accuracy=0.5)
+        for p in model.parameters():
+            p.data -= (1.0 - 0.9 * k / steps) * p.grad
+    return recorder, seen, X, signs
+
+
+def box_texts(tab, recorder) -> dict:
+    """Each neuron's box on the page, by its place 'L.u': [data, grad] as numbers (nan and inf too)."""
+    found = {}
+    for end in recorder.view.units:
+        title = recorder.view.who(end)
+        if title.startswith("neuron"):
+            data_text, grad_text = tab.texts(recorder.view.name(end))[-2:]
+            found[title.split()[1]] = [float(data_text.split()[1]), float(grad_text.split()[1])]
+    return found
+
+
+def canvas_position(recorder, i) -> dict:
+    """Where point i is drawn in the boundary picture (its canvas is 260 x 220, unscaled)."""
+    x0, x1, y0, y1 = recorder.bounds
+    x, y = recorder.X[i]
+    return {"x": (x - x0) / (x1 - x0) * 260, "y": (1 - (y - y0) / (y1 - y0)) * 220}
+
+
+def test_training_page_opens_at_the_first_step_and_follows_a_point_with_gradients(tab):
+    """The README's network at 1280 px: the page opens at step 1 and ends at the last step run
+    (12, with every=5); it follows a point whose loss at step 1 is not 0 (by the closed form),
+    whose neurons show gradients that are not 0; every text of the neuron graph is at least
+    11 px tall on screen. A point whose loss is 0 is said to pass no gradient back, and shows none."""
+    recorder, seen, X, signs = moons_run()
+    tab.page.set_viewport_size({"width": 1280, "height": 900})
+    tab.open(recorder, "training.html")
+    assert tab.page.text_content("#counter") == "step 1 (1 of 4 recorded)"
+    assert tab.numbers()[0] == recorder.losses[0]
+    point = tab.page.evaluate("window.explorer.point()")
+    loss, neurons = by_hand(seen[0], [16, 16, 1], X[point], signs[point])
+    assert loss > 0 and f"Point #{point} " in tab.explanation()
+    shown = box_texts(tab, recorder)
+    assert any(grad != 0 for _, grad in shown.values())
+    for where, (value, grad) in neurons.items():
+        assert shown[where] == [pytest.approx(value, rel=1e-3, abs=1e-12), pytest.approx(grad, rel=1e-3, abs=1e-12)]
+    heights = tab.page.eval_on_selector_all(
+        "#graph svg g.node text", "els => els.map(e => e.getBoundingClientRect().height)"
+    )
+    assert len(heights) == 3 * (2 + 33) + 2 + 1 and min(heights) >= 11, sorted(heights)[:5]
+    tab.press("End")
+    assert tab.page.text_content("#counter") == "step 12 (4 of 4 recorded)"
+    assert tab.numbers()[0] == recorder.losses[-1] and recorder.steps == [1, 6, 11, 12]
+    done = next(i for i in range(len(X)) if by_hand(seen[-1], [16, 16, 1], X[i], signs[i])[0] == 0)
+    tab.page.evaluate("i => window.explorer.follow(i)", done)  # a point the hinge no longer pushes
+    assert "So no gradient flows back from it: every grad below is 0." in tab.explanation()
+    assert all(grad == 0 for _, grad in box_texts(tab, recorder).values())
+
+
+def test_clicking_a_point_follows_it(tab):
+    """A click on a point of the boundary picture follows it: the explanation names it, says it
+    was picked, and its neurons' boxes show the closed forms of that point at the step shown."""
+    recorder, seen, X, signs = moons_run(n=30, steps=6, sizes=(4, 4, 1))
+    tab.open(recorder, "training.html")
+    tab.press("ArrowRight")  # step 6, the last
+    followed = tab.page.evaluate("window.explorer.point()")
+    spots = [canvas_position(recorder, i) for i in range(len(X))]
+
+    def room(i):  # how far the nearest other point is drawn
+        return min(math.dist((spots[i]["x"], spots[i]["y"]), (s["x"], s["y"])) for j, s in enumerate(spots) if j != i)
+
+    target = max((i for i in range(len(X)) if i != followed), key=room)
+    tab.page.click("#boundary", position=spots[target])
+    assert tab.page.evaluate("window.explorer.point()") == target
+    text = tab.explanation()
+    assert f"Point #{target} " in text and "You picked this point in the picture." in text
+    loss, neurons = by_hand(seen[5], [4, 4, 1], X[target], signs[target])
+    assert tab.lines()[0][1] == [pytest.approx(loss, rel=1e-3, abs=1e-12)]
+    shown = box_texts(tab, recorder)
+    for where, (value, grad) in neurons.items():
+        assert shown[where] == [pytest.approx(value, rel=1e-3, abs=1e-12), pytest.approx(grad, rel=1e-3, abs=1e-12)]
+    tab.press("Home")  # the point stays followed as the steps change
+    assert tab.page.evaluate("window.explorer.point()") == target
+
+
 def test_training_page_steps_through_recorded_steps(tab):
-    """The training view opens at the last recorded step; Home shows the first with its loss, →
-    the next; clicking a neuron lists its weights and gradients as recorded; the boundary is drawn."""
+    """Home shows the first step with its loss, → the next; clicking a neuron lists its weights
+    and gradients as recorded and draws its incoming weights in colour; the boundary is drawn."""
     X, y = data.moons(24, noise=0.1, seed=0)
     signs = data.signed_labels(y)
     model = nn.MLP(2, [4, 4, 1], seed=0)
-    recorder = TrainingRecorder(model, X, y, grid=8, point_loss=lambda s: losses.hinge([s], [signs[0]]))
+    recorder = TrainingRecorder(model, X, y, grid=8, point_loss=lambda s, i: losses.hinge([s], [signs[i]]))
     weights = []
     for _ in range(4):
         loss = losses.hinge([model(x) for x in X], signs)
@@ -629,13 +791,14 @@ def test_training_page_steps_through_recorded_steps(tab):
         for p in model.parameters():
             p.data -= 0.3 * p.grad
     tab.open(recorder, "training.html")
+    assert tab.numbers()[0] == recorder.losses[0]
+    tab.press("End")
     assert tab.numbers()[0] == recorder.losses[-1]
     tab.press("Home")
-    assert tab.numbers()[0] == recorder.losses[0]
     tab.press("ArrowRight")
     assert tab.numbers()[0] == recorder.losses[1]
-    graph = recorder.graph
-    (box,) = [graph.name(end) for end in graph.units if graph.who(end) == "neuron 2.3 (relu)"]
+    view = recorder.view
+    (box,) = [view.name(end) for end in view.units if view.who(end) == "neuron 2.3 (relu)"]
     tab.page.click(f"g.node:has(title:text-is('{box}'))")
     cells = tab.page.eval_on_selector_all(
         "#details tbody tr",
@@ -644,6 +807,14 @@ def test_training_page_steps_through_recorded_steps(tab):
     assert [[float(w), float(g)] for w, g in cells] == [
         [float(format_number(w)), float(format_number(g))] for w, g in weights[1]
     ]
+    coloured = tab.page.eval_on_selector_all(
+        "g.edge.incoming", "els => els.map(e => [e.querySelector('title').textContent,"
+        " e.classList.contains('positive') ? 1 : -1])"
+    )
+    first = {view.who(end): view.name(end) for end in view.units}
+    assert sorted(map(tuple, coloured)) == sorted(
+        (f"{first[f'neuron 1.{j} (relu)']}->{box}", 1 if w > 0 else -1) for j, (w, _) in enumerate(weights[1][:4], 1)
+    )
     painted = tab.page.evaluate("""() => {
         const c = document.getElementById('boundary');
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
@@ -656,12 +827,12 @@ def test_training_page_steps_through_recorded_steps(tab):
 
 def test_training_page_with_a_ported_point_loss(tab):
     """A point loss with ** and / (edges into named ports): every weight is an edge of the
-    drawing, coloured by its sign, and the loss box shows the closed form (s - 1)² / 2 of the
-    recorded step's output s."""
+    drawing, the selected neuron's coloured by sign, and the loss box shows the closed form
+    (s - 1)² / 2 of the recorded step's output s."""
     X, y = data.moons(16, noise=0.1, seed=1)
     signs = data.signed_labels(y)
     model = nn.MLP(2, [4, 1], seed=1)
-    recorder = TrainingRecorder(model, X, y, grid=6, point_loss=lambda s: (s - 1.0) ** 2 / 2)
+    recorder = TrainingRecorder(model, X, y, grid=6, point=0, point_loss=lambda s, i: (s - 1.0) ** 2 / 2)
     outputs = []
     for _ in range(3):
         loss = losses.hinge([model(x) for x in X], signs)
@@ -673,14 +844,105 @@ def test_training_page_with_a_ported_point_loss(tab):
             p.data -= 0.1 * p.grad
     assert ":exponent" in recorder.graph.drawing.source and ":denominator" in recorder.graph.drawing.source
     tab.open(recorder, "training.html")
+    assert tab.page.eval_on_selector_all("g.edge.weight", "els => els.length") == 2 * 4 + 4 * 1
     shown = tab.page.eval_on_selector_all(
-        "g.edge.weight", "els => els.map(e => ['positive', 'negative'].filter(c => e.classList.contains(c)))"
+        "g.edge.incoming", "els => els.map(e => ['positive', 'negative'].filter(c => e.classList.contains(c)))"
     )
-    assert len(shown) == 2 * 4 + 4 * 1 and all(len(sign) == 1 for sign in shown)
-    root = recorder.graph.name(recorder.graph.root)
+    assert len(shown) == 4 and all(len(sign) == 1 for sign in shown)
+    root = recorder.view.name(recorder.view.root)
     for k, s in enumerate(outputs):
         tab.page.evaluate("k => window.explorer.go(k)", k)
         assert float(tab.texts(root)[-2].split()[1]) == pytest.approx((s - 1.0) ** 2 / 2, rel=1e-3)
+
+
+def diverging_run(*, loss=None, accuracy=None, weights=None, point=None):
+    """Four steps on 12 moons points; from step 3 on, the loss or the accuracy recorded is the
+    one given, or `weights` changes the model before step 3 is recorded. Returns the recorder
+    and each step's hinge loss of each point, as the engine computes it."""
+    X, y = data.moons(12, noise=0.1, seed=0)
+    X = [list(x) for x in X]
+    if point is not None:
+        X[point[0]][point[1]] = point[2]
+    signs = data.signed_labels(y)
+    model = nn.MLP(2, [3, 1], seed=0)
+    recorder = TrainingRecorder(model, X, y, grid=6, point_loss=lambda s, i: losses.hinge([s], [signs[i]]))
+    point_losses = []
+    for step in range(1, 5):
+        value = losses.hinge([model(x) for x in X], signs)
+        point_losses.append([losses.hinge([model(x)], [t]).data for x, t in zip(X, signs)])
+        model.zero_grad()
+        value.backward()
+        if step == 3 and weights is not None:
+            weights(model)
+        later = step >= 3
+        recorder.record(loss if later and loss is not None else value,
+                        accuracy=accuracy if later and accuracy is not None else 0.5)  # fmt: skip
+        for p in model.parameters():
+            p.data -= 0.1 * p.grad
+    return recorder, point_losses
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_training_page_shows_a_loss_that_is_not_finite(tab, value):
+    """A nan, inf or -inf loss at steps 3 and 4: the page opens without an error, says the loss
+    as such, draws the curve through the finite steps only, and marks the others in red."""
+    recorder, _ = diverging_run(loss=value)
+    tab.open(recorder, "training.html")
+    tab.press("End")
+    assert f"loss {value!r}, training accuracy 50%, from {value!r} at step 3." in tab.explanation()
+    assert tab.numbers()[:2] == [value, value] or all(map(math.isnan, tab.numbers()[:2]))
+    curve = tab.page.get_attribute("#loss-curve path.loss", "d")
+    assert "NaN" not in curve and "Infinity" not in curve and curve.count("L") == 1  # steps 1 to 2
+    assert tab.page.eval_on_selector_all("#loss-curve rect.not-finite", "els => els.length") == 2
+
+
+def test_training_page_shows_an_accuracy_that_is_not_finite(tab):
+    """A nan accuracy at steps 3 and 4: said as nan, and the accuracy curve skips those steps."""
+    recorder, _ = diverging_run(accuracy=math.nan)
+    tab.open(recorder, "training.html")
+    tab.press("End")
+    assert "training accuracy nan" in tab.explanation()
+    curve = tab.page.get_attribute("#loss-curve path.accuracy", "d")
+    assert "NaN" not in curve and curve.count("M") == 1 and curve.count("L") == 1
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
+def test_training_page_draws_a_weight_that_is_not_finite(tab, value):
+    """A first-layer weight at inf, -inf or nan: its neuron's table says so, and its edge is drawn:
+    the thickest, orange for inf, blue for -inf, dashed grey for nan."""
+    def set_weight(model):
+        model.layers[0].neurons[0].w[0].data = value
+
+    recorder, _ = diverging_run(weights=set_weight)
+    tab.open(recorder, "training.html")
+    tab.press("End")
+    view = recorder.view
+    (box,) = [view.name(end) for end in view.units if view.who(end) == "neuron 1.1 (relu)"]
+    tab.page.click(f"g.node:has(title:text-is('{box}'))")
+    cells = tab.page.eval_on_selector_all("#details tbody tr", "rows => rows.map(r => r.textContent)")
+    assert cells[0].startswith(f"w1.1[1]{value!r}")
+    (x1,) = [view.name(v) for v in view.nodes if getattr(v, "label", "") == "x1"]
+    edge = tab.page.eval_on_selector(
+        f"g.edge.incoming:has(title:text-is('{x1}->{box}'))",
+        "e => [e.getAttribute('class'), e.querySelector('path').style.strokeWidth]",
+    )
+    kind = {math.inf: "positive", -math.inf: "negative"}.get(value, "not-a-number")
+    assert kind in edge[0].split() and edge[1] == "4px"
+
+
+@pytest.mark.parametrize("where", [(2, 0, math.nan), (5, 1, math.inf), (0, 0, -math.inf)])
+def test_training_page_with_a_point_that_is_not_finite(tab, where):
+    """A nan or inf coordinate in X: the page opens, follows a finite point, and following the
+    other one shows its coordinate and its loss (nan, inf or a number) as the engine gives it."""
+    i, axis, value = where
+    recorder, point_losses = diverging_run(point=where)
+    tab.open(recorder, "training.html")
+    assert tab.page.evaluate("window.explorer.point()") != i
+    tab.page.evaluate("i => window.explorer.follow(i)", i)
+    coordinates = [format_number(v) for v in recorder.X[i]]
+    assert repr(value) in coordinates
+    assert f"Point #{i} at ({coordinates[0]}, {coordinates[1]})" in tab.explanation()
+    assert format_number(tab.lines()[0][1][0]) == format_number(point_losses[0][i])
 
 
 # ---------------------------------------------------------------------- from the command line
@@ -712,8 +974,8 @@ def test_graph_command_writes_the_explorer(tab, capsys):
 
 
 def test_train_command_writes_the_training_view(tab, capsys):
-    """`autograd-tiny train --html` writes training.html beside the pictures; it opens at the last
-    recorded step, whose loss is the last one run.json holds."""
+    """`autograd-tiny train --html` writes training.html beside the pictures; it opens at the
+    first step and ends at the last one run (6), whose losses are those run.json holds."""
     import json
 
     out = tab.tmp_path / "run"
@@ -722,6 +984,7 @@ def test_train_command_writes_the_training_view(tab, capsys):
     assert "training.html" in capsys.readouterr().out
     history = json.loads((out / "run.json").read_text())["history"]
     tab.open(Saved(out / "training.html"))
-    assert tab.numbers()[0] == history["loss"][-1]
-    tab.press("Home")
     assert tab.numbers()[0] == history["loss"][0]
+    tab.press("End")
+    assert tab.numbers()[0] == history["loss"][-1]
+    assert tab.page.text_content("#counter").startswith("step 6 ")

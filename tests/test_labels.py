@@ -234,10 +234,8 @@ def test_a_custom_formula_text_is_shown_like_a_label(tmp_path):
     assert only_printable(document)
 
 
-@needs_dot
-def test_the_training_view_shows_labelled_parameters(tmp_path):
-    """A model whose parameters carry every kind of label records and saves its training view;
-    each parameter is listed under its neuron as drawn."""
+def labelled_recorder():
+    """A TrainingRecorder of one step of a model whose parameters carry every kind of label."""
     X, y = data.moons(12, seed=0)
     model = nn.MLP(2, [3, 1], seed=0)
     params = model.parameters()
@@ -247,6 +245,14 @@ def test_the_training_view_shows_labelled_parameters(tmp_path):
     loss = losses.hinge([model(x) for x in X], data.signed_labels(y))
     loss.backward()
     recorder.record(loss)
+    return recorder, params
+
+
+@needs_dot
+def test_the_training_view_shows_labelled_parameters(tmp_path):
+    """A model whose parameters carry every kind of label records and saves its training view;
+    each parameter is listed under its neuron as drawn."""
+    recorder, params = labelled_recorder()
     document = recorder.save(tmp_path / "training.html").read_text(encoding="utf-8")
     assert only_printable(document)
     listed = {name: k for neuron in page_data(document)["neurons"].values() for name, k in neuron["params"]}
@@ -256,21 +262,6 @@ def test_the_training_view_shows_labelled_parameters(tmp_path):
 
 
 # ---------------------------------------------------------------------- save_animation
-
-
-@pytest.fixture
-def painted(monkeypatch) -> list[str]:
-    """Every text Pillow paints from now on, in order."""
-    ImageDraw = pytest.importorskip("PIL.ImageDraw")
-    texts = []
-    paint = ImageDraw.ImageDraw.text
-
-    def text(self, xy, words, *args, **kwargs):
-        texts.append(words)
-        return paint(self, xy, words, *args, **kwargs)
-
-    monkeypatch.setattr(ImageDraw.ImageDraw, "text", text)
-    return texts
 
 
 def frames(path) -> int:

@@ -1023,6 +1023,8 @@ def nb10():
             "batch": "batch_backward_solution(ROWS, LABELS)",
             "ROWS": "ROWS",
             "LABELS": "LABELS",
+            "solution_10": "solution_10",
+            "attempt_report": "repr(check_gradients(o, attempt))",
         },
     )
 
@@ -1083,6 +1085,24 @@ def test_10_softmax_cross_entropy_solutions_match_central_differences(nb10):
     assert [v for row in got["batch"] for v in row] == pytest.approx(numeric, rel=1e-7, abs=1e-9)
 
 
+def test_10_chain_solution_matches_central_differences_and_the_slip_is_found(nb10):
+    """Exercise 10's gradients of o = tanh(x*w + b) at (1.5, -2, 0.5) for every value, from o down,
+    equal central differences (and the closed forms 1 and tanh' for o and n); the worked attempt,
+    tanh' taken at the input, is pinned to the edge o -> n."""
+    _, got = nb10
+
+    def o(x, w, b):
+        return math.tanh(x * w + b)
+
+    point = [1.5, -2.0, 0.5]
+    numeric = {name: central_difference(o, point, i) for i, name in enumerate("xwb")}
+    s = 1 - o(*point) ** 2
+    expected = {"o": 1.0, "n": s, "xw": s, **numeric}
+    assert got["solution_10"] == pytest.approx(expected, rel=1e-7, abs=1e-9)
+    assert "The first wrong edge, in backward order: o → n." in got["attempt_report"]
+    assert "used the input n = -2.5 where the rule has the output o" in got["attempt_report"]
+
+
 def test_10_exercises_run_as_committed_and_say_no_answer_yet(nb10):
     """Every exercise cell ends with one check_gradients call that reports each input as not answered yet."""
     executed, _ = nb10
@@ -1092,7 +1112,7 @@ def test_10_exercises_run_as_committed_and_say_no_answer_yet(nb10):
             for c in nb.cells
             if c.cell_type == "code" and ("answer_" in c.source or "your turn" in c.source)
         ]
-        assert len(exercises) == 9
+        assert len(exercises) == 10
         for cell in exercises:
             assert cell.source.strip().splitlines()[-1].startswith("check_gradients(")
             shown = displayed_text(cell)
@@ -1103,7 +1123,7 @@ def test_10_exercises_run_as_committed_and_say_no_answer_yet(nb10):
 
 
 def test_10_solutions_are_collapsed_at_the_end(nb10):
-    """After the 'Solutions' heading come 9 code cells, hidden by default, each checked all right."""
+    """After the 'Solutions' heading come 10 code cells, hidden by default, each checked all right."""
     cells = read("10_backprop_by_hand").cells
     heading = next(
         i
@@ -1111,7 +1131,7 @@ def test_10_solutions_are_collapsed_at_the_end(nb10):
         if c.cell_type == "markdown" and re.search(r"^## Solutions", c.source, re.M)
     )
     solutions = cells[heading + 1 :]
-    assert len(solutions) == 9
+    assert len(solutions) == 10
     for cell in solutions:
         assert cell.cell_type == "code" and cell.metadata["jupyter"]["source_hidden"] is True
         assert re.search(r"(\d+) of \1 right$", displayed_text(cell).strip())

@@ -3,6 +3,8 @@
 Everything is seeded, so these results are the same on every run.
 """
 
+import re
+
 import pytest
 
 from autograd_tiny.data import accuracy, moons, signed_labels, spirals, train_test_split
@@ -87,17 +89,15 @@ def _torch_model(model, torch):
 
 
 def _compare_grads(model, params):
-    ours = list(model.state_dict().keys())
-    grads = {}
-    for name, values in model._tensors().items():
-        if isinstance(values[0], list):
-            grads[name] = [[v.grad for v in row] for row in values]
-        else:
-            grads[name] = [v.grad for v in values]
-    for name, t in zip(ours, params):
-        flat_ours = [g for row in grads[name] for g in (row if isinstance(row, list) else [row])]
-        flat_torch = t.grad.flatten().tolist()
-        assert flat_ours == pytest.approx(flat_torch, rel=1e-12, abs=1e-12), name
+    """Each parameter's grad, found by its public name ('layers.0.weight[3][1]'), equals torch's there."""
+    tensors = dict(zip(model.state_dict(), params))
+    for name, p in model.named_parameters():
+        key, index = re.fullmatch(r"(.*?)((?:\[\d+\])*)", name).groups()
+        theirs = tensors[key].grad
+        for i in re.findall(r"\d+", index):
+            theirs = theirs[int(i)]
+        assert p.grad == pytest.approx(theirs.item(), rel=1e-12, abs=1e-12), name
+    assert len(model.named_parameters()) == sum(t.numel() for t in params)
 
 
 @pytest.mark.parametrize("trained_steps", [0, 5])

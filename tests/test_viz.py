@@ -5,20 +5,18 @@ from __future__ import annotations
 import math
 import os
 import random
-import shutil
 import subprocess
 import sys
 import textwrap
 import xml.etree.ElementTree as ET
 
 import pytest
+from conftest import SVG, needs_dot
 
 from autograd_tiny import Value
 from autograd_tiny.see.draw import draw_dot, save_graph
 from autograd_tiny.see.trace import GraphTooLargeError, trace
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz program 'dot' is needed")
-SVG = "{http://www.w3.org/2000/svg}"
 XLINK = "{http://www.w3.org/1999/xlink}"
 # The lecture neuron's bias: tanh(x1*w1 + x2*w2 + b) = tanh(atanh(1/sqrt(2))) = 1/sqrt(2).
 B = 6.8813735870195432

@@ -6,20 +6,18 @@ from __future__ import annotations
 import os
 import random
 import resource
-import shutil
 import stat
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from conftest import SVG, needs_dot
 
 from autograd_tiny import Value
 from autograd_tiny.see.dot import GraphvizNotFoundError, RenderError
 from autograd_tiny.see.draw import draw_dot, save_graph
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz program 'dot' is needed")
-SVG = "{http://www.w3.org/2000/svg}"
 CPU_LIMIT = (
     20.0  # seconds of dot's CPU time per drawing; a few tenths were measured on a shared 2-core machine
 )

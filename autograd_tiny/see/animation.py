@@ -1,9 +1,10 @@
 """The backward pass as an animated GIF, for places where scripts don't run (a README, slides).
 
-`save_animation` lays the graph out once with Graphviz, exactly as `draw_dot` draws it, and
-paints one frame per step of `explore`'s backward pass with Pillow: the node being visited in
-red, the edges to its inputs with ``local × grad = contribution``, the inputs' new grads, and
-the step explained in a caption. Every frame has the same layout, so nothing jumps.
+`save_animation` lays out the drawing of `explore`'s page once with Graphviz (its edge labels
+included), and paints one frame per step of its backward pass with Pillow: the node being
+visited in red, the edges to its inputs with their labels ``local × grad = contribution``, the
+inputs' new grads, and the step's own sentences from the page as the caption. Every frame has
+the same layout, so nothing jumps.
 
 Pillow is imported when a GIF is made (it comes with matplotlib: ``pip install
 'autograd_tiny[plot]'``); the text is set in matplotlib's DejaVu Sans when it is there.
@@ -25,7 +26,6 @@ from ..checks import check_real
 from ..engine import Value
 from .dot import layout
 from .explorer import explore
-from .page import MARGIN
 
 __all__ = ["save_animation"]
 
@@ -34,8 +34,6 @@ SCALE = 1.3  # pixels per Graphviz point (less for a drawing wider than MAX_WIDT
 MAX_WIDTH = 1400  # pixels
 SUPERSAMPLE = 2  # frames are painted this much larger, then shrunk: smooth lines and text
 CAPTION_LINES = 4
-PLACES = (0.5, 0.35, 0.65, 0.2, 0.8)  # where along an edge its label may go (as explorer.js)
-SIDES = (0, -0.5, 0.5, -1, 1)  # and how many half label widths to the left or right
 RED, AMBER, LABEL = "#dc2626", "#f59e0b", "#9a3412"
 
 
@@ -85,11 +83,14 @@ def save_animation(
     first = next((i for i, s in enumerate(data["steps"]) if s["phase"] == "seed"), 0)
     texts = _texts_at(data, first)
     frames = []
+    passed: set = set()  # the edges whose label an earlier step showed
     for i in range(first, len(data["steps"])):
+        step = data["steps"][i]
         if i > first:
-            for name, which, _, after in data["steps"][i]["set"]:
+            for name, which, _, after in step["set"]:
                 texts[(name, which)] = after
-        frames.append(scene.paint(data["steps"][i], texts, data["boxes"], data["copies"]))
+        frames.append(scene.paint(step, texts, data["boxes"], data["copies"], passed))
+        passed |= {tuple(ref) for ref in step["labels"]}
     images = [
         f.quantize(colors=255, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE) for f in frames
     ]
@@ -141,21 +142,22 @@ class Scene:
 
     # ------------------------------------------------------------------ one frame
 
-    def paint(self, step: dict, texts: dict, boxes: dict, copies: dict):
+    def paint(self, step: dict, texts: dict, boxes: dict, copies: dict, passed: set):
+        """One frame: the step's node and edges highlighted, the boxes' texts as they are now,
+        the labels Graphviz placed on the step's edges (those of earlier steps faded), the
+        step's sentences as the caption."""
         from PIL import Image, ImageDraw
 
         k = self.k
         pad = 12 * SUPERSAMPLE
-        margin = round(MARGIN * k)  # above and below the drawing, where edge labels may go
         caption = round((CAPTION_LINES * 17 + 14) * SCALE * SUPERSAMPLE)
-        w, h = round(self.width * k) + 2 * pad, round(self.height * k) + 2 * pad + 2 * margin + caption
+        w, h = round(self.width * k) + 2 * pad, round(self.height * k) + 2 * pad + caption
         image = Image.new("RGB", (w, h), "white")
         draw = ImageDraw.Draw(image)
 
         def to_px(p):  # Graphviz's points to pixels; y grows down
-            return pad + p[0] * k, pad + margin + (self.height - p[1]) * k
+            return pad + p[0] * k, pad + (self.height - p[1]) * k
 
-        self.bounds = (0, 0, w, h - caption)
         active = {(ref[0], ref[1]) for ref in step["edges"]}
         for title, edges in self.edges.items():
             for i, e in enumerate(edges):
@@ -173,9 +175,11 @@ class Scene:
             ops = node.get("_ldraw_", [])
             shown, grad = _numbers_now(ops, value.get(name, name), texts, boxes)
             self._ops(draw, ops, to_px, texts=shown, hot=grad if name in targets else None)
-        taken: list = []
-        for ref, first, second in step["labels"]:
-            self._edge_label(draw, self.edges[ref[0]][ref[1]], to_px, first, second, taken)
+        now = {tuple(ref) for ref in step["labels"]}
+        for ref in passed - now:
+            self._ops(draw, self.edges[ref[0]][ref[1]].get("_ldraw_", []), to_px, faded=True)
+        for ref in now:
+            self._ops(draw, self.edges[ref[0]][ref[1]].get("_ldraw_", []), to_px)
         self._caption(draw, step, w, h - caption, pad)
         # Image.Resampling needs Pillow 9.1; Image.LANCZOS works in every version, untyped in recent ones
         return image.resize((w // SUPERSAMPLE, h // SUPERSAMPLE), Image.LANCZOS)  # type: ignore[attr-defined]
@@ -187,12 +191,13 @@ class Scene:
         return self.fonts[key]
 
     def _ops(self, draw, ops: list, to_px, pen: str | None = None, width: float | None = None,
-             texts: dict | None = None, hot: int | None = None) -> None:  # fmt: skip
+             texts: dict | None = None, hot: int | None = None, faded: bool = False) -> None:  # fmt: skip
         """Paint xdot drawing operations, in order: polygons, ellipses, Béziers, polylines, texts.
 
         `pen` and `width` outline a highlighted node; `texts` replaces the text of some text
         operations (by index: a box's data and grad at this step); the text at index `hot` is
-        painted in the labels' colour (a grad that just changed).
+        painted in the labels' colour (a grad that just changed); `faded` paints every colour
+        closer to white (a label of an earlier step).
         """
         stroke: str | None = "#000000"  # None: transparent
         fill: str | None = None
@@ -200,9 +205,9 @@ class Scene:
         for i, op in enumerate(ops):
             kind = op["op"]
             if kind == "c":
-                stroke = _color(op["color"])
+                stroke = _fade(_color(op["color"])) if faded else _color(op["color"])
             elif kind == "C":
-                fill = _color(op["color"])
+                fill = _fade(_color(op["color"])) if faded else _color(op["color"])
             elif kind == "F":
                 size = op["size"]
             elif kind == "S":
@@ -249,69 +254,6 @@ class Scene:
         x, y = at
         x -= {"l": 0, "c": wide / 2, "r": wide}.get(align, wide / 2)
         draw.text((x, y), text, fill=color, font=font, anchor="ls")
-
-    def _edge_label(self, draw, edge: dict, to_px, first: str, second: str, taken: list) -> None:
-        """'local × grad = adds' by the edge: above, below or beside a point of it, the nearest
-        place inside the picture where it covers no node and no other label (as the page places
-        them)."""
-        points = []
-        for op in edge.get("_draw_", []):
-            if op["op"] in ("b", "B"):
-                points = _bezier([to_px(p) for p in op["points"]])
-        if not points:
-            return
-        font = self._font(10 * self.k)
-        lines = [t for t in (first, second) if t]
-        step = 13 * self.k
-        w = max(draw.textlength(t, font=font) for t in lines) + 12
-        h = step * len(lines) + 8
-        boxes = [self._node_box(n, to_px) for n in self.nodes]
-        length = sum(math.dist(a, b) for a, b in pairwise(points))
-        tried = []  # (how far, the point of the edge, the box)
-        for t in PLACES:
-            x, y = _along(points, t)
-            for away in range(6):
-                for top in (y - h - 4 - away * (h + 4), y + 4 + away * (h + 4)):
-                    for side in SIDES:
-                        left = x - w / 2 + side * (w / 2 + 4)
-                        far = abs(top + h / 2 - y) + abs(side) * (w / 2 + 4)
-                        far += abs(t - 0.5) * min(length, 4 * h)  # the middle of a long edge first
-                        tried.append((far, (x, y), (left, top, left + w, top + h)))
-        tried.sort(key=lambda c: c[0])
-        chosen, anchor = None, _along(points, 0.5)
-        x0, y0, x1, y1 = self.bounds
-        for _, at, box in tried:
-            inside = box[0] >= x0 and box[2] <= x1 and box[1] >= y0 and box[3] <= y1
-            if inside and not any(_overlap(box, b) for b in boxes + taken):
-                chosen, anchor = box, at
-                break
-        if chosen is None:  # no free place: on the middle of the edge, clear of other labels
-            x, y = anchor
-            chosen = (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
-            while any(_overlap(chosen, b) for b in taken):
-                chosen = (chosen[0], chosen[3] + 2, chosen[2], chosen[3] + 2 + h)
-        taken.append(chosen)
-        near_y = min(max(anchor[1], chosen[1]), chosen[3])  # a leader line from the label to its edge
-        draw.line([anchor, ((chosen[0] + chosen[2]) / 2, near_y)], fill="#fdba74", width=2)
-        draw.rounded_rectangle(chosen, radius=6, fill="#fffbeb", outline="#fdba74", width=2)
-        for i, text in enumerate(lines):
-            draw.text(
-                ((chosen[0] + chosen[2]) / 2, chosen[1] + 2 + step * (i + 1) - 4),
-                text,
-                fill=LABEL,
-                font=font,
-                anchor="ms",
-            )
-
-    def _node_box(self, name: str, to_px) -> tuple[float, float, float, float]:
-        """Where a node is, in pixels: its centre and size as Graphviz placed it (inches)."""
-        node = self.nodes[name]
-        if "pos" not in node:
-            return (0, 0, 0, 0)
-        x, y = (float(v) for v in node["pos"].split(","))
-        w, h = float(node.get("width", 0)) * 72 / 2, float(node.get("height", 0)) * 72 / 2
-        (x0, y0), (x1, y1) = to_px((x - w, y + h)), to_px((x + w, y - h))
-        return (x0, y0, x1, y1)
 
     def _caption(self, draw, step: dict, width: int, top: int, pad: int) -> None:
         font = self._font(12.5 * SCALE * SUPERSAMPLE)
@@ -373,6 +315,14 @@ def _color(text: str) -> str | None:
     return text
 
 
+def _fade(color: str | None) -> str | None:
+    """'#rrggbb' 60% of the way to white."""
+    if color is None or not color.startswith("#") or len(color) != 7:
+        return color
+    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return "#" + "".join(f"{round(c + (255 - c) * 0.6):02x}" for c in (r, g, b))
+
+
 def _bezier(points: list) -> list:
     """A piecewise cubic Bézier (xdot's control points) as a polyline."""
     out = [points[0]]
@@ -383,22 +333,6 @@ def _bezier(points: list) -> list:
             out.append((u**3 * x0 + 3 * u * u * t * x1 + 3 * u * t * t * x2 + t**3 * x3,
                         u**3 * y0 + 3 * u * u * t * y1 + 3 * u * t * t * y2 + t**3 * y3))  # fmt: skip
     return out
-
-
-def _overlap(a: tuple, b: tuple) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
-def _along(points: list, fraction: float) -> tuple[float, float]:
-    """The point `fraction` of the way along a polyline."""
-    lengths = [math.dist(a, b) for a, b in pairwise(points)]
-    goal = sum(lengths) * fraction
-    for (a, b), d in zip(pairwise(points), lengths):
-        if goal <= d and d > 0:
-            t = goal / d
-            return a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t
-        goal -= d
-    return points[-1]
 
 
 def _line(draw, points: list, color: str, width: int, dashed: bool) -> None:

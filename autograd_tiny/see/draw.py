@@ -31,7 +31,7 @@ from ..engine import Value
 from .dot import RENDER_TIMEOUT, check_timeout, run_dot
 from .layout import lay_out
 from .sketch import Sketch, sketch
-from .style import KIND_NAMES, LEGEND_TEXT, NUMBERED, OP_STYLE, box_style, format_number, shade
+from .style import KIND_NAMES, LEGEND_TEXT, NUMBERED, OP_STYLE, box_style, count, format_number, shade
 from .trace import walk
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -134,8 +134,9 @@ def digraph(
 ) -> graphviz.Digraph:
     """The ``graphviz.Digraph`` of a planned drawing (options as `draw_dot`'s).
 
-    First bounds the layout's work (`layout.lay_out`), which may add to the plan copies of
-    values drawn again beside far uses: the plan is final once drawn.
+    First bounds the layout's work (`layout.lay_out`, once per plan), which may add to the
+    plan copies of values drawn again beside far uses: the plan's boxes and edges are final
+    once drawn. The edges in ``plan.labels`` carry their lines as a label.
     """
     from graphviz import nohtml
 
@@ -162,13 +163,29 @@ def digraph(
         if slots:  # a record: a slot per input, then the op
             label, style = _slotted(label, slots, rankdir), style | {"shape": "Mrecord"}
         graph.node(name, nohtml(label), tooltip="operation", **style)  # '<lambda>' is text, not HTML
-    for tail, head, slot in plan.edges:
-        graph.edge(tail, f"{head}:{slot}" if slot else head)
+    for k, (tail, head, slot) in enumerate(plan.edges):
+        lines = plan.labels.get(k)
+        graph.edge(tail, f"{head}:{slot}" if slot else head, **(_edge_label(lines) if lines else {}))
     if plan.neuron_at:  # keep each layer's neurons in their order, top to bottom
         graph.attr(ordering="out")
     if legend:
         _legend(graph, plan, steps=number_backward, top=top)
     return graph
+
+
+EDGE_LABEL = {"fontname": "Helvetica", "fontsize": "9", "fontcolor": "#9a3412"}
+
+
+def _edge_label(lines: list[str]) -> dict[str, str]:
+    """An edge's label, laid out by Graphviz with the graph (so it sits on its own edge and
+    covers no node and no other label): lines in a box. The tooltip gives its label a group of
+    its own in the SVG (id 'a_edgeN-label'), which a page can show or hide."""
+    rows = "".join(f"<TR><TD>{html.escape(line)}</TD></TR>" for line in lines)
+    table = (f'<TABLE BORDER="0" CELLPADDING="2" CELLSPACING="0"><TR><TD>'  # room around the box
+             f'<TABLE BORDER="1" COLOR="#fdba74" BGCOLOR="#fffbeb" CELLBORDER="0" CELLPADDING="1" '
+             f'CELLSPACING="0">{rows}</TABLE></TD></TR></TABLE>')  # fmt: skip
+    return {"label": f"<{table}>", "labeltooltip": "local derivative × the node's grad = what the input's grad gains",
+            **EDGE_LABEL}  # fmt: skip
 
 
 def _record(fields: list[str], rankdir: str, stacked: bool = False) -> str:
@@ -296,7 +313,7 @@ def _drawing_class():
 
             def __repr__(self) -> str:
                 counted = ", ".join(
-                    _count(n, what) for n, what in zip(self.counts, ("value", "operation", "edge"))
+                    count(n, what) for n, what in zip(self.counts, ("value", "operation", "edge"))
                 )
                 return (
                     f"<draw_dot drawing: {counted}; "
@@ -306,10 +323,6 @@ def _drawing_class():
 
         _Drawing = Drawing
     return _Drawing
-
-
-def _count(n: int, what: str) -> str:
-    return f"{n} {what}" if n == 1 else f"{n} {what}s"
 
 
 # ---------------------------------------------------------------------- saving

@@ -38,7 +38,10 @@ NO_LIMIT = 1000  # a limit of 1000 x (number of nodes) iterations is never reach
 
 def lay_out(plan: Sketch) -> dict[str, str]:
     """Plan the layout: draw far uses again while the bends exceed `BEND_BUDGET`; return the
-    Graphviz settings that bound dot's iterations (small graphs never reach them)."""
+    Graphviz settings that bound dot's iterations (small graphs never reach them). Planned
+    once: a plan laid out before keeps its copies and limits."""
+    if plan.limits is not None:
+        return plan.limits
     rank = _ranks(plan)
     spans = [rank[head] - rank[tail] - 1 for tail, head, _ in plan.edges]
     bends = sum(spans)
@@ -48,7 +51,8 @@ def lay_out(plan: Sketch) -> dict[str, str]:
     # dot's iteration limits are nslimit x (number of nodes): ranking works on the nodes and
     # edges, x-placement on an auxiliary graph of about 2 (nodes + bends) + edges nodes.
     limits = {"nslimit": LAYOUT_WORK / ((2 * (n + bends) + e) * n), "nslimit1": LAYOUT_WORK / ((n + e) * n)}
-    return {k: f"{limit:.2f}" for k, limit in limits.items() if limit < NO_LIMIT}
+    plan.limits = {k: f"{limit:.2f}" for k, limit in limits.items() if limit < NO_LIMIT}
+    return plan.limits
 
 
 def _ranks(plan: Sketch) -> dict[str, int]:

@@ -51,12 +51,14 @@ def number(x: Any) -> list[str]:
     return [format_number(x), repr(x)]
 
 
-def page(title: str, script: str, body: str, data: Any) -> str:
+def page(title: str, script: str | tuple[str, ...], body: str, data: Any) -> str:
     """A whole page: `body` (HTML, escaped by the caller), `data` embedded as JSON for the
-    script assets/`script`.js (after common.js), the shared style sheet. Nothing is
-    fetched: the Content-Security-Policy allows no request and runs only this page's script."""
+    script assets/`script`.js (after common.js; several scripts in order, for a tuple), the
+    shared style sheet. Nothing is fetched: the Content-Security-Policy allows no request and
+    runs only this page's script."""
     css = asset("page.css")
-    js = asset("common.js") + asset(f"{script}.js")
+    scripts = (script,) if isinstance(script, str) else script
+    js = asset("common.js") + "".join(asset(f"{name}.js") for name in scripts)
     policy = (
         f"default-src 'none'; script-src {_hash(js)}; style-src {_hash(css)}; "
         "img-src data:; base-uri 'none'; form-action 'none'"

@@ -67,6 +67,9 @@ class Sketch:
             order of the op's inputs does not matter.
         hidden: the values folded into neuron boxes, not drawn.
         neuron_at: each collapsed neuron by the value that ends it (its box).
+        labels: what to write on some edges, by their place in `edges`: lines of text, laid
+            out by Graphviz with the graph (the explorer's local × grad = adds).
+        limits: the layout's bounds on dot's work, once `layout.lay_out` has planned it.
     """
 
     def __init__(self, traced: Trace) -> None:
@@ -77,6 +80,8 @@ class Sketch:
         self.edges: list[tuple[str, str, str]] = []
         self.hidden: set = set()
         self.neuron_at: dict[Value, Neuron] = {}
+        self.labels: dict[int, list[str]] = {}
+        self.limits: dict[str, str] | None = None
 
     def size(self) -> int:
         """How many nodes the drawing has: boxes and op nodes."""

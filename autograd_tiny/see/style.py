@@ -37,6 +37,7 @@ __all__ = [
     "OP_STYLE",
     "STYLE",
     "box_style",
+    "count",
     "data_text",
     "format_number",
     "grad_text",
@@ -103,6 +104,16 @@ def user_text(text: str) -> str:
             size -= len(shown.pop())
         shown.append("…")
     return "".join(shown)
+
+
+def count(n: int, noun: str, nouns: str | None = None) -> str:
+    """`n` and the noun, singular for one, plural otherwise (`nouns`, or the noun with an s).
+
+    Example:
+        >>> count(1, "step"), count(2, "step"), count(0, "leaf", "leaves"), count(1, "leaf", "leaves")
+        ('1 step', '2 steps', '0 leaves', '1 leaf')
+    """
+    return f"{n} {noun}" if n == 1 else f"{n} {nouns or noun + 's'}"
 
 
 def data_text(x: float) -> str:

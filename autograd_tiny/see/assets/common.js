@@ -94,7 +94,8 @@ var Page = (function () {
     speed.addEventListener("change", function () { if (timer !== null) play(); });
     scrub.addEventListener("input", function () { stop(); go(Number(scrub.value)); });
     document.addEventListener("keydown", function (e) {
-      if (e.target === scrub || e.target.tagName === "SELECT" || e.altKey || e.ctrlKey || e.metaKey) return;
+      if (e.target === scrub || e.target.tagName === "SELECT" || e.target.tagName === "INPUT" ||
+          e.altKey || e.ctrlKey || e.metaKey) return; // typing in a box is not stepping
       var moves = { ArrowRight: 1, ArrowLeft: -1 };
       if (e.key in moves) { stop(); go(current() + moves[e.key]); }
       else if (e.key === "Home") { stop(); go(0); }
@@ -121,8 +122,12 @@ var Page = (function () {
     return fixed.indexOf(".") >= 0 ? fixed.replace(/0+$/, "").replace(/\.$/, "") : fixed;
   }
 
+  // A number of the page's data: JSON has no nan or inf, so those come as text.
+  var NOT_FINITE = { "nan": NaN, "inf": Infinity, "-inf": -Infinity };
+  function value(x) { return typeof x === "string" && x in NOT_FINITE ? NOT_FINITE[x] : x; }
+
   function data() { return JSON.parse(document.getElementById("page-data").textContent); }
 
   return { SVGNS: SVGNS, index: index, field: field, put: put, explain: explain, table: table,
-           controls: controls, data: data, g4: g4 };
+           controls: controls, data: data, g4: g4, value: value };
 })();
