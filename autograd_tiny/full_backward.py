@@ -54,14 +54,14 @@ def _backward(root: Value, gradient: Any, create_graph: bool) -> list[Value]:
     order = topological_order(root)
     for node in order:
         node.grad = 0.0
-    leaves = _leaves_to_tend(order, root, create_graph)
+    hooked = _hooked_leaves_set_apart(order, root, create_graph)
     root.grad = gradient if root._x is not None else root.grad + gradient
     if create_graph:
         with enable_grad(), ieee_results():  # (a rule at the edge of its domain gives inf, not an error)
             _chain_rule(order, create_graph)
     else:
         _chain_rule(order, create_graph)
-    for leaf, before in leaves.items():
+    for leaf, before in hooked.items():
         new = _run_hooks(leaf._op.hooks, leaf.grad)
         leaf.grad = new if isinstance(before, float) and before == 0.0 else before + new
     return order
@@ -166,12 +166,10 @@ def _leaf_parents(order: list[Value]) -> Iterable[Value]:
                 yield p
 
 
-def _leaves_to_tend(order: list[Value], root: Value, create_graph: bool) -> dict[Value, Any]:
-    """Leaves whose gradient needs care in this backward, with the gradient they had.
-
-    A leaf holding a Value gradient from an earlier backward(create_graph=True) gets a plain
-    number again; a leaf with hooks collects this backward's gradient apart, for its hooks.
-    """
+def _hooked_leaves_set_apart(order: list[Value], root: Value, create_graph: bool) -> dict[Value, Any]:
+    """The leaves with hooks, each with the gradient it had: its grad starts from 0, so that this
+    backward's gradient collects apart, for its hooks to see. On the way, a leaf holding a Value
+    gradient from an earlier backward(create_graph=True) gets a plain number again."""
     leaves: dict[Value, Any] = {}
     for leaf in [*_leaf_parents(order), *([root] if root._x is None else [])]:
         if leaf in leaves:
