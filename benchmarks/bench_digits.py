@@ -37,6 +37,7 @@ import tempfile
 import time
 from operator import mul
 
+from bench_train import plain_l2, plain_weights
 from timing import interleaved
 
 from autograd_tiny import compile, data, optim
@@ -126,19 +127,8 @@ def plain_step(W, B, xb: list, yb: list):
             if g:
                 gB[0][j] += g
                 gW[0][j] = [a + g * v for a, v in zip(gW[0][j], x)]
-    reg = 0.0
-    for Wl, Bl, gWl, gBl in zip(W, B, gW, gB):  # L2: alpha * p², gradient 2 alpha p
-        for j, row in enumerate(Wl):
-            reg += sum(map(mul, row, row))
-            gWl[j] = [g + 2 * ALPHA * w for g, w in zip(gWl[j], row)]
-        reg += sum(map(mul, Bl, Bl))
-        gBl[:] = [g + 2 * ALPHA * b for g, b in zip(gBl, Bl)]
+    reg = plain_l2(W, B, gW, gB, ALPHA)  # L2: alpha * p², gradient 2 alpha p
     return total / n + ALPHA * reg, gW, gB
-
-
-def plain_weights(model: MLP):
-    sd = model.state_dict()
-    return [sd["layers.0.weight"], sd["layers.1.weight"]], [sd["layers.0.bias"], sd["layers.1.bias"]]
 
 
 def check_agreement(model: MLP, W, B, xb, yb) -> None:

@@ -22,6 +22,7 @@ part needs Playwright and Debian's chromium; without them it says so and skips i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import statistics
 import tempfile
@@ -49,23 +50,38 @@ def timed(fn, repeats: int) -> tuple[float, object]:
     return best, result
 
 
-def browser_steps(path: Path) -> tuple[list[float], list[float], list[float]] | None:
-    """Each step forward then back: (until painted, the script's own time, two bare frames)."""
+@contextlib.contextmanager
+def opened(path: Path):
+    """The page at `path` in headless Chromium, its script ready and the network cut off; None
+    (and a line saying why) where Playwright or Chromium is missing."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         print("browser: skipped, Playwright is not installed (pip install playwright)")
-        return None
+        yield None
+        return
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         print("browser: skipped, chromium is not installed (apt-get install chromium)")
-        return None
+        yield None
+        return
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.route("**/*", lambda r: r.abort() if r.request.url.startswith("http") else r.continue_())
         page.goto(path.as_uri())
         page.wait_for_function("() => window.explorer !== undefined")
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+def browser_steps(path: Path) -> tuple[list[float], list[float], list[float]] | None:
+    """Each step forward then back: (until painted, the script's own time, two bare frames)."""
+    with opened(path) as page:
+        if page is None:
+            return None
         measure = """async ([n, key]) => {
             const times = [], script = [];
             for (let i = 0; i < n; i++) {
@@ -82,7 +98,6 @@ def browser_steps(path: Path) -> tuple[list[float], list[float], list[float]] | 
             page.evaluate(measure, [n, key]) for key in ("ArrowRight", "ArrowLeft")
         )
         frames, _ = page.evaluate(measure, [n, ""])
-        browser.close()
     return right + left, script_r + script_l, frames
 
 
@@ -104,21 +119,10 @@ ANSWER = """async () => {
 
 def browser_answers(path: Path) -> tuple[list[float], list[float]] | None:
     """Each question step of a practice page answered right: (until painted, the script's own time)."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        return None
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        return None
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.route("**/*", lambda r: r.abort() if r.request.url.startswith("http") else r.continue_())
-        page.goto(path.as_uri())
-        page.wait_for_function("() => window.explorer !== undefined")
+    with opened(path) as page:
+        if page is None:
+            return None
         times, script, finished = page.evaluate(ANSWER)
-        browser.close()
     if not finished:
         raise RuntimeError("bench_explore: the practice page did not reach its end")
     return times, script

@@ -91,18 +91,25 @@ def plain_step(W, B, X, y) -> float:
                 gWl[j] = [a + gj * v for a, v in zip(gWl[j], h_in)]
             if layer:
                 g = [sum(map(mul, col, g)) for col in WT[layer]]
-    reg = 0.0
-    for Wl, Bl, gWl, gBl in zip(W, B, gW, gB):  # L2: alpha * p², gradient 2 alpha p
-        for j, row in enumerate(Wl):
-            reg += sum(map(mul, row, row))
-            gWl[j] = [g + 2 * ALPHA * w for g, w in zip(gWl[j], row)]
-        reg += sum(map(mul, Bl, Bl))
-        gBl[:] = [g + 2 * ALPHA * b for g, b in zip(gBl, Bl)]
+    reg = plain_l2(W, B, gW, gB, ALPHA)
     for Wl, Bl, gWl, gBl in zip(W, B, gW, gB):  # SGD, in place
         for row, grow in zip(Wl, gWl):
             row[:] = [w - LR * g for w, g in zip(row, grow)]
         Bl[:] = [b - LR * g for b, g in zip(Bl, gBl)]
     return total / n + ALPHA * reg
+
+
+def plain_l2(W, B, gW, gB, alpha: float) -> float:
+    """The L2 penalty's sum of p² over the weights W and biases B; its gradient 2 alpha p is
+    added into gW and gB, in place."""
+    reg = 0.0
+    for Wl, Bl, gWl, gBl in zip(W, B, gW, gB):
+        for j, row in enumerate(Wl):
+            reg += sum(map(mul, row, row))
+            gWl[j] = [g + 2 * alpha * w for g, w in zip(gWl[j], row)]
+        reg += sum(map(mul, Bl, Bl))
+        gBl[:] = [g + 2 * alpha * b for g, b in zip(gBl, Bl)]
+    return reg
 
 
 def demo_setup():
