@@ -60,6 +60,20 @@ def central(f, x, h=1e-5):
     return (f(x + h) - f(x - h)) / (2 * h)
 
 
+def mlp_layers(weights: list[float], sizes: list[int], fan_in: int) -> list[list[tuple[list[float], float]]]:
+    """An MLP's parameters() (each neuron's weights, then its bias, layer by layer) as layers of (w, b)."""
+    layers, k = [], 0
+    for size in sizes:
+        layer = []
+        for _ in range(size):
+            layer.append((weights[k : k + fan_in], weights[k + fan_in]))
+            k += fan_in + 1
+        layers.append(layer)
+        fan_in = size
+    assert k == len(weights)
+    return layers
+
+
 def flat(x):
     """Nested lists as one flat list, in row-major order."""
     return [y for item in x for y in flat(item)] if isinstance(x, list) else [x]

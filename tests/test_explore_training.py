@@ -11,6 +11,7 @@ import re
 import shutil
 
 import pytest
+from conftest import mlp_layers
 
 from autograd_tiny import TrainingRecorder, Value, data, losses, nn, no_grad
 from autograd_tiny.see.style import format_number
@@ -25,14 +26,7 @@ def rounded(x: float):
 def by_hand(weights: list[float], sizes: list[int], x: list[float], t: int) -> tuple[float, dict]:
     """An MLP with ReLU hidden layers and a linear output, and its hinge loss max(0, 1 - t*s),
     with plain floats: the loss, and each neuron 'L.u' -> (its value, d loss / d value)."""
-    layers, k, fan_in = [], 0, 2
-    for size in sizes:  # parameters() order: each neuron's weights, then its bias
-        layer = []
-        for _ in range(size):
-            layer.append((weights[k : k + fan_in], weights[k + fan_in]))
-            k += fan_in + 1
-        layers.append(layer)
-        fan_in = size
+    layers = mlp_layers(weights, sizes, 2)
     values, zs, inputs = [], [], x
     for L, layer in enumerate(layers):
         z = [sum(w * v for w, v in zip(ws, inputs)) + b for ws, b in layer]

@@ -9,6 +9,7 @@ import random
 import re
 
 import pytest
+from conftest import mlp_layers
 
 from autograd_tiny import TrainingRecorder, data, losses, nn, optim
 from autograd_tiny.see.style import format_number
@@ -17,25 +18,11 @@ from autograd_tiny.see.trace import GraphTooLargeError
 HIDDEN = 8  # a small hidden layer keeps these tests quick; the browser tests use the CLI's 32
 
 
-def layers_of(weights: list[float], sizes: list[int], fan_in: int) -> list[list[tuple[list[float], float]]]:
-    """An MLP's parameters() (each neuron's weights, then its bias, layer by layer) as layers of (w, b)."""
-    layers, k = [], 0
-    for size in sizes:
-        layer = []
-        for _ in range(size):
-            layer.append((weights[k : k + fan_in], weights[k + fan_in]))
-            k += fan_in + 1
-        layers.append(layer)
-        fan_in = size
-    assert k == len(weights)
-    return layers
-
-
 def by_hand(weights: list[float], sizes: list[int], x: list[float], t: int) -> dict:
     """MLP(len(x), sizes) with ReLU hidden layers and a linear output, then softmax cross-entropy
     with class t, in plain floats: the hidden values, the logits, the probabilities, the loss,
     and d loss / d (each output) and d loss / d (each hidden value)."""
-    (hidden, output) = layers_of(weights, sizes, len(x))
+    (hidden, output) = mlp_layers(weights, sizes, len(x))
     h = [max(0.0, sum(w * v for w, v in zip(ws, x)) + b) for ws, b in hidden]
     z = [sum(w * v for w, v in zip(ws, h)) + b for ws, b in output]
     top = max(z)
