@@ -37,7 +37,7 @@ from .engine import (
     Value,
 )  # fmt: skip
 from .ieee import DomainError
-from .inputs import as_float
+from .inputs import HANDS_OFF, as_float
 from .neuron import NEURONS
 
 __all__ = ["Dual", "jvp"]
@@ -198,6 +198,9 @@ class Dual:
 
     def __float__(self) -> float:
         return self.primal
+
+
+HANDS_OFF.add(Dual)  # Value.sum, Value.dot and your own ops hand themselves over to Duals
 
 
 def jvp(f: Callable, primals: Sequence[Number], tangents: Sequence[Number]) -> tuple:

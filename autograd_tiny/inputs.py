@@ -1,10 +1,10 @@
 """What an op takes as input: Values, and real numbers, which become floats.
 
 Anything else is a clear TypeError that names the op and the culprit, but for another kind
-of number that does ops itself (a dual number, in forward mode; a kind in `HANDS_OFF`, such as
-compile's stand-in for an int argument, although it passes for a real number): `as_inputs` then
-raises `Handoff`, and the op hands the whole computation over to that kind (``kind.apply(op,
-...)``); `number_of` says None, so that a Value's ``+`` hands over to the other operand's.
+of number that does ops itself, a kind in `HANDS_OFF` (a dual number, in forward mode; compile's
+stand-in for an int argument, although it passes for a real number): `as_inputs` then raises
+`Handoff`, and the op hands the whole computation over to that kind (``kind.apply(op, ...)``);
+`number_of` says None, so that a Value's ``+`` hands over to the other operand's.
 
 Example:
     >>> as_float("Value", 3)
@@ -25,8 +25,9 @@ from .checks import describe
 
 __all__ = ["as_float", "number_of", "compared", "as_inputs", "Handoff", "HANDS_OFF", "describe"]
 
-# Kinds of numbers that pass for real numbers but do Value's ops themselves: compile's stand-in
-# for an int argument (compiler/ints.py), whose ops must reach the graph as the ops of an input.
+# Kinds of numbers that do Value's ops themselves, each registered by its own module: dual.Dual,
+# and compile's stand-in for an int argument (compiler/ints.py), which passes for a real number
+# but whose ops must reach the graph as the ops of an input.
 HANDS_OFF: set[type] = set()
 
 
@@ -78,15 +79,13 @@ def as_inputs(op: str, values: Iterable, value_class: type) -> tuple:
             raise Handoff(type(v), values)
         elif isinstance(v, numbers.Real):
             out.append(as_float(op, v))
-        elif hasattr(v, "apply") and hasattr(v, "tangent"):
-            raise Handoff(type(v), values)
         else:
             raise TypeError(f"{op}: expected a Value or a number, got {type(v).__name__}: {describe(v)}")
     return tuple(out)
 
 
 class Handoff(Exception):
-    """An input is another kind of number that does ops itself (a dual number): it takes over."""
+    """An input is another kind of number that does ops itself (`HANDS_OFF`): it takes over."""
 
     def __init__(self, kind: Any, values: list) -> None:
         super().__init__(kind)
