@@ -50,8 +50,9 @@ def full_backward(root: Value, gradient: Any = 1.0, create_graph: bool = False) 
             node.grad = float(node.grad)
 
 
-def _backward(root: Value, gradient: Any, create_graph: bool) -> list[Value]:
-    order = topological_order(root)
+def _backward(root: Value, gradient: Any, create_graph: bool, order: list[Value] | None = None) -> list[Value]:
+    """The chain rule from `root`, in `order` (root's topological order, walked here if not given)."""
+    order = topological_order(root) if order is None else order
     for node in order:
         node.grad = 0.0
     hooked = _hooked_leaves_set_apart(order, root, create_graph)
@@ -99,7 +100,7 @@ def gradients(out: Value, inputs: Sequence[Value], create_graph: bool = False) -
         for v in inputs:
             v.grad = 0.0
         if create_graph:
-            _backward(out, 1.0, create_graph=True)  # (the interior grads are put back below)
+            _backward(out, 1.0, True, order)  # (the interior grads are put back below)
         else:
             out.backward()
         return [v.grad for v in inputs]
