@@ -42,10 +42,10 @@ class Op:
     """A primitive operation: its name, its function on floats, and the rule of its derivatives.
 
     A formula per input, in the inputs' names and ``out``: ``Op("*", operator.mul, x="y",
-    y="x")`` says d out / d x = y, d out / d y = x (``each=``: one formula in ``x`` for every
-    input; None: no gradient flows). The op makes them into `rule`, ``rule(*inputs, out)``,
-    which works on floats and on Values (formulas.py); the explorer shows them, `compile`
-    writes them out. Given a ``rule`` function instead, ``inputs=`` and ``texts=`` are for show.
+    y="x")`` says d out / d x = y, d out / d y = x (``each=``: one formula for every input x, at
+    position i of them all, xs; None: no gradient flows). The op makes them into `rule`, which
+    works on floats and on Values (formulas.py); the explorer shows them, `compile` writes them
+    out. Given a ``rule`` function instead, ``inputs=`` and ``texts=`` are for show only.
     """
 
     __slots__ = ("name", "fn", "rule", "inputs", "formulas", "each", "roles", "from_formulas", "hooks")
